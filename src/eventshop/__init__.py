@@ -1,0 +1,1 @@
+"""eventshop: an online shop built as event-driven microservices."""

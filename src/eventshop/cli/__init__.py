@@ -1,0 +1,1 @@
+"""The `eventshop` command line."""

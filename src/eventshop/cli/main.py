@@ -1,0 +1,17 @@
+"""Entry point of the `eventshop` command: one Typer app with a sub-command per concern."""
+
+from __future__ import annotations
+
+import typer
+
+from eventshop.cli import sandboxes, serve
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="eventshop: an event-driven online shop.")
+app.add_typer(sandboxes.app, name="sandbox", help="Run one external-system sandbox.")
+app.command()(serve.serve)
+app.command()(serve.migrate)
+app.command("make-migration", hidden=True)(serve.make_migration)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,7 @@
+"""`eventshop sandbox ...`: run the local stand-ins of the external systems."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)

@@ -1,0 +1,121 @@
+"""`eventshop serve` and `eventshop migrate`: run or migrate one service."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from alembic import command
+
+from eventshop.cli.loading import UnknownService, available_services, load_service
+from eventshop.platform.db import Database
+from eventshop.platform.embedded_nats import EmbeddedNats
+from eventshop.platform.migrations import alembic_config, upgrade
+from eventshop.platform.runtime import ServiceRuntime
+from eventshop.platform.serving import run_app
+from eventshop.platform.settings import Settings
+from eventshop.platform.telemetry import configure_logging
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def ensure_broker(settings: Settings) -> EmbeddedNats | None:
+    """Use EVENTSHOP_NATS_URL when set; otherwise reuse or start the embedded nats-server."""
+    if settings.nats_url:
+        return None
+    port = settings.port("nats")
+    settings.nats_url = f"nats://127.0.0.1:{port}"
+    if not port_is_free("127.0.0.1", port):
+        return None  # an embedded server of an earlier `eventshop serve` or `up` is running
+    nats = EmbeddedNats(store_dir=settings.data_dir / "nats", port=port, log_file=settings.data_dir / "nats.log")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return nats.start()
+
+
+def serve(
+    service: Annotated[str, typer.Argument(help="account, catalog, inventory, cart, order, payment, shipping, notification")],
+    port: Annotated[int | None, typer.Option(help="HTTP port (default from the port base)")] = None,
+) -> None:
+    """Run one service as one process: its API, consumers and outbox relay."""
+    settings = Settings()
+    try:
+        declaration = load_service(service)
+    except UnknownService as exc:
+        raise fail(str(exc), 2) from None
+    port = port or settings.port(service)
+    if not port_is_free(settings.host, port):
+        raise fail(f"port {port} is in use; choose another with --port or EVENTSHOP_{service.upper()}_PORT")
+    configure_logging(service, settings.log_level, settings.log_json)
+    nats = ensure_broker(settings)
+    try:
+        run_app(ServiceRuntime(declaration, settings).app(), settings.host, port)
+    finally:
+        if nats:
+            nats.stop()
+
+
+def migrate(
+    service: Annotated[str | None, typer.Argument(help="one service; all when omitted")] = None,
+) -> None:
+    """Apply every pending schema migration (services also do this when they start)."""
+    settings = Settings()
+    names = [service] if service else available_services()
+
+    async def run() -> None:
+        for name in names:
+            declaration = load_service(name)
+            db = Database(settings.database_url(name), name)
+            try:
+                await upgrade(db, declaration.migrations)
+            finally:
+                await db.dispose()
+            typer.echo(f"{name}: up to date")
+
+    try:
+        asyncio.run(run())
+    except UnknownService as exc:
+        raise fail(str(exc), 2) from None
+    except OSError as exc:
+        raise fail(f"database unreachable: {exc}") from None
+
+
+def make_migration(
+    service: Annotated[str, typer.Argument()],
+    message: Annotated[str, typer.Option("--message", "-m")] = "schema change",
+) -> None:
+    """For developers: write a new migration from the difference between tables.py and the scripts."""
+    declaration = load_service(service)
+
+    async def run(url: str) -> None:
+        db = Database(url, service)
+        try:
+            await upgrade(db, declaration.migrations)
+            async with db.engine.begin() as conn:
+                await conn.run_sync(
+                    lambda c: command.revision(
+                        alembic_config(declaration.migrations, c), message=message, autogenerate=True
+                    )
+                )
+        finally:
+            await db.dispose()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(declaration.migrations) / "versions").mkdir(exist_ok=True)
+        asyncio.run(run(f"sqlite+aiosqlite:///{tmp}/scratch.sqlite3"))

@@ -1,0 +1,192 @@
+"""The system model as data: the seed's containers, topics, publications, subscriptions and requests.
+
+Streams, consumers, the AsyncAPI document and `eventshop architecture` are derived from
+these tables; rows the seed does not have are marked `addition=True`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Topic:
+    key: str  # stream and subject prefix, e.g. "payment"
+    name: str  # the seed's name, e.g. "Payment Topic"
+
+    @property
+    def stream(self) -> str:
+        return self.key.upper().replace("-", "_")
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    key: str  # the CLI and settings name, e.g. "order"
+    name: str  # the seed's name, e.g. "Order Service"
+    database: str | None  # the seed's database name, if it has one
+    topic: str | None  # key of the topic it publishes to
+    database_is_addition: bool = False
+
+
+@dataclass(frozen=True)
+class Publication:
+    service: str
+    topic: str
+    events: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    service: str
+    topic: str
+    events: tuple[str, ...]
+    addition: bool = False
+
+
+@dataclass(frozen=True)
+class Request:
+    source: str  # a service key, "frontend", or "customer"
+    target: str  # a service key, database name, or external system name
+    description: str
+    kind: Literal["calls", "request", "store", "uses"]
+    style: Literal["both", "orchestrated"] = "both"
+    addition: bool = False
+
+
+TOPICS: dict[str, Topic] = {
+    t.key: t
+    for t in (
+        Topic("account", "Account Topic"),
+        Topic("inventory", "Inventory Topic"),
+        Topic("order", "Order Topic"),
+        Topic("payment", "Payment Topic"),
+        Topic("shipping", "Shipping Topic"),
+        Topic("shopping-cart", "Shopping Cart Topic"),
+    )
+}
+
+SERVICES: dict[str, ServiceInfo] = {
+    s.key: s
+    for s in (
+        ServiceInfo("account", "Account Service", "Account Database", "account"),
+        ServiceInfo("catalog", "Product Catalog Service", "Product Catalog Database", None),
+        ServiceInfo("inventory", "Inventory Service", "Inventory Database", "inventory"),
+        ServiceInfo("cart", "Shopping Cart Service", "Shopping Cart Database", "shopping-cart"),
+        ServiceInfo("order", "Order Service", "Order Database", "order"),
+        ServiceInfo("payment", "Payment Service", "Payment DB", "payment"),
+        ServiceInfo("shipping", "Shipping Service", "Shipping Database", "shipping"),
+        ServiceInfo(
+            "notification",
+            "Notification Service",
+            "Notification Database",
+            None,
+            database_is_addition=True,
+        ),
+    )
+}
+
+FRONTEND = "Shop Frontend"
+CUSTOMER = "Customer"
+EXTERNAL_SYSTEMS = ("Email System", "Logistics System", "Payment System")
+INTERNAL_SYSTEMS = ("Online Shop",)
+
+PUBLICATIONS: tuple[Publication, ...] = (
+    Publication("cart", "shopping-cart", ("ShoppingCartOrderedEvent",)),
+    Publication("inventory", "inventory", ("InventoryProcessedEvent", "InventoryOutOfStockEvent")),
+    Publication("payment", "payment", ("PaymentProcessedEvent", "PaymentFailedEvent")),
+    Publication("order", "order", ("OrderProcessedEvent", "OrderCancelledEvent")),
+    Publication("shipping", "shipping", ("ShippingProcessedEvent", "ShippingFailedEvent")),
+    Publication(
+        "account",
+        "account",
+        ("AccountCreatedEvent", "AccountUpdatedEvent", "AccountDeactivatedEvent"),
+    ),
+)
+
+_ACCOUNT_EVENTS = ("AccountCreatedEvent", "AccountUpdatedEvent", "AccountDeactivatedEvent")
+
+SUBSCRIPTIONS: tuple[Subscription, ...] = (
+    Subscription("order", "payment", ("PaymentProcessedEvent", "PaymentFailedEvent")),
+    Subscription("order", "shipping", ("ShippingProcessedEvent", "ShippingFailedEvent")),
+    Subscription("payment", "inventory", ("InventoryOutOfStockEvent",)),
+    Subscription("notification", "payment", ("PaymentProcessedEvent", "PaymentFailedEvent")),
+    Subscription("shipping", "payment", ("PaymentProcessedEvent", "PaymentFailedEvent")),
+    Subscription("order", "shopping-cart", ("ShoppingCartOrderedEvent",)),
+    Subscription("notification", "shipping", ("ShippingProcessedEvent", "ShippingFailedEvent")),
+    Subscription("notification", "inventory", ("InventoryProcessedEvent", "InventoryOutOfStockEvent")),
+    Subscription("notification", "account", _ACCOUNT_EVENTS),
+    Subscription("payment", "account", _ACCOUNT_EVENTS),
+    Subscription("inventory", "order", ("OrderProcessedEvent", "OrderCancelledEvent")),
+    Subscription("payment", "shopping-cart", ("ShoppingCartOrderedEvent",)),
+    Subscription("payment", "shipping", ("ShippingFailedEvent",)),
+    Subscription("payment", "inventory", ("InventoryProcessedEvent",)),
+    Subscription("notification", "order", ("OrderProcessedEvent", "OrderCancelledEvent")),
+)
+
+REQUESTS: tuple[Request, ...] = (
+    Request("frontend", "order", "get products, place orders", "calls"),
+    Request("payment", "account", "Payment Data", "request"),
+    Request("order", "payment", "Payment for Order", "request", style="orchestrated"),
+    Request("order", "notification", "Notify Customer", "request", style="orchestrated"),
+    Request("payment", "Payment System", "Trigger Payment", "request"),
+    Request("notification", "Email System", "Send Email", "request"),
+    Request("catalog", "inventory", "Check Inventory", "request"),
+    Request("order", "shipping", "Ship Order", "request", style="orchestrated"),
+    Request("notification", "account", "Email for Account", "request"),
+    Request("cart", "catalog", "Product Data", "request"),
+    Request("shipping", "account", "Account Address", "request"),
+    Request("shipping", "Logistics System", "Ship Order", "request"),
+    Request("order", "inventory", "Update Inventory", "request", style="orchestrated"),
+    Request("cart", "order", "Create Order", "request"),
+    Request("account", "Account Database", "Account Data", "store"),
+    Request("order", "Order Database", "Order Data", "store"),
+    Request("cart", "Shopping Cart Database", "Shopping Cart Data", "store"),
+    Request("payment", "Payment DB", "Payment Data", "store"),
+    Request("inventory", "Inventory Database", "Inventory Data", "store"),
+    Request("shipping", "Shipping Database", "Shipping Data", "store"),
+    Request("catalog", "Product Catalog Database", "Product Catalog", "store"),
+    Request("customer", "frontend", "browse products, place orders", "uses"),
+    # Additions: what the frontend and the notification log need beyond the seed.
+    Request("frontend", "catalog", "browse products, availability", "calls", addition=True),
+    Request("frontend", "cart", "manage the cart, check out", "calls", addition=True),
+    Request("frontend", "account", "sign up, sign in, account settings", "calls", addition=True),
+    Request("notification", "Notification Database", "Notification Log", "store", addition=True),
+)
+
+
+def subscriptions_of(service: str) -> tuple[Subscription, ...]:
+    return tuple(s for s in SUBSCRIPTIONS if s.service == service)
+
+
+def consumed_by(service: str) -> dict[str, tuple[str, ...]]:
+    """Topic -> event types one service consumes, merging seed rows on the same topic."""
+    merged: dict[str, list[str]] = {}
+    for sub in subscriptions_of(service):
+        merged.setdefault(sub.topic, [])
+        merged[sub.topic] += [e for e in sub.events if e not in merged[sub.topic]]
+    return {topic: tuple(events) for topic, events in merged.items()}
+
+
+def published_by(service: str) -> tuple[str, ...]:
+    return tuple(e for p in PUBLICATIONS if p.service == service for e in p.events)
+
+
+def requests_from(source: str) -> tuple[Request, ...]:
+    return tuple(r for r in REQUESTS if r.source == source)
+
+
+def callers_of(target: str) -> frozenset[str]:
+    """Which services the registry allows to call `target` over HTTP."""
+    return frozenset(r.source for r in REQUESTS if r.target == target and r.kind in ("calls", "request"))
+
+
+def display_name(key: str) -> str:
+    """The seed's name for a registry key (service, topic, frontend, customer) or a name as is."""
+    if key in SERVICES:
+        return SERVICES[key].name
+    if key == "frontend":
+        return FRONTEND
+    if key == "customer":
+        return CUSTOMER
+    return key

@@ -1,0 +1,1 @@
+"""Infrastructure every service uses; knows no business rules."""

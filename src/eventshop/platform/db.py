@@ -1,0 +1,270 @@
+"""Per-service database: engine set-up, the platform's outbox and inbox tables, and the unit of work."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from eventshop.contracts.envelope import Envelope, Event, child_trace_parent, new_trace_parent
+from eventshop.contracts.events import ALL_EVENTS
+from eventshop.contracts.registry import TOPICS
+
+E = TypeVar("E", bound=Event)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(DateTime):
+    """Timezone-aware timestamps on every backend (SQLite stores them naive)."""
+
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        parent = super().result_processor(dialect, coltype)
+
+        def process(value: Any) -> Any:
+            value = parent(value) if parent else value
+            if isinstance(value, datetime) and value.tzinfo is None:
+                return value.replace(tzinfo=UTC)
+            return value
+
+        return process
+
+
+def new_metadata() -> MetaData:
+    """A service's MetaData, holding the outbox and inbox tables the platform needs."""
+    metadata = MetaData(naming_convention=NAMING)
+    Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False, unique=True),
+        Column("event_type", String(100), nullable=False),
+        Column("subject", String(200), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("published_at", UTCDateTime(), nullable=True, index=True),
+    )
+    Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(200), primary_key=True),
+        Column("event_id", String(64), primary_key=True),
+        Column("event_type", String(100), nullable=False),
+        Column("handled_at", UTCDateTime(), nullable=False),
+    )
+    return metadata
+
+
+class AlreadyHandled(Exception):
+    """The inbox already holds this (consumer, event id): the delivery is a duplicate."""
+
+
+@dataclass
+class Incoming(Generic[E]):
+    """One delivered event as a handler sees it."""
+
+    event: E
+    envelope: Envelope
+    consumer: str
+    deliveries: int = 1
+    recorded: bool = field(default=False, repr=False)
+
+
+def _is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+class Database:
+    """One service's database. `transaction()` is the only way state changes are written."""
+
+    def __init__(self, url: str, service: str, publishes: tuple[str, ...] = ()) -> None:
+        self.url = url
+        self.service = service
+        self.publishes = frozenset(publishes)
+        self.is_sqlite = _is_sqlite(url)
+        if self.is_sqlite:
+            path = make_url(url).database
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: AsyncEngine = create_async_engine(url, connect_args={"timeout": 30})
+            _tune_sqlite(self.engine)
+        else:
+            self.engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.outbox_signal = asyncio.Event()
+
+    def transaction(self, handled: Incoming[Any] | None = None) -> UnitOfWork:
+        return UnitOfWork(self, handled)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    """WAL, a busy timeout, and BEGIN IMMEDIATE so concurrent writers queue instead of failing."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_conn: Any, _: ConnectionPoolEntry) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class UnitOfWork:
+    """State changes, the events they cause (outbox) and the inbox mark, committed together.
+
+    Leaving the block without `commit()` rolls everything back.
+    """
+
+    def __init__(self, db: Database, handled: Incoming[Any] | None) -> None:
+        self.db = db
+        self.handled = handled
+        self.session: AsyncSession = db.sessions()
+        self.staged: list[Envelope] = []
+
+    async def __aenter__(self) -> UnitOfWork:
+        if self.handled is not None and await self._seen(self.handled):
+            await self.session.close()
+            raise AlreadyHandled(self.handled.envelope.id)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.session.rollback()
+        await self.session.close()
+
+    async def _seen(self, incoming: Incoming[Any]) -> bool:
+        inbox = self.db_table("inbox")
+        row = await self.session.execute(
+            select(inbox.c.event_id).where(
+                inbox.c.consumer == incoming.consumer, inbox.c.event_id == incoming.envelope.id
+            )
+        )
+        return row.first() is not None
+
+    def db_table(self, name: str) -> Table:
+        return PLATFORM_TABLES[name]
+
+    def publish(self, event: Event, *, correlation: str | None = None) -> Envelope:
+        """Stage an event; it is written to the outbox at commit and published after it."""
+        if event.type_name() not in self.db.publishes:
+            raise RuntimeError(f"{self.db.service} does not publish {event.type_name()} (see registry)")
+        cause = self.handled.envelope if self.handled else None
+        envelope = Envelope(
+            source=f"eventshop/{self.db.service}",
+            type=event.type_name(),
+            subject=event.key() or None,
+            dataschema=f"eventshop:{TOPICS[event.topic].key}/{event.type_name()}/v{event.version}",
+            correlationid=correlation or (cause.correlationid if cause else None) or event.key() or None,
+            causationid=cause.id if cause else None,
+            traceparent=child_trace_parent(cause.traceparent) if cause else new_trace_parent(),
+            data=json.loads(event.model_dump_json()),
+        )
+        self.staged.append(envelope)
+        return envelope
+
+    async def commit(self) -> None:
+        if self.staged:
+            await self._serialize_outbox_writers()
+            outbox = self.db_table("outbox")
+            await self.session.execute(
+                insert(outbox),
+                [
+                    {
+                        "event_id": env.id,
+                        "event_type": env.type,
+                        "subject": f"{_topic_of(env.type)}.{env.type}",
+                        "payload": env.to_bytes(),
+                        "created_at": utcnow(),
+                        "published_at": None,
+                    }
+                    for env in self.staged
+                ],
+            )
+        if self.handled is not None:
+            inbox = self.db_table("inbox")
+            await self.session.execute(
+                insert(inbox).values(
+                    consumer=self.handled.consumer,
+                    event_id=self.handled.envelope.id,
+                    event_type=self.handled.envelope.type,
+                    handled_at=utcnow(),
+                )
+            )
+        try:
+            await self.session.commit()
+        except IntegrityError as exc:
+            if self.handled is not None and "inbox" in str(exc.orig):
+                raise AlreadyHandled(self.handled.envelope.id) from exc
+            raise
+        if self.handled is not None:
+            self.handled.recorded = True
+        if self.staged:
+            self.db.outbox_signal.set()
+
+    async def _serialize_outbox_writers(self) -> None:
+        # On PostgreSQL, ids are handed out before commit; holding this lock until commit makes
+        # id order equal commit order, which the relay relies on. SQLite writers are serial already.
+        if not self.db.is_sqlite:
+            key = int.from_bytes(hashlib.sha1(b"eventshop-outbox").digest()[:4], "big")
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def _topic_of(event_type: str) -> str:
+    return ALL_EVENTS[event_type].topic
+
+
+PLATFORM_TABLES: dict[str, Table] = {t.name: t for t in new_metadata().tables.values()}

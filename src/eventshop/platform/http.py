@@ -1,0 +1,85 @@
+"""Calls to other services: declared in the registry, explicit timeouts, bounded retries on reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import stamina
+
+from eventshop.contracts.registry import display_name, requests_from
+from eventshop.platform.errors import DependencyUnavailable, DomainError, NotFound
+from eventshop.platform.settings import Settings
+
+CALLER_HEADER = "X-Eventshop-Caller"
+
+
+class ServiceClient:
+    """HTTP client from one service to another, allowed only for requests the registry declares."""
+
+    def __init__(self, settings: Settings, caller: str, callee: str, *, timeout: float | None = None) -> None:
+        if not any(r.target == callee for r in requests_from(caller)):
+            raise RuntimeError(f"{caller} -> {callee} is not a declared request (see contracts/registry.py)")
+        self.caller = caller
+        self.callee = callee
+        self.http = httpx.AsyncClient(
+            base_url=settings.url(callee),
+            timeout=httpx.Timeout(timeout or settings.http_timeout_seconds, connect=1.0),
+            headers={
+                CALLER_HEADER: caller,
+                "Authorization": f"Bearer {settings.internal_token}",
+            },
+        )
+
+    async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET is idempotent: retried a few times on connection errors, timeouts and 5xx."""
+        try:
+            async for attempt in stamina.retry_context(
+                on=(httpx.TransportError, _ServerError), attempts=3, timeout=10.0, wait_initial=0.1
+            ):
+                with attempt:
+                    response = await self.http.get(path, params=params)
+                    if response.status_code >= 500:
+                        raise _ServerError(response)
+        except (httpx.TransportError, _ServerError) as exc:
+            raise self._unavailable(exc) from exc
+        return self._result(response)
+
+    async def send(self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None) -> Any:
+        """A write: tried once, since repeating it is only safe where the callee dedups."""
+        try:
+            response = await self.http.request(method, path, json=json, headers=headers)
+        except httpx.TransportError as exc:
+            raise self._unavailable(exc) from exc
+        if response.status_code >= 500:
+            raise self._unavailable(_ServerError(response))
+        return self._result(response)
+
+    def _unavailable(self, exc: Exception) -> DependencyUnavailable:
+        return DependencyUnavailable(
+            f"{display_name(self.callee)} is unavailable ({type(exc).__name__})",
+            details={"service": self.callee},
+        )
+
+    def _result(self, response: httpx.Response) -> Any:
+        if response.status_code < 400:
+            return response.json() if response.content else None
+        try:
+            error = response.json()["error"]
+            code, message = str(error["code"]), str(error["message"])
+        except (ValueError, KeyError, TypeError):
+            code, message = f"http_{response.status_code}", response.text[:200]
+        if response.status_code == 404:
+            raise NotFound(message, code=code)
+        failure = DomainError(message, code=code)
+        failure.status = response.status_code
+        raise failure
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+class _ServerError(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"{response.status_code} from {response.request.url}")
+        self.response = response

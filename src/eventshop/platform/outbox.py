@@ -1,0 +1,151 @@
+"""The outbox relay: publishes committed outbox rows to JetStream in commit order, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Any
+
+from nats.js import JetStreamContext
+from sqlalchemy import func, select, update
+
+from eventshop.platform.db import Database, PLATFORM_TABLES, utcnow
+from eventshop.platform.settings import Settings
+from eventshop.platform.telemetry import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
+
+log = logging.getLogger(__name__)
+OUTBOX = PLATFORM_TABLES["outbox"]
+BATCH = 200
+IDLE_CHECK_SECONDS = 1.0
+
+
+class OutboxRelay:
+    """Wakes on every commit that staged events; keeps rows while the broker is unreachable."""
+
+    def __init__(self, db: Database, js: JetStreamContext, settings: Settings) -> None:
+        self.db = db
+        self.js = js
+        self.settings = settings
+        self.stopping = asyncio.Event()
+        self.failures = 0
+        self._chaos_tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                while await self.publish_pending():
+                    pass
+                self.failures = 0
+            except Exception as exc:  # broker down, timeout, database busy: keep the rows, back off
+                self.failures += 1
+                delay = min(
+                    self.settings.retry_base_seconds * 2 ** (self.failures - 1),
+                    self.settings.retry_max_seconds,
+                )
+                log.warning("outbox relay cannot publish (%s); retrying in %.1fs", exc, delay)
+                await self._sleep_or_stop(delay)
+                continue
+            await self._wait_for_commit()
+
+    async def _wait_for_commit(self) -> None:
+        signal = self.db.outbox_signal
+        waiter = asyncio.ensure_future(signal.wait())
+        stopper = asyncio.ensure_future(self.stopping.wait())
+        await asyncio.wait({waiter, stopper}, timeout=IDLE_CHECK_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        stopper.cancel()
+        signal.clear()
+
+    async def _sleep_or_stop(self, delay: float) -> None:
+        try:
+            await asyncio.wait_for(self.stopping.wait(), timeout=delay)
+        except TimeoutError:
+            pass
+
+    async def publish_pending(self) -> int:
+        """Publish one batch in id order; stop at the first failure so order is kept."""
+        self.db.outbox_signal.clear()
+        async with self.db.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(OUTBOX.c.id, OUTBOX.c.event_id, OUTBOX.c.event_type, OUTBOX.c.subject, OUTBOX.c.payload)
+                    .where(OUTBOX.c.published_at.is_(None))
+                    .order_by(OUTBOX.c.id)
+                    .limit(BATCH)
+                )
+            ).all()
+            await session.rollback()
+        if not rows:
+            await self.refresh_gauges()
+            return 0
+        published: list[int] = []
+        try:
+            for row in rows:
+                await self._publish(row.subject, row.payload, row.event_id, row.event_type)
+                published.append(row.id)
+        finally:
+            if published:
+                await self._mark_published(published)
+        await self.refresh_gauges()
+        return len(published)
+
+    async def _publish(self, subject: str, payload: bytes, event_id: str, event_type: str) -> None:
+        headers = {"Nats-Msg-Id": event_id, "Ce-Type": event_type}
+        await self.js.publish(subject, payload, headers=headers, timeout=3.0)
+        EVENTS_PUBLISHED.labels(self.db.service, event_type).inc()
+        if self.settings.chaos_duplicates:
+            self._publish_chaos_copy(subject, payload, event_id, event_type)
+
+    def _publish_chaos_copy(self, subject: str, payload: bytes, event_id: str, event_type: str) -> None:
+        # Test switch only: a second copy under another message id defeats broker dedup and,
+        # sent after a random delay, arrives out of order with later events.
+        async def send() -> None:
+            await asyncio.sleep(random.uniform(0, self.settings.chaos_max_delay_ms / 1000))
+            try:
+                await self.js.publish(
+                    subject, payload, headers={"Nats-Msg-Id": f"{event_id}:copy", "Ce-Type": event_type}
+                )
+            except Exception as exc:
+                log.warning("chaos copy of %s not sent: %s", event_id, exc)
+
+        task = asyncio.create_task(send())
+        self._chaos_tasks.add(task)
+        task.add_done_callback(self._chaos_tasks.discard)
+
+    async def _mark_published(self, ids: list[int]) -> None:
+        async with self.db.sessions() as session:
+            await session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(published_at=utcnow()))
+            await session.commit()
+
+    async def refresh_gauges(self) -> None:
+        stats = await self.backlog()
+        OUTBOX_BACKLOG.labels(self.db.service).set(stats["backlog"])
+        OUTBOX_OLDEST_AGE.labels(self.db.service).set(stats["oldest_age_seconds"])
+
+    async def backlog(self) -> dict[str, Any]:
+        async with self.db.sessions() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(OUTBOX.c.created_at)).where(OUTBOX.c.published_at.is_(None))
+                )
+            ).one()
+            await session.rollback()
+        age = 0.0
+        if oldest is not None:
+            if oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=utcnow().tzinfo)
+            age = (utcnow() - oldest).total_seconds()
+        return {"backlog": int(count), "oldest_age_seconds": age}
+
+    async def stop(self, flush_timeout: float = 5.0) -> None:
+        """Stop the loop and try once more to publish what is committed."""
+        self.stopping.set()
+        try:
+            async with asyncio.timeout(flush_timeout):
+                while await self.publish_pending():
+                    pass
+        except Exception as exc:
+            log.warning("outbox not flushed at shutdown (%s); rows stay for the next start", exc)
+        for task in list(self._chaos_tasks):
+            task.cancel()

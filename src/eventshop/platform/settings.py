@@ -1,0 +1,72 @@
+"""Process settings from EVENTSHOP_* environment variables, built once at the edge."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Offsets from the port base, one per process that `eventshop up` starts.
+PORT_OFFSETS: dict[str, int] = {
+    "frontend": 0,
+    "account": 1,
+    "catalog": 2,
+    "inventory": 3,
+    "cart": 4,
+    "order": 5,
+    "payment": 6,
+    "shipping": 7,
+    "notification": 8,
+    "payment-system": 101,
+    "logistics-system": 102,
+    "mail": 103,
+    "smtp": 25,
+    "nats": 422,
+}
+
+
+def env_key(name: str) -> str:
+    """`payment-system` -> `PAYMENT_SYSTEM`, the form used inside variable names."""
+    return name.upper().replace("-", "_")
+
+
+class Settings(BaseSettings):
+    """Everything a process needs to know about where things are."""
+
+    model_config = SettingsConfigDict(env_prefix="EVENTSHOP_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("eventshop-data"))
+    port_base: int = 8000
+    host: str = "127.0.0.1"
+    nats_url: str | None = None
+    stream_replicas: int = 1
+    max_deliveries: int = 8
+    retry_base_seconds: float = 0.2
+    retry_max_seconds: float = 5.0
+    http_timeout_seconds: float = 3.0
+    internal_token: str = "eventshop-internal-dev-token"
+    log_level: str = "INFO"
+    log_json: bool = False
+    # Test switch: the relay publishes every event twice and holds some back, so
+    # consumers see duplicates and cross-topic reordering.
+    chaos_duplicates: bool = False
+    chaos_max_delay_ms: int = 0
+
+    def port(self, name: str) -> int:
+        override = os.environ.get(f"EVENTSHOP_{env_key(name)}_PORT")
+        return int(override) if override else self.port_base + PORT_OFFSETS[name]
+
+    def url(self, name: str) -> str:
+        """Base URL of a service or sandbox: EVENTSHOP_<NAME>_URL, else its local port."""
+        override = os.environ.get(f"EVENTSHOP_{env_key(name)}_URL")
+        return override.rstrip("/") if override else f"http://{self.host}:{self.port(name)}"
+
+    def database_url(self, service: str) -> str:
+        """EVENTSHOP_<SERVICE>_DATABASE_URL, else a SQLite file in the data directory."""
+        override = os.environ.get(f"EVENTSHOP_{env_key(service)}_DATABASE_URL")
+        if override:
+            return override
+        path = (self.data_dir / "db" / f"{service}.sqlite3").resolve()
+        return f"sqlite+aiosqlite:///{path}"

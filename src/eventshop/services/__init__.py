@@ -1,0 +1,1 @@
+"""The eight services of the shop; none imports another."""

@@ -1,0 +1,1 @@
+"""Inventory Service: stock levels and all-or-nothing reservations per order."""

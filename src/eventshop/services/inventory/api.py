@@ -1,0 +1,98 @@
+"""Inventory REST API: stock levels (read by Product Catalog), admin stock-take, reservations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from eventshop.contracts.values import OrderLine
+from eventshop.platform.auth import callers_of_request, internal_only
+from eventshop.platform.runtime import context_of
+from eventshop.services.inventory import usecases
+from eventshop.services.inventory.tables import Stock
+from eventshop.services.inventory.usecases import InventoryContext, OrderToReserve
+
+router = APIRouter(tags=["inventory"])
+Ctx = Annotated[InventoryContext, Depends(context_of)]
+
+
+class StockLevel(BaseModel):
+    product_id: str
+    sku: str
+    available: int
+    reserved: int
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: Stock) -> StockLevel:
+        return cls(
+            product_id=row.product_id,
+            sku=row.sku,
+            available=row.available,
+            reserved=row.reserved,
+            updated_at=row.updated_at,
+        )
+
+
+class StockTake(BaseModel):
+    sku: str = Field(min_length=1, max_length=64)
+    available: int = Field(ge=0, description="units free to sell")
+
+
+class ReservationRequest(BaseModel):
+    order_id: str
+    customer_id: str
+    lines: list[OrderLine] = Field(min_length=1)
+    total: int = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+
+
+class ReservationView(BaseModel):
+    order_id: str
+    status: str
+    lines: dict[str, int] = {}
+
+
+@router.get("/stock", response_model=list[StockLevel])
+async def list_stock(ctx: Ctx, product_id: Annotated[list[str], Query()] = []) -> list[StockLevel]:  # noqa: B006
+    """Stock per product; filter with repeated `product_id`. Product Catalog's 'Check Inventory'."""
+    return [StockLevel.of(row) for row in await usecases.stock_levels(ctx, product_id)]
+
+
+@router.put("/stock/{product_id}", response_model=StockLevel, dependencies=[Depends(internal_only())])
+async def put_stock(ctx: Ctx, product_id: str, body: StockTake) -> StockLevel:
+    """Operator stock-take: set the units free to sell."""
+    return StockLevel.of(await usecases.set_stock(ctx, product_id, body.sku, body.available))
+
+
+@router.post(
+    "/reservations",
+    response_model=ReservationView,
+    dependencies=[Depends(callers_of_request("inventory", "Update Inventory"))],
+)
+async def post_reservation(ctx: Ctx, body: ReservationRequest) -> ReservationView:
+    """Orchestrated style: Order asks to reserve an order's lines (same rule as OrderProcessedEvent)."""
+    order = OrderToReserve(body.order_id, body.customer_id, body.lines, body.total, body.currency)
+    status = await usecases.reserve_stock(ctx, order)
+    return ReservationView(order_id=body.order_id, status=status)
+
+
+@router.delete(
+    "/reservations/{order_id}",
+    response_model=ReservationView,
+    dependencies=[Depends(callers_of_request("inventory", "Update Inventory"))],
+)
+async def delete_reservation(ctx: Ctx, order_id: str) -> ReservationView:
+    """Orchestrated style: release an order's reservation (same rule as OrderCancelledEvent)."""
+    return ReservationView(order_id=order_id, status=await usecases.release_stock(ctx, order_id))
+
+
+@router.get("/reservations/{order_id}", response_model=ReservationView)
+async def get_reservation(ctx: Ctx, order_id: str) -> ReservationView:
+    found, lines = await usecases.reservation(ctx, order_id)
+    return ReservationView(
+        order_id=found.order_id, status=found.status, lines={line.product_id: line.quantity for line in lines}
+    )
