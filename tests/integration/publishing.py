@@ -1,0 +1,44 @@
+"""Test helpers to publish events as a service would and to watch what services publish."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nats.aio.client import Client as NATS
+
+from eventshop.contracts.envelope import Envelope, Event, new_trace_parent
+
+
+def envelope_of(event: Event, source: str = "eventshop/test", event_id: str | None = None) -> Envelope:
+    fields: dict[str, Any] = {}
+    if event_id:
+        fields["id"] = event_id
+    return Envelope(
+        source=source,
+        type=event.type_name(),
+        subject=event.key() or None,
+        correlationid=event.key() or None,
+        traceparent=new_trace_parent(),
+        data=json.loads(event.model_dump_json()),
+        **fields,
+    )
+
+
+async def publish_event(nc: NATS, event: Event, event_id: str | None = None) -> Envelope:
+    envelope = envelope_of(event, event_id=event_id)
+    js = nc.jetstream()
+    await js.publish(event.subject_name(), envelope.to_bytes(), headers={"Nats-Msg-Id": f"test:{envelope.id}"})
+    return envelope
+
+
+async def collect(nc: NATS, subject: str) -> list[dict[str, Any]]:
+    """Subscribe (core NATS) and gather every envelope published on `subject` from now on."""
+    seen: list[dict[str, Any]] = []
+
+    async def on_message(msg: Any) -> None:
+        seen.append(json.loads(msg.data))
+
+    await nc.subscribe(subject, cb=on_message)
+    await nc.flush()
+    return seen
