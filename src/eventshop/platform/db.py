@@ -183,7 +183,8 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.session.rollback()
+        # close() rolls back anything uncommitted and detaches objects without expiring them,
+        # so results stay readable after the block.
         await self.session.close()
 
     async def _seen(self, incoming: Incoming[Any]) -> bool:

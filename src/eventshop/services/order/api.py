@@ -1,0 +1,109 @@
+"""Order REST API: Cart's "Create Order", and orders with their products and status for the frontend."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
+
+from eventshop.contracts.values import OrderLine
+from eventshop.platform.auth import callers_of_request
+from eventshop.platform.runtime import context_of
+from eventshop.services.order import usecases
+from eventshop.services.order.tables import Order
+from eventshop.services.order.usecases import NewOrder, OrderContext, OrderDetails
+
+router = APIRouter(tags=["orders"])
+Ctx = Annotated[OrderContext, Depends(context_of)]
+
+
+class CreateOrder(BaseModel):
+    order_id: str = Field(min_length=1, max_length=64)
+    cart_id: str = Field(min_length=1, max_length=64)
+    customer_id: str = Field(min_length=1, max_length=64)
+    lines: list[OrderLine] = Field(min_length=1)
+    total: int = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+
+
+class TimelineItem(BaseModel):
+    at: datetime
+    status: str
+    event: str
+    detail: str
+
+
+class OrderSummary(BaseModel):
+    id: str
+    cart_id: str
+    customer_id: str
+    status: str
+    reason: str | None
+    total: int
+    currency: str
+    payment_id: str | None
+    carrier: str | None
+    tracking_number: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, order: Order) -> OrderSummary:
+        return cls.model_validate(order, from_attributes=True)
+
+
+class OrderView(OrderSummary):
+    lines: list[OrderLine]
+    timeline: list[TimelineItem]
+
+    @classmethod
+    def of_details(cls, found: OrderDetails) -> OrderView:
+        summary = OrderSummary.of(found.order)
+        return cls(
+            **summary.model_dump(),
+            lines=[OrderLine.model_validate(line, from_attributes=True) for line in found.lines],
+            timeline=[TimelineItem.model_validate(t, from_attributes=True) for t in found.timeline],
+        )
+
+
+class OrderPage(BaseModel):
+    items: list[OrderSummary]
+    page: int
+    page_size: int
+    total: int
+
+
+@router.post(
+    "/orders",
+    response_model=OrderView,
+    status_code=201,
+    dependencies=[Depends(callers_of_request("order", "Create Order"))],
+)
+async def create_order(ctx: Ctx, body: CreateOrder, response: Response) -> OrderView:
+    """Shopping Cart's "Create Order". Idempotent on `order_id`: a repeat answers 200 with the same order."""
+    _, created = await usecases.create_order(
+        ctx, NewOrder(body.order_id, body.cart_id, body.customer_id, body.lines, body.total, body.currency)
+    )
+    if not created:
+        response.status_code = 200
+    return OrderView.of_details(await usecases.get_order(ctx, body.order_id))
+
+
+@router.get("/orders/{order_id}", response_model=OrderView)
+async def get_order(ctx: Ctx, order_id: str) -> OrderView:
+    """An order with its lines, totals, status, reason and the timeline of every event that touched it."""
+    return OrderView.of_details(await usecases.get_order(ctx, order_id))
+
+
+@router.get("/orders", response_model=OrderPage)
+async def list_orders(
+    ctx: Ctx,
+    customer_id: Annotated[str, Query(min_length=1)],
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> OrderPage:
+    """A customer's orders, newest first."""
+    rows, total = await usecases.list_orders(ctx, customer_id, page, page_size)
+    return OrderPage(items=[OrderSummary.of(r) for r in rows], page=page, page_size=page_size, total=total)

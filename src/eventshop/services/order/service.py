@@ -1,0 +1,29 @@
+"""The Order Service declaration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eventshop.platform.db import Database
+from eventshop.platform.runtime import Service
+from eventshop.platform.settings import Settings
+from eventshop.services.order.api import router
+from eventshop.services.order.domain import SAGA_EVENTS
+from eventshop.services.order.handlers import on_saga_event
+from eventshop.services.order.tables import Base
+from eventshop.services.order.usecases import OrderContext
+
+
+async def make_context(db: Database, settings: Settings) -> OrderContext:
+    return OrderContext(db=db, settings=settings)
+
+
+def declare() -> Service[OrderContext]:
+    return Service(
+        name="order",
+        metadata=Base.metadata,
+        migrations=Path(__file__).parent / "migrations",
+        router=router,
+        make_context=make_context,
+        handlers=dict.fromkeys(SAGA_EVENTS, on_saga_event),
+    )

@@ -1,0 +1,201 @@
+"""Order use cases: create an order (Cart's "Create Order") and move it through the saga."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from eventshop.contracts.envelope import Event
+from eventshop.contracts.events import (
+    OrderCancelledEvent,
+    OrderProcessedEvent,
+    PaymentFailedEvent,
+    PaymentProcessedEvent,
+    ShippingFailedEvent,
+    ShippingProcessedEvent,
+    ShoppingCartOrderedEvent,
+)
+from eventshop.contracts.values import OrderLine
+from eventshop.platform.db import Database, Incoming, UnitOfWork, utcnow
+from eventshop.platform.errors import Conflict, Invalid, NotFound, NotReady
+from eventshop.platform.settings import Settings
+from eventshop.services.order import domain
+from eventshop.services.order.domain import Emit, OrderStatus, Outcome
+from eventshop.services.order.tables import Order, OrderLineRow, TimelineEntry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OrderContext:
+    db: Database
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    order_id: str
+    cart_id: str
+    customer_id: str
+    lines: list[OrderLine]
+    total: int
+    currency: str
+
+
+def _check(order: NewOrder) -> None:
+    if not order.lines:
+        raise Invalid("an order needs at least one line", code="empty_order")
+    if any(line.currency != order.currency for line in order.lines):
+        raise Invalid("all lines must be in the order's currency", code="mixed_currency")
+    if domain.order_total([(line.quantity, line.unit_price) for line in order.lines]) != order.total:
+        raise Invalid("total does not match the lines", code="total_mismatch")
+
+
+async def create_order(ctx: OrderContext, order: NewOrder) -> tuple[Order, bool]:
+    """Create the order in state `created`; repeating the same request returns the same order."""
+    _check(order)
+    async with ctx.db.transaction() as uow:
+        existing = await uow.session.get(Order, order.order_id)
+        if existing is not None:
+            if existing.cart_id != order.cart_id or existing.total != order.total:
+                raise Conflict(f"order {order.order_id} exists with other contents", code="order_conflict")
+            return existing, False
+        created = _add_order(uow, order)
+        _timeline(uow, created, "OrderCreated", None, "Order placed")
+        await uow.commit()
+        return created, True
+
+
+def _add_order(uow: UnitOfWork, order: NewOrder) -> Order:
+    now = utcnow()
+    row = Order(
+        id=order.order_id,
+        cart_id=order.cart_id,
+        customer_id=order.customer_id,
+        status=OrderStatus.CREATED,
+        total=order.total,
+        currency=order.currency,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(row)
+    for position, line in enumerate(order.lines):
+        uow.session.add(OrderLineRow(order_id=order.order_id, position=position, **line.model_dump()))
+    return row
+
+
+def _timeline(uow: UnitOfWork, order: Order, event: str, event_id: str | None, detail: str) -> None:
+    uow.session.add(
+        TimelineEntry(order_id=order.id, at=utcnow(), event=event, event_id=event_id, status=order.status,
+                      detail=detail)
+    )
+
+
+def describe(event: Event) -> str:
+    """One line for the order's timeline."""
+    match event:
+        case ShoppingCartOrderedEvent():
+            return "Order confirmed; reserving stock"
+        case PaymentProcessedEvent():
+            return f"Payment of {event.amount // 100}.{event.amount % 100:02d} {event.currency} received"
+        case PaymentFailedEvent():
+            return f"Payment failed: {event.reason}" + (f" ({event.message})" if event.message else "")
+        case ShippingProcessedEvent():
+            return f"Shipped with {event.carrier}, tracking number {event.tracking_number}"
+        case ShippingFailedEvent():
+            return f"Shipping failed: {event.reason}" + (f" ({event.message})" if event.message else "")
+    return event.type_name()
+
+
+async def advance_order(ctx: OrderContext, incoming: Incoming[Any]) -> Outcome:
+    """Apply one saga event to its order, per the state machine in domain.py."""
+    event = incoming.event
+    name = event.type_name()
+    async with ctx.db.transaction(handled=incoming) as uow:
+        order = await uow.session.get(Order, event.order_id)
+        if order is None and isinstance(event, ShoppingCartOrderedEvent):
+            # The event carries the whole order, so a lost "Create Order" response costs nothing.
+            order = _add_order(uow, _from_cart_event(event))
+        decision = domain.decide(OrderStatus(order.status) if order else None, name)
+        if decision.outcome is Outcome.EARLY or order is None:
+            raise NotReady(f"order {event.order_id} is not ready for {name}")
+        if decision.outcome is Outcome.IGNORE:
+            log.info("order %s is %s; %s ignored", order.id, order.status, name)
+            _timeline(uow, order, name, incoming.envelope.id, f"Ignored (order already {order.status})")
+            await uow.commit()
+            return Outcome.IGNORE
+        assert decision.transition is not None
+        _apply(order, event, decision.transition.target)
+        _timeline(uow, order, name, incoming.envelope.id, describe(event))
+        await _announce(uow, order, decision.transition.emit)
+        await uow.commit()
+        return Outcome.APPLY
+
+
+def _from_cart_event(event: ShoppingCartOrderedEvent) -> NewOrder:
+    return NewOrder(event.order_id, event.cart_id, event.customer_id, event.lines, event.total, event.currency)
+
+
+def _apply(order: Order, event: Event, target: OrderStatus) -> None:
+    order.status = target
+    order.updated_at = utcnow()
+    match event:
+        case PaymentProcessedEvent():
+            order.payment_id = event.payment_id
+        case ShippingProcessedEvent():
+            order.carrier = event.carrier
+            order.tracking_number = event.tracking_number
+        case PaymentFailedEvent() | ShippingFailedEvent():
+            order.reason = domain.cancellation_reason(event.type_name(), event.reason)
+
+
+async def _announce(uow: UnitOfWork, order: Order, emit: Emit) -> None:
+    if emit is Emit.NONE:
+        return
+    rows = await _lines(uow, order.id)
+    lines = [OrderLine(**{k: getattr(r, k) for k in OrderLine.model_fields}) for r in rows]
+    common = {"order_id": order.id, "customer_id": order.customer_id, "lines": lines, "total": order.total,
+              "currency": order.currency}
+    if emit is Emit.PROCESSED:
+        uow.publish(OrderProcessedEvent(**common))
+    else:
+        uow.publish(OrderCancelledEvent(reason=order.reason or "cancelled", **common))
+
+
+async def _lines(uow: UnitOfWork, order_id: str) -> list[OrderLineRow]:
+    query = select(OrderLineRow).where(OrderLineRow.order_id == order_id).order_by(OrderLineRow.position)
+    return list((await uow.session.scalars(query)).all())
+
+
+@dataclass(frozen=True)
+class OrderDetails:
+    order: Order
+    lines: list[OrderLineRow]
+    timeline: list[TimelineEntry]
+
+
+async def get_order(ctx: OrderContext, order_id: str) -> OrderDetails:
+    async with ctx.db.transaction() as uow:
+        order = await uow.session.get(Order, order_id)
+        if order is None:
+            raise NotFound(f"no order {order_id}", code="order_not_found")
+        timeline = await uow.session.scalars(
+            select(TimelineEntry).where(TimelineEntry.order_id == order_id).order_by(TimelineEntry.id)
+        )
+        return OrderDetails(order, await _lines(uow, order_id), list(timeline.all()))
+
+
+async def list_orders(ctx: OrderContext, customer_id: str, page: int, page_size: int) -> tuple[list[Order], int]:
+    async with ctx.db.transaction() as uow:
+        total = await uow.session.scalar(select(func.count()).where(Order.customer_id == customer_id))
+        rows = await uow.session.scalars(
+            select(Order)
+            .where(Order.customer_id == customer_id)
+            .order_by(Order.created_at.desc(), Order.id)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+        return list(rows.all()), int(total or 0)

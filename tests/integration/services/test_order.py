@@ -1,0 +1,113 @@
+"""Order against a real broker and database: the saga's events move the order and it announces them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nats
+
+from eventshop.contracts.events import (
+    PaymentFailedEvent,
+    PaymentProcessedEvent,
+    ShippingProcessedEvent,
+    ShoppingCartOrderedEvent,
+)
+from eventshop.contracts.values import OrderLine
+from eventshop.platform.settings import Settings
+from eventshop.services.order.service import declare
+from tests.conftest import eventually, running
+from tests.integration.publishing import collect, publish_event
+
+CART = {"Authorization": "Bearer eventshop-internal-dev-token", "X-Eventshop-Caller": "cart"}
+LINES = [OrderLine(product_id="p1", sku="P1", name="Kettle", quantity=2, unit_price=1250, currency="EUR")]
+
+
+def new_order(order_id: str) -> dict[str, Any]:
+    return {"order_id": order_id, "cart_id": f"cart-{order_id}", "customer_id": "c1",
+            "lines": [line.model_dump() for line in LINES], "total": 2500, "currency": "EUR"}
+
+
+def cart_event(order_id: str) -> ShoppingCartOrderedEvent:
+    return ShoppingCartOrderedEvent(cart_id=f"cart-{order_id}", order_id=order_id, customer_id="c1", lines=LINES,
+                                    total=2500, currency="EUR")
+
+
+async def status_of(http: Any, order_id: str) -> str:
+    return str((await http.get(f"/orders/{order_id}")).json()["status"])
+
+
+async def test_order_goes_from_created_to_shipped(settings: Settings, clean_broker: None) -> None:
+    async with running(declare(), settings) as order:
+        nc = await nats.connect(settings.nats_url)
+        announced = await collect(nc, "order.>")
+        created = await order.http.post("/orders", json=new_order("o1"), headers=CART)
+        assert created.status_code == 201 and created.json()["status"] == "created"
+        again = await order.http.post("/orders", json=new_order("o1"), headers=CART)
+        assert again.status_code == 200
+
+        await publish_event(nc, cart_event("o1"))
+        await eventually(lambda: [e for e in announced if e["type"] == "OrderProcessedEvent"])
+        await publish_event(nc, PaymentProcessedEvent(order_id="o1", customer_id="c1", payment_id="pay_1",
+                                                      amount=2500, currency="EUR", lines=LINES))
+        await eventually(lambda: status_of(order.http, "o1"), message="paid")
+        await publish_event(nc, ShippingProcessedEvent(order_id="o1", customer_id="c1", shipment_id="s1",
+                                                       carrier="DHL", tracking_number="DHL123"))
+
+        async def shipped() -> bool:
+            return await status_of(order.http, "o1") == "shipped"
+        await eventually(shipped, message="shipped")
+        body = (await order.http.get("/orders/o1")).json()
+        assert body["tracking_number"] == "DHL123"
+        assert [t["event"] for t in body["timeline"]] == [
+            "OrderCreated", "ShoppingCartOrderedEvent", "PaymentProcessedEvent", "ShippingProcessedEvent"
+        ]
+        assert body["lines"][0]["name"] == "Kettle"
+        listed = (await order.http.get("/orders", params={"customer_id": "c1"})).json()
+        assert listed["total"] == 1 and listed["items"][0]["id"] == "o1"
+        await nc.close()
+
+
+async def test_payment_failure_cancels_and_publishes_order_cancelled(settings: Settings, clean_broker: None) -> None:
+    async with running(declare(), settings) as order:
+        nc = await nats.connect(settings.nats_url)
+        announced = await collect(nc, "order.>")
+        await order.http.post("/orders", json=new_order("o2"), headers=CART)
+        await publish_event(nc, cart_event("o2"))
+        await eventually(lambda: [e for e in announced if e["type"] == "OrderProcessedEvent"])
+        await publish_event(nc, PaymentFailedEvent(order_id="o2", customer_id="c1", amount=2500, currency="EUR",
+                                                   reason="card_declined"))
+        cancelled = await eventually(lambda: [e for e in announced if e["type"] == "OrderCancelledEvent"])
+        assert cancelled[0]["data"]["reason"] == "card_declined"
+        assert cancelled[0]["correlationid"] == "o2"
+        body = (await order.http.get("/orders/o2")).json()
+        assert (body["status"], body["reason"]) == ("cancelled", "card_declined")
+        await nc.close()
+
+
+async def test_a_payment_result_before_the_order_exists_is_retried_not_lost(
+    settings: Settings, clean_broker: None
+) -> None:
+    async with running(declare(), settings) as order:
+        nc = await nats.connect(settings.nats_url)
+        await publish_event(nc, cart_event("o3"))  # no REST create: the event alone creates the order
+        await publish_event(nc, PaymentProcessedEvent(order_id="o4", customer_id="c1", payment_id="pay_4",
+                                                      amount=2500, currency="EUR", lines=LINES))
+        await eventually(lambda: status_of(order.http, "o3"))
+        assert (await order.http.get("/orders/o4")).status_code == 404
+        await order.http.post("/orders", json=new_order("o4"), headers=CART)
+        await publish_event(nc, cart_event("o4"))
+
+        async def paid() -> bool:
+            return await status_of(order.http, "o4") == "paid"
+        await eventually(paid, message="early payment applied after the order appeared")
+        await nc.close()
+
+
+async def test_create_order_refuses_other_callers_and_bad_totals(settings: Settings, clean_broker: None) -> None:
+    async with running(declare(), settings) as order:
+        wrong_caller = await order.http.post("/orders", json=new_order("o5"),
+                                             headers={**CART, "X-Eventshop-Caller": "payment"})
+        assert wrong_caller.status_code == 403
+        bad = new_order("o6") | {"total": 1}
+        response = await order.http.post("/orders", json=bad, headers=CART)
+        assert response.status_code == 422 and response.json()["error"]["code"] == "total_mismatch"
