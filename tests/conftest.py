@@ -43,7 +43,7 @@ async def purge_streams(nats_url: str) -> None:
     """Empty every stream and delete every consumer, so tests sharing a broker start clean."""
     import nats
 
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(servers=nats_url.split(","))
     js = nc.jetstream()
     try:
         for info in await js.streams_info():

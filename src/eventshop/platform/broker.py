@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -126,3 +127,21 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
 async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
     """Create the durable consumer, or apply changed settings to the existing one."""
     await js.add_consumer(spec.stream, spec.config())
+
+
+async def wait_for_jetstream(urls: str, timeout: float = 30.0) -> None:
+    """Wait until JetStream answers (a new cluster needs a few seconds to elect its meta leader)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    nc = await connect(urls, "eventshop-probe")
+    try:
+        while True:
+            try:
+                await nc.jetstream(timeout=1.0).account_info()
+                return
+            except Exception:
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+    finally:
+        await nc.close()

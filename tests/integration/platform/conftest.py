@@ -1,0 +1,103 @@
+"""Backends for the messaging and storage tests: SQLite + one embedded server, PostgreSQL + a 3-node cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import Column, Integer, String, Table
+
+from eventshop.contracts.registry import published_by
+from eventshop.platform.broker import wait_for_jetstream
+from eventshop.platform.db import Database, new_metadata
+from eventshop.platform.embedded_nats import EmbeddedNats, start_cluster
+from eventshop.platform.settings import Settings
+from tests.conftest import postgres_available, purge_streams
+
+METADATA = new_metadata()
+EFFECTS = Table(
+    "effects",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64)),
+    Column("note", String(200)),
+)
+
+
+@dataclass
+class Backend:
+    name: str
+    nats_url: str
+    replicas: int
+    database_url: str
+    nodes: list[EmbeddedNats]
+
+    def settings(self, data_dir: Path) -> Settings:
+        return Settings(
+            data_dir=data_dir,
+            nats_url=self.nats_url,
+            stream_replicas=self.replicas,
+            retry_base_seconds=0.05,
+            retry_max_seconds=0.3,
+            max_deliveries=4,
+        )
+
+
+@pytest.fixture(scope="session")
+def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[EmbeddedNats]]:
+    nodes = start_cluster(tmp_path_factory.mktemp("cluster"))
+    urls = ",".join(node.url for node in nodes)
+    with ThreadPoolExecutor(1) as pool:  # may be set up from inside a running event loop
+        pool.submit(asyncio.run, wait_for_jetstream(urls)).result()
+    yield nodes
+    for node in nodes:
+        node.stop()
+
+
+async def create_database() -> str:
+    name = f"eventshop_test_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def drop_database(name: str) -> None:
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path, nats_server: EmbeddedNats) -> AsyncIterator[Backend]:
+    if request.param == "sqlite":
+        await purge_streams(nats_server.url)
+        yield Backend("sqlite", nats_server.url, 1, f"sqlite+aiosqlite:///{tmp_path}/test.sqlite3", [nats_server])
+        return
+    if not postgres_available():
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    nodes: list[EmbeddedNats] = request.getfixturevalue("nats_cluster")
+    url = ",".join(node.url for node in nodes)
+    await purge_streams(url)
+    name = await create_database()
+    try:
+        yield Backend("postgres", url, 3, f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", nodes)
+    finally:
+        await drop_database(name)
+
+
+async def open_database(url: str, service: str) -> Database:
+    db = Database(url, service, published_by(service))
+    async with db.engine.begin() as conn:
+        await conn.run_sync(METADATA.create_all)
+    return db
