@@ -64,8 +64,11 @@ def consumer_specs(service: str, max_deliver: int) -> list[ConsumerSpec]:
     ]
 
 
-async def connect(urls: str, name: str) -> NATS:
-    """Connect to a server or cluster (comma-separated URLs) and keep reconnecting forever."""
+async def connect(urls: str, name: str, *, persistent: bool = True) -> NATS:
+    """Connect to a server or cluster (comma-separated URLs).
+
+    A persistent connection (services) reconnects forever; a short-lived one (CLI) fails fast.
+    """
 
     async def on_disconnect() -> None:
         log.info("broker disconnected")
@@ -74,12 +77,13 @@ async def connect(urls: str, name: str) -> NATS:
         log.info("broker reconnected")
 
     async def on_error(exc: Exception) -> None:
-        log.warning("broker error: %s", exc)
+        log.log(logging.WARNING if persistent else logging.DEBUG, "broker error: %s", exc)
 
     return await nats.connect(
         servers=[u.strip() for u in urls.split(",") if u.strip()],
         name=name,
-        max_reconnect_attempts=-1,
+        max_reconnect_attempts=-1 if persistent else 0,
+        allow_reconnect=persistent,
         reconnect_time_wait=0.5,
         connect_timeout=3,
         disconnected_cb=on_disconnect,

@@ -1,0 +1,179 @@
+"""Operator commands on the broker: `eventshop dlq ...` and `eventshop events tail`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from nats.aio.client import Client as NATS
+from nats.js.errors import NotFoundError
+from rich.console import Console
+from rich.table import Table
+
+from eventshop.contracts.registry import TOPICS
+from eventshop.platform import deadletters
+from eventshop.platform.broker import DEAD_LETTER_STREAM, connect
+from eventshop.platform.settings import Settings
+
+dlq = typer.Typer(no_args_is_help=True, help="Inspect and replay messages parked in the dead-letter stream.")
+events = typer.Typer(no_args_is_help=True, help="Watch events as they flow.")
+console = Console()
+T = TypeVar("T")
+
+
+def broker_url(settings: Settings) -> str:
+    return settings.nats_url or f"nats://127.0.0.1:{settings.port('nats')}"
+
+
+def with_broker(action: Callable[[NATS], Awaitable[T]]) -> T:
+    """Connect, run, close; an unreachable broker or a missing stream is one line and exit 1."""
+    url = broker_url(Settings())
+
+    async def run() -> T:
+        try:
+            nc = await asyncio.wait_for(connect(url, "eventshop-cli", persistent=False), timeout=5)
+        except Exception:
+            raise ConnectionError(f"cannot reach the broker at {url} (is `eventshop up` running?)") from None
+        try:
+            return await action(nc)
+        finally:
+            await nc.close()
+
+    try:
+        return asyncio.run(run())
+    except ConnectionError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
+    except NotFoundError:
+        typer.secho("error: no such dead letter (or no dead-letter stream yet)", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
+
+
+@dlq.command("list")
+def dlq_list() -> None:
+    """List parked messages: sequence, time, consumer, event, error."""
+    letters = with_broker(lambda nc: deadletters.list_dead_letters(nc.jetstream()))
+    if not letters:
+        console.print("no dead letters")
+        return
+    table = Table("seq", "time", "consumer", "subject", "event id", "tries", "error")
+    for letter in letters:
+        table.add_row(
+            str(letter.sequence),
+            letter.time.strftime("%Y-%m-%d %H:%M:%S") if letter.time else "",
+            letter.consumer,
+            letter.subject,
+            letter.event_id or "-",
+            str(letter.deliveries),
+            letter.error[:80],
+        )
+    console.print(table)
+
+
+@dlq.command("show")
+def dlq_show(sequence: Annotated[int, typer.Argument(help="sequence number from `dlq list`")]) -> None:
+    """Show one parked message with its full error and payload."""
+    letter = with_broker(lambda nc: deadletters.get_dead_letter(nc.jetstream(), sequence))
+    console.print(f"[bold]sequence[/] {letter.sequence}\n[bold]subject[/]  {letter.subject}")
+    console.print(f"[bold]consumer[/] {letter.consumer}\n[bold]tries[/]    {letter.deliveries}")
+    console.print(f"[bold]error[/]    {letter.error}")
+    try:
+        console.print_json(letter.payload.decode())
+    except (ValueError, UnicodeDecodeError):
+        console.print(repr(letter.payload[:2000]))
+
+
+@dlq.command("replay")
+def dlq_replay(
+    sequence: Annotated[int | None, typer.Argument(help="one message; all when omitted with --all")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="replay every parked message")] = False,
+) -> None:
+    """Publish parked messages again on their original subject; each is removed once the broker acks."""
+    if sequence is None and not all_:
+        typer.secho("error: give a sequence number or --all", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+
+    async def run(nc: NATS) -> list[int]:
+        js = nc.jetstream()
+        targets = [sequence] if sequence is not None else [d.sequence for d in await deadletters.list_dead_letters(js)]
+        for seq in targets:
+            await deadletters.replay(js, seq)
+        return targets
+
+    replayed = with_broker(run)
+    console.print(f"replayed {len(replayed)} message(s): {', '.join(map(str, replayed)) or '-'}")
+
+
+@dlq.command("purge")
+def dlq_purge(
+    sequence: Annotated[int | None, typer.Argument(help="one message; all when omitted")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+) -> None:
+    """Delete parked messages for good."""
+    if not yes and not typer.confirm(f"delete {'message ' + str(sequence) if sequence else 'ALL dead letters'}?"):
+        raise typer.Exit(1)
+    removed = with_broker(lambda nc: deadletters.purge(nc.jetstream(), sequence))
+    console.print(f"removed {removed} message(s)")
+
+
+def describe_event(subject: str, data: bytes) -> str:
+    try:
+        env: dict[str, Any] = json.loads(data)
+    except ValueError:
+        return f"{subject}  (not JSON, {len(data)} bytes)"
+    time = str(env.get("time", ""))[11:23]
+    return (
+        f"[dim]{time}[/] [bold cyan]{env.get('type', '?')}[/] subject=[yellow]{env.get('subject', '-')}[/] "
+        f"correlation={env.get('correlationid', '-')} source={env.get('source', '-')}"
+    )
+
+
+@events.command("tail")
+def events_tail(
+    topic: Annotated[str | None, typer.Option(help=f"one of {', '.join(TOPICS)}")] = None,
+    order: Annotated[str | None, typer.Option(help="only events about this order (correlation id)")] = None,
+    history: Annotated[bool, typer.Option(help="start from the beginning of each stream")] = False,
+) -> None:
+    """Print events across topics as they happen (Ctrl-C to stop)."""
+    if topic is not None and topic not in TOPICS:
+        typer.secho(f"error: unknown topic {topic!r}; choose one of {', '.join(TOPICS)}", err=True, fg="red")
+        raise typer.Exit(2)
+    subjects = [f"{topic}.>"] if topic else [f"{t}.>" for t in TOPICS]
+
+    async def run(nc: NATS) -> None:
+        js = nc.jetstream()
+        done = asyncio.Event()
+
+        async def show(msg: Any) -> None:
+            if order:
+                try:
+                    env = json.loads(msg.data)
+                except ValueError:
+                    return
+                if order not in (env.get("correlationid"), env.get("subject")):
+                    return
+            console.print(describe_event(msg.subject, msg.data), highlight=False)
+
+        for subject in subjects:
+            stream = TOPICS[subject.split(".")[0]].stream
+            await js.subscribe(subject, stream=stream, cb=show, ordered_consumer=True,
+                               deliver_policy=None if history else _new_only())
+        console.print(f"[dim]watching {', '.join(subjects)} (Ctrl-C to stop)[/]")
+        await done.wait()
+
+    try:
+        with_broker(run)
+    except KeyboardInterrupt:
+        pass
+
+
+def _new_only() -> Any:
+    from nats.js.api import DeliverPolicy
+
+    return DeliverPolicy.NEW
+
+
+__all__ = ["DEAD_LETTER_STREAM", "dlq", "events"]
