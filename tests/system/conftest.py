@@ -1,0 +1,171 @@
+"""The whole shop as real processes: embedded NATS, the three sandboxes and the eight services."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from eventshop.platform.embedded_nats import EmbeddedNats, free_port
+from eventshop.platform.settings import PORT_OFFSETS, Settings
+
+SERVICES = ["account", "catalog", "inventory", "cart", "order", "payment", "shipping", "notification"]
+SANDBOXES = ["payment-system", "logistics-system", "mail"]
+TOKEN = "eventshop-internal-dev-token"
+OPERATOR = {"Authorization": f"Bearer {TOKEN}", "X-Eventshop-Caller": "operator"}
+
+
+def free_port_base() -> int:
+    """A base whose every offset is free (the shop uses base+0 .. base+422)."""
+    import socket
+
+    for _ in range(50):
+        base = 20000 + (free_port() % 200) * 100
+        ports = [base + offset for offset in PORT_OFFSETS.values()]
+        try:
+            for port in ports:
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free port range")
+
+
+@dataclass
+class Shop:
+    """A running shop; `http(name)` talks to one of its processes."""
+
+    data_dir: Path
+    port_base: int
+    env: dict[str, str]
+    nats: EmbeddedNats
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(port_base=self.port_base, data_dir=self.data_dir)
+
+    def url(self, name: str) -> str:
+        return self.settings.url(name)
+
+    def http(self, name: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url(name), timeout=15)
+
+    def command(self, name: str) -> list[str]:
+        cli = [sys.executable, "-m", "eventshop.cli.main"]
+        if name in SERVICES:
+            return [*cli, "serve", name]
+        port = str(self.settings.port(name))
+        data = str(self.data_dir / "sandboxes" / name)
+        extra = ["--smtp-port", str(self.settings.port("smtp"))] if name == "mail" else []
+        return [*cli, "sandbox", name, "--port", port, "--data-dir", data, *extra]
+
+    def start(self, name: str) -> None:
+        log = open(self.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
+        self.processes[name] = subprocess.Popen(
+            self.command(name), env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def health_url(self, name: str) -> str:
+        return f"{self.url(name)}/health" + ("/ready" if name in SERVICES else "")
+
+    def wait_ready(self, names: list[str], timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(names)
+        while pending:
+            name = pending[0]
+            process = self.processes[name]
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log_tail(name)}")
+            try:
+                if httpx.get(self.health_url(name), timeout=1).status_code == 200:
+                    pending.pop(0)
+                    continue
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} not ready:\n{self.log_tail(name)}")
+            time.sleep(0.1)
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        path = self.data_dir / "logs" / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        process = self.processes[name]
+        process.send_signal(sig)
+        process.wait(timeout=30)
+
+    def restart(self, name: str) -> None:
+        self.start(name)
+        self.wait_ready([name])
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            process = self.processes[name]
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.nats.stop()
+
+
+def start_shop(data_dir: Path, **extra_env: str) -> Shop:
+    (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    port_base = free_port_base()
+    nats = EmbeddedNats(store_dir=data_dir / "nats", port=port_base + PORT_OFFSETS["nats"]).start()
+    env = {
+        **os.environ,
+        "EVENTSHOP_PORT_BASE": str(port_base),
+        "EVENTSHOP_DATA_DIR": str(data_dir),
+        "EVENTSHOP_NATS_URL": nats.url,
+        "EVENTSHOP_RETRY_BASE_SECONDS": "0.1",
+        "EVENTSHOP_RETRY_MAX_SECONDS": "1.0",
+        "EVENTSHOP_MAX_DELIVERIES": "30",
+        "EVENTSHOP_SMTP_PORT": str(port_base + PORT_OFFSETS["smtp"]),
+        "EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS": "2",
+        **extra_env,
+    }
+    for name in ("EVENTSHOP_SMTP_HOST",):
+        env.pop(name, None)
+    shop = Shop(data_dir, port_base, env, nats)
+    try:
+        for name in SANDBOXES:
+            shop.start(name)
+        shop.wait_ready(SANDBOXES)
+        for name in SERVICES:
+            shop.start(name)
+        shop.wait_ready(SERVICES)
+    except BaseException:
+        shop.stop()
+        raise
+    return shop
+
+
+@pytest.fixture(scope="session")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    running = start_shop(tmp_path_factory.mktemp("shop"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def chaotic_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    """Every event published twice, the copies up to 400 ms late: duplicates and reordering."""
+    running = start_shop(
+        tmp_path_factory.mktemp("chaos"), EVENTSHOP_CHAOS_DUPLICATES="true", EVENTSHOP_CHAOS_MAX_DELAY_MS="400"
+    )
+    yield running
+    running.stop()

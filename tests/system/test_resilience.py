@@ -1,0 +1,58 @@
+"""Duplicates, reordering and a crashed service: the same final states, one charge per order."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from tests.system.conftest import Shop
+from tests.system.shopping import add_product, final_order, ledger_for, order, settled, sign_up, stock_of
+
+pytestmark = pytest.mark.system
+
+
+def charges(shop: Shop, order_id: str) -> int:
+    return len([m for m in ledger_for(shop, order_id) if m.get("type") == "charge"])
+
+
+def test_every_event_twice_and_out_of_order_gives_the_same_outcomes(chaotic_shop: Shop) -> None:
+    shop = chaotic_shop
+    in_stock = add_product(shop, stock=5, price=1000)
+    sold_out = add_product(shop, stock=0)
+    happy, declined, undeliverable = sign_up(shop), sign_up(shop, token="tok_declined"), sign_up(shop, postcode="00000")
+
+    shipped = order(shop, happy["id"], [(in_stock["id"], 1)])
+    no_stock = order(shop, happy["id"], [(sold_out["id"], 1)])
+    no_money = order(shop, declined["id"], [(in_stock["id"], 1)])
+    no_address = order(shop, undeliverable["id"], [(in_stock["id"], 1)])
+
+    assert final_order(shop, shipped)["status"] == "shipped"
+    assert final_order(shop, no_stock)["reason"] == "out_of_stock"
+    assert final_order(shop, no_money)["reason"] == "card_declined"
+    assert final_order(shop, no_address)["reason"].startswith("shipping_failed")
+    time.sleep(1.0)  # let the late copies of every event arrive before counting effects
+    assert [charges(shop, o) for o in (shipped, no_stock, no_money, no_address)] == [1, 0, 0, 1]
+    settled(shop, lambda: stock_of(shop, in_stock["id"])["available"] == 4, message="only the shipped unit gone")
+    with shop.http("order") as orders:
+        timeline = orders.get(f"/orders/{shipped}").json()["timeline"]
+    assert [t["event"] for t in timeline].count("PaymentProcessedEvent") >= 1
+
+
+@pytest.mark.parametrize("victim", ["payment", "order", "inventory"])
+def test_a_service_killed_mid_saga_recovers_every_order_without_duplicates(shop: Shop, victim: str) -> None:
+    product = add_product(shop, stock=20, price=700)
+    customers = [sign_up(shop) for _ in range(6)]
+
+    order_ids = [order(shop, c["id"], [(product["id"], 1)]) for c in customers[:3]]
+    shop.kill(victim, signal.SIGKILL)
+    order_ids += [order(shop, c["id"], [(product["id"], 1)]) for c in customers[3:]] if victim != "order" else []
+    shop.restart(victim)
+    if victim == "order":
+        order_ids += [order(shop, c["id"], [(product["id"], 1)]) for c in customers[3:]]
+
+    results = [final_order(shop, o, timeout=90) for o in order_ids]
+    assert [r["status"] for r in results] == ["shipped"] * 6
+    assert [charges(shop, o) for o in order_ids] == [1] * 6
+    assert stock_of(shop, product["id"])["available"] == 14

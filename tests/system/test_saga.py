@@ -1,0 +1,127 @@
+"""The order saga end to end: every service a real process, real NATS, SQLite, the sandboxes."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.system.conftest import Shop
+from tests.system.shopping import (
+    add_product,
+    emails_to,
+    final_order,
+    ledger_for,
+    order,
+    settled,
+    sign_up,
+    stock_of,
+)
+
+pytestmark = pytest.mark.system
+
+
+def charges(shop: Shop, order_id: str) -> list[dict[str, object]]:
+    return [m for m in ledger_for(shop, order_id) if m.get("type") == "charge"]
+
+
+def subjects(shop: Shop, email: str) -> list[str]:
+    return [str(m["subject"]) for m in emails_to(shop, email)]
+
+
+def test_happy_path_ships_with_tracking_charges_once_and_mails_the_customer(shop: Shop) -> None:
+    kettle = add_product(shop, stock=5, price=2500, name="Kettle")
+    mug = add_product(shop, stock=5, price=800, name="Mug")
+    customer = sign_up(shop)
+
+    order_id = order(shop, customer["id"], [(kettle["id"], 1), (mug["id"], 2)])
+    placed = final_order(shop, order_id)
+
+    assert placed["status"] == "shipped"
+    assert placed["tracking_number"]
+    assert placed["total"] == 2500 + 2 * 800
+    assert stock_of(shop, kettle["id"])["available"] == 4
+    assert stock_of(shop, mug["id"])["available"] == 3
+    assert [c["amount"] for c in charges(shop, order_id)] == [4100]
+    expected = ["confirmed", "payment", "shipped"]
+    mails = settled(shop, lambda: _all_mentioned(subjects(shop, customer["email"]), expected), message="emails")
+    assert any(placed["tracking_number"] in str(m.get("text", "")) for m in emails_to(shop, customer["email"])), mails
+
+
+def _all_mentioned(found: list[str], words: list[str]) -> list[str] | None:
+    lowered = " | ".join(found).lower()
+    return found if all(word in lowered for word in words) else None
+
+
+def test_out_of_stock_cancels_without_charging_and_tells_the_customer(shop: Shop) -> None:
+    sold_out = add_product(shop, stock=0)
+    customer = sign_up(shop)
+
+    order_id = order(shop, customer["id"], [(sold_out["id"], 1)])
+    placed = final_order(shop, order_id)
+
+    assert (placed["status"], placed["reason"]) == ("cancelled", "out_of_stock")
+    assert charges(shop, order_id) == []
+    with shop.http("payment") as payment:
+        assert payment.get(f"/payments/{order_id}").json()["status"] == "voided"
+    settled(shop, lambda: _all_mentioned(subjects(shop, customer["email"]), ["stock"]), message="out-of-stock mail")
+
+
+def test_declined_card_cancels_and_releases_the_reservation(shop: Shop) -> None:
+    product = add_product(shop, stock=3)
+    customer = sign_up(shop, token="tok_declined")
+
+    order_id = order(shop, customer["id"], [(product["id"], 2)])
+    placed = final_order(shop, order_id)
+
+    assert (placed["status"], placed["reason"]) == ("cancelled", "card_declined")
+    settled(shop, lambda: stock_of(shop, product["id"])["available"] == 3, message="stock restored")
+    assert stock_of(shop, product["id"])["reserved"] == 0
+
+
+def test_undeliverable_address_refunds_releases_and_cancels(shop: Shop) -> None:
+    product = add_product(shop, stock=3, price=1200)
+    customer = sign_up(shop, postcode="00000")
+
+    order_id = order(shop, customer["id"], [(product["id"], 1)])
+    placed = final_order(shop, order_id)
+
+    assert placed["status"] == "cancelled"
+    assert placed["reason"].startswith("shipping_failed")
+    settled(shop, lambda: stock_of(shop, product["id"])["available"] == 3, message="stock restored")
+    movements = settled(
+        shop, lambda: [m for m in ledger_for(shop, order_id) if m.get("type") == "refund"], message="refund"
+    )
+    assert sum(int(m["amount"]) for m in movements) == 1200
+    assert len(charges(shop, order_id)) == 1
+
+
+def test_a_deactivated_account_cannot_pay(shop: Shop) -> None:
+    product = add_product(shop, stock=3)
+    customer = sign_up(shop)
+    with shop.http("account") as account:
+        assert account.post(f"/accounts/{customer['id']}/deactivate", json={"reason": "test"}).status_code == 200
+    # Payment refuses either from its replica (Account Topic) or from Account's payment data.
+    order_id = order(shop, customer["id"], [(product["id"], 1)])
+    placed = final_order(shop, order_id)
+
+    assert (placed["status"], placed["reason"]) == ("cancelled", "account_deactivated")
+    assert charges(shop, order_id) == []
+    settled(shop, lambda: stock_of(shop, product["id"])["available"] == 3, message="stock restored")
+
+
+def test_fifty_concurrent_orders_for_ten_units_ship_exactly_ten(shop: Shop) -> None:
+    product = add_product(shop, stock=10, price=500)
+    customers = [sign_up(shop) for _ in range(50)]
+
+    with ThreadPoolExecutor(8) as pool:
+        order_ids = list(pool.map(lambda c: order(shop, c["id"], [(product["id"], 1)]), customers))
+    results = [final_order(shop, order_id, timeout=120) for order_id in order_ids]
+
+    statuses = [r["status"] for r in results]
+    assert statuses.count("shipped") == 10
+    assert statuses.count("cancelled") == 40
+    assert {r["reason"] for r in results if r["status"] == "cancelled"} == {"out_of_stock"}
+    level = stock_of(shop, product["id"])
+    assert (level["available"], level["reserved"]) == (0, 10)
+    assert sum(len(charges(shop, o)) for o in order_ids) == 10
