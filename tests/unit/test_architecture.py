@@ -141,3 +141,10 @@ def test_asyncapi_has_a_channel_and_schema_per_event(tmp_path: Path) -> None:
     out = tmp_path / "asyncapi.json"
     result = CliRunner().invoke(app, ["asyncapi", "--output", str(out)])
     assert result.exit_code == 0 and json.loads(out.read_text())["info"]["title"] == "eventshop"
+
+
+def test_the_generated_part_of_the_architecture_document_is_current() -> None:
+    from eventshop.cli.inspect import generated_part
+
+    document = (Path(__file__).parents[2] / "docs" / "architecture.md").read_text()
+    assert generated_part() in document, "run: eventshop architecture --update docs/architecture.md"
