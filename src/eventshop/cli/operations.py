@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
 from nats.aio.client import Client as NATS
+from nats.js.api import DeliverPolicy
 from nats.js.errors import NotFoundError
 from rich.console import Console
 from rich.table import Table
@@ -164,15 +166,11 @@ def events_tail(
         console.print(f"[dim]watching {', '.join(subjects)} (Ctrl-C to stop)[/]")
         await done.wait()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         with_broker(run)
-    except KeyboardInterrupt:
-        pass
 
 
 def _new_only() -> Any:
-    from nats.js.api import DeliverPolicy
-
     return DeliverPolicy.NEW
 
 

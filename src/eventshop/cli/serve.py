@@ -12,6 +12,7 @@ import typer
 from alembic import command
 
 from eventshop.cli.loading import UnknownService, available_services, load_service
+from eventshop.contracts.registry import SERVICES
 from eventshop.platform.db import Database
 from eventshop.platform.embedded_nats import EmbeddedNats
 from eventshop.platform.migrations import alembic_config, upgrade
@@ -50,7 +51,7 @@ def ensure_broker(settings: Settings) -> EmbeddedNats | None:
 
 
 def serve(
-    service: Annotated[str, typer.Argument(help="account, catalog, inventory, cart, order, payment, shipping, notification")],
+    service: Annotated[str, typer.Argument(help="a service: " + ", ".join(SERVICES))],
     port: Annotated[int | None, typer.Option(help="HTTP port (default from the port base)")] = None,
 ) -> None:
     """Run one service as one process: its API, consumers and outbox relay."""

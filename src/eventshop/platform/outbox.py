@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from nats.js import JetStreamContext
 from sqlalchemy import func, select, update
 
-from eventshop.platform.db import Database, PLATFORM_TABLES, utcnow
+from eventshop.platform.db import PLATFORM_TABLES, Database, utcnow
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 
@@ -58,10 +59,8 @@ class OutboxRelay:
         signal.clear()
 
     async def _sleep_or_stop(self, delay: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), timeout=delay)
-        except TimeoutError:
-            pass
 
     async def publish_pending(self) -> int:
         """Publish one batch in id order; stop at the first failure so order is kept."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -42,7 +42,7 @@ class Service(Generic[C]):
     router: APIRouter
     make_context: Callable[[Database, Settings], Awaitable[C]]
     handlers: Mapping[str, ContextHandler[C]] = field(default_factory=dict)
-    background: Sequence[Callable[[C], Awaitable[None]]] = ()
+    background: Sequence[Callable[[C], Coroutine[Any, Any, None]]] = ()
     close_context: Callable[[C], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:

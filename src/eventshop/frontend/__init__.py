@@ -1,0 +1,1 @@
+"""The Shop Frontend: a server-rendered web app over the services' APIs."""
