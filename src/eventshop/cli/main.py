@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from eventshop.cli import inspect, operations, sandboxes, serve
+from eventshop.cli import bench, inspect, operations, sandboxes, serve
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="eventshop: an event-driven online shop.")
 app.add_typer(sandboxes.app, name="sandbox", help="Run one external-system sandbox.")
@@ -15,6 +15,7 @@ app.command()(inspect.architecture)
 app.command()(inspect.asyncapi)
 app.add_typer(operations.dlq, name="dlq")
 app.add_typer(operations.events, name="events")
+app.command()(bench.bench)
 
 
 if __name__ == "__main__":
