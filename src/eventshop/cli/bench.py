@@ -47,7 +47,8 @@ async def run_bench(events: int, workdir: Path, database_url: str | None, nats_u
     await ensure_streams(js)
     await js.purge_stream("INVENTORY")
     spec = ConsumerSpec("payment", "inventory", ("InventoryProcessedEvent",), max_deliver=5)
-    await js.delete_consumer(spec.stream, spec.durable) if await _exists(js, spec) else None
+    if await _exists(js, spec):
+        await js.delete_consumer(spec.stream, spec.durable)
     await ensure_consumer(js, spec)
     latencies: list[float] = []
     done = asyncio.Event()
@@ -102,14 +103,16 @@ async def _exists(js: Any, spec: ConsumerSpec) -> bool:
 
 def bench(
     events: Annotated[int, typer.Option(help="events to push through")] = 2000,
-    database_url: Annotated[str | None, typer.Option(help="producer database URL (default: SQLite in a temp dir)")] = None,
+    database_url: Annotated[str | None, typer.Option(help="producer database (default: SQLite in a temp dir)")] = None,
     nats_url: Annotated[str | None, typer.Option(help="broker (default: a fresh embedded nats-server)")] = None,
 ) -> None:
     """Commit events through the outbox, relay them via JetStream, consume them through the inbox."""
     console = Console()
-    with tempfile.TemporaryDirectory() as tmp:
-        with console.status(f"pushing {events} events through outbox -> JetStream -> inbox ..."):
-            figures = asyncio.run(run_bench(events, Path(tmp), database_url, nats_url))
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        console.status(f"pushing {events} events through outbox -> JetStream -> inbox ..."),
+    ):
+        figures = asyncio.run(run_bench(events, Path(tmp), database_url, nats_url))
     table = Table("measure", "value", title="eventshop messaging benchmark")
     table.add_row("events", str(figures["events"]))
     table.add_row("outbox commits / s (one event per transaction)", f"{figures['commits_per_s']:.0f}")
