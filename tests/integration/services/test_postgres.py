@@ -1,0 +1,45 @@
+"""The same services on PostgreSQL: migrations apply and the saga steps work unchanged."""
+
+from __future__ import annotations
+
+import nats
+import pytest
+
+from eventshop.contracts.events import OrderProcessedEvent
+from eventshop.contracts.values import OrderLine
+from eventshop.platform.settings import Settings
+from eventshop.services.inventory.service import declare as inventory
+from eventshop.services.order.service import declare as order
+from tests.conftest import eventually, postgres_available, running
+from tests.integration.platform.conftest import create_database, drop_database
+from tests.integration.publishing import collect, publish_event
+
+pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not running on 127.0.0.1:5432")
+AUTH = {"Authorization": "Bearer eventshop-internal-dev-token"}
+
+
+async def test_inventory_and_order_run_on_postgresql(
+    settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = {service: await create_database() for service in ("inventory", "order")}
+    try:
+        for service, name in names.items():
+            monkeypatch.setenv(
+                f"EVENTSHOP_{service.upper()}_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+            )
+        async with running(inventory(), settings) as inv, running(order(), settings) as orders:
+            assert inv.runtime.db.url.startswith("postgresql+asyncpg")
+            assert (await orders.http.get("/orders", params={"customer_id": "c"})).json()["total"] == 0
+            await inv.http.put("/stock/p1", json={"sku": "P1", "available": 2}, headers=AUTH)
+            nc = await nats.connect(settings.nats_url)
+            seen = await collect(nc, "inventory.>")
+            line = OrderLine(product_id="p1", sku="P1", name="Lamp", quantity=2, unit_price=990, currency="EUR")
+            await publish_event(nc, OrderProcessedEvent(order_id="pg1", customer_id="c", lines=[line], total=1980,
+                                                        currency="EUR"))
+            await eventually(lambda: [e for e in seen if e["type"] == "InventoryProcessedEvent"])
+            level = (await inv.http.get("/stock")).json()[0]
+            assert (level["available"], level["reserved"]) == (0, 2)
+            await nc.close()
+    finally:
+        for name in names.values():
+            await drop_database(name)
