@@ -71,7 +71,8 @@ class ServiceRuntime(Generic[C]):
         self.context: C | None = None
         self.relay: OutboxRelay | None = None
         self.workers: list[ConsumerWorker] = []
-        self.tasks: list[asyncio.Task[None]] = []
+        self.worker_tasks: list[asyncio.Task[None]] = []
+        self.other_tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         if not self.settings.nats_url:
@@ -84,13 +85,13 @@ class ServiceRuntime(Generic[C]):
             await ensure_consumer(self.js, spec)
         self.context = await self.service.make_context(self.db, self.settings)
         self.relay = OutboxRelay(self.db, self.js, self.settings)
-        self.tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        self.other_tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         for spec in self.specs:
             worker = ConsumerWorker(spec, self.js, self.db, self._bind(spec), self.settings)
             self.workers.append(worker)
-            self.tasks.append(asyncio.create_task(worker.run(), name=spec.durable))
+            self.worker_tasks.append(asyncio.create_task(worker.run(), name=spec.durable))
         for job in self.service.background:
-            self.tasks.append(asyncio.create_task(job(self.context), name=getattr(job, "__name__", "job")))
+            self.other_tasks.append(asyncio.create_task(job(self.context), name=getattr(job, "__name__", "job")))
         log.info("%s started: %d consumers", self.service.name, len(self.workers))
 
     def _bind(self, spec: ConsumerSpec) -> dict[str, Handler]:
@@ -109,17 +110,14 @@ class ServiceRuntime(Generic[C]):
         """Stop fetching, let in-flight handlers finish, flush the relay, close connections."""
         for worker in self.workers:
             worker.stop()
-        background = self.tasks[1 + len(self.workers):]
-        for task in background:
-            task.cancel()
-        workers = self.tasks[1:1 + len(self.workers)]
-        if workers:
-            await asyncio.wait(workers, timeout=10)
+        if self.worker_tasks:
+            await asyncio.wait(self.worker_tasks, timeout=10)
         if self.relay:
             await self.relay.stop()
-        for task in self.tasks:
+        tasks = self.worker_tasks + self.other_tasks
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self.context is not None and self.service.close_context:
             await self.service.close_context(self.context)
         if self.nc and not self.nc.is_closed:
