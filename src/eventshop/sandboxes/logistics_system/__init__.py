@@ -1,0 +1,1 @@
+"""Logistics System sandbox: shipments per shop reference, carrier tracking numbers, refusals, tracking."""
