@@ -9,7 +9,9 @@ from eventshop.contracts.envelope import Event
 AccountStatus = Literal["active", "deactivated"]
 
 
-class _AccountEvent(Event):
+class AccountEvent(Event):
+    """What every account event carries; the subclasses are the seed's three events."""
+
     topic = "account"
 
     account_id: str
@@ -19,13 +21,13 @@ class _AccountEvent(Event):
     status: AccountStatus
 
 
-class AccountCreatedEvent(_AccountEvent):
+class AccountCreatedEvent(AccountEvent):
     pass
 
 
-class AccountUpdatedEvent(_AccountEvent):
+class AccountUpdatedEvent(AccountEvent):
     changed: list[str] = []
 
 
-class AccountDeactivatedEvent(_AccountEvent):
+class AccountDeactivatedEvent(AccountEvent):
     reason: str | None = None

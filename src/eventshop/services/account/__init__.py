@@ -1,0 +1,1 @@
+"""Account Service: customer accounts, addresses, payment-method tokens and sign-in."""

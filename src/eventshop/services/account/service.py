@@ -1,0 +1,26 @@
+"""The Account Service declaration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eventshop.platform.db import Database
+from eventshop.platform.runtime import Service
+from eventshop.platform.settings import Settings
+from eventshop.services.account.api import router
+from eventshop.services.account.tables import Base
+from eventshop.services.account.usecases import AccountContext
+
+
+async def make_context(db: Database, settings: Settings) -> AccountContext:
+    return AccountContext(db=db, settings=settings)
+
+
+def declare() -> Service[AccountContext]:
+    return Service(
+        name="account",
+        metadata=Base.metadata,
+        migrations=Path(__file__).parent / "migrations",
+        router=router,
+        make_context=make_context,
+    )
