@@ -1,0 +1,1 @@
+"""Product Catalog Service: products, prices, images, and availability from Inventory."""

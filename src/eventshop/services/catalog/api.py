@@ -1,0 +1,99 @@
+"""Product Catalog REST API: search, detail with availability, generated images, operator edits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
+
+from eventshop.platform.auth import internal_only
+from eventshop.platform.runtime import context_of
+from eventshop.services.catalog import domain, usecases
+from eventshop.services.catalog.domain import AvailabilityView
+from eventshop.services.catalog.tables import Product
+from eventshop.services.catalog.usecases import CatalogContext, ProductData
+
+router = APIRouter(tags=["catalog"])
+Ctx = Annotated[CatalogContext, Depends(context_of)]
+
+
+class ProductBody(BaseModel):
+    sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    price: int = Field(ge=0, description="minor units, e.g. cents")
+    currency: str = Field(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")
+
+    def value(self) -> ProductData:
+        return ProductData(self.sku, self.name.strip(), self.description.strip(), self.price, self.currency)
+
+
+class AvailabilityBody(BaseModel):
+    status: str
+    available: int | None
+
+
+class ProductView(BaseModel):
+    id: str
+    sku: str
+    name: str
+    description: str
+    price: int
+    currency: str
+    image_url: str
+    availability: AvailabilityBody | None = None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, p: Product, availability: AvailabilityView | None = None) -> ProductView:
+        return cls(
+            id=p.id, sku=p.sku, name=p.name, description=p.description, price=p.price, currency=p.currency,
+            image_url=f"/products/{p.id}/image.svg", updated_at=p.updated_at,
+            availability=AvailabilityBody(status=availability.status, available=availability.available)
+            if availability else None,
+        )
+
+
+class ProductPage(BaseModel):
+    items: list[ProductView]
+    page: int
+    page_size: int
+    total: int
+
+
+@router.get("/products", response_model=ProductPage)
+async def list_products(
+    ctx: Ctx,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ProductPage:
+    """Search by name, description or SKU; each product with its availability."""
+    found, total = await usecases.search_products(ctx, q, page, page_size)
+    return ProductPage(items=[ProductView.of(p, a) for p, a in found], page=page, page_size=page_size, total=total)
+
+
+@router.get("/products/{product_id}", response_model=ProductView)
+async def get_product(ctx: Ctx, product_id: str) -> ProductView:
+    """Product data and price (Shopping Cart's "Product Data"), availability from Inventory."""
+    product, availability = await usecases.get_product(ctx, product_id)
+    return ProductView.of(product, availability)
+
+
+@router.get("/products/{product_id}/image.svg")
+async def product_image(ctx: Ctx, product_id: str) -> Response:
+    product, _ = await usecases.get_product(ctx, product_id)
+    return Response(domain.product_image(product.sku, product.name), media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.post("/products", response_model=ProductView, status_code=201, dependencies=[Depends(internal_only())])
+async def add_product(ctx: Ctx, body: ProductBody) -> ProductView:
+    return ProductView.of(await usecases.add_product(ctx, body.value()))
+
+
+@router.put("/products/{product_id}", response_model=ProductView, dependencies=[Depends(internal_only())])
+async def change_product(ctx: Ctx, product_id: str, body: ProductBody) -> ProductView:
+    return ProductView.of(await usecases.change_product(ctx, product_id, body.value()))
