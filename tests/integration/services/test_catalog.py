@@ -17,7 +17,8 @@ def product(sku: str, name: str, price: int = 1000) -> dict[str, object]:
 async def test_search_pages_and_availability(settings: Settings, clean_broker: None) -> None:
     async with running(inventory(), settings) as inv, running(catalog(), settings) as cat:
         for i in range(5):
-            assert (await cat.http.post("/products", json=product(f"MUG-{i}", f"Mug {i}"), headers=AUTH)).status_code == 201
+            created = await cat.http.post("/products", json=product(f"MUG-{i}", f"Mug {i}"), headers=AUTH)
+            assert created.status_code == 201
         await cat.http.post("/products", json=product("KETTLE", "Kettle"), headers=AUTH)
         await inv.http.put("/stock/mug-0", json={"sku": "MUG-0", "available": 50}, headers=AUTH)
         await inv.http.put("/stock/mug-1", json={"sku": "MUG-1", "available": 2}, headers=AUTH)
