@@ -1,0 +1,1 @@
+"""Shopping Cart Service: one open cart per customer, re-priced at checkout, which creates the order."""
