@@ -1,0 +1,65 @@
+"""Payment REST API: a payment per order, and the orchestrated style's "Payment for Order"."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from eventshop.contracts.values import OrderLine
+from eventshop.platform.auth import callers_of_request
+from eventshop.platform.runtime import context_of
+from eventshop.services.payment import usecases
+from eventshop.services.payment.tables import Payment, PaymentHistory
+from eventshop.services.payment.usecases import OrderToPay, PaymentContext
+
+router = APIRouter(tags=["payments"])
+Ctx = Annotated[PaymentContext, Depends(context_of)]
+
+
+class HistoryItem(BaseModel):
+    at: datetime
+    status: str
+    detail: str
+
+
+class PaymentView(BaseModel):
+    order_id: str
+    customer_id: str
+    status: str
+    amount: int
+    currency: str
+    provider_payment_id: str | None
+    failure_reason: str | None
+    refunded_amount: int
+    updated_at: datetime
+    history: list[HistoryItem] = []
+
+    @classmethod
+    def of(cls, payment: Payment, history: list[PaymentHistory]) -> PaymentView:
+        view = cls.model_validate(payment, from_attributes=True)
+        view.history = [HistoryItem.model_validate(h, from_attributes=True) for h in history]
+        return view
+
+
+class PayForOrder(BaseModel):
+    customer_id: str = Field(min_length=1)
+    amount: int = Field(gt=0)
+    currency: str = Field(min_length=3, max_length=3)
+    lines: list[OrderLine] = []
+
+
+@router.get("/payments/{order_id}", response_model=PaymentView)
+async def get_payment(ctx: Ctx, order_id: str) -> PaymentView:
+    return PaymentView.of(*await usecases.get_payment(ctx, order_id))
+
+
+@router.post("/payments/{order_id}/pay", response_model=PaymentView,
+             dependencies=[Depends(callers_of_request("payment", "Payment for Order"))])
+async def pay_for_order(ctx: Ctx, order_id: str, body: PayForOrder) -> PaymentView:
+    """Orchestrated style: Order asks for the charge (same rule as InventoryProcessedEvent)."""
+    order = OrderToPay(order_id, body.customer_id, body.amount, body.currency, body.lines)
+    await usecases.charge_payment(ctx, order)
+    return PaymentView.of(*await usecases.get_payment(ctx, order_id))

@@ -1,0 +1,1 @@
+"""Shipping Service: one shipment per paid order at the Logistics System, with its tracking number."""
