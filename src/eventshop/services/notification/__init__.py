@@ -1,0 +1,1 @@
+"""Notification Service: a record of every event it consumes, and the emails a shop would send."""

@@ -1,0 +1,23 @@
+"""Notification's call to Account ("Email for Account")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eventshop.platform.http import ServiceClient
+from eventshop.platform.settings import Settings
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str
+
+
+class AccountClient:
+    def __init__(self, settings: Settings) -> None:
+        self.client = ServiceClient(settings, "notification", "account")
+
+    async def contact(self, account_id: str) -> Contact:
+        found = await self.client.get(f"/internal/accounts/{account_id}/contact")
+        return Contact(name=str(found["name"]), email=str(found["email"]))

@@ -1,0 +1,124 @@
+"""What to tell the customer about each event: subject, plain text and HTML, or nothing and why."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from eventshop.contracts.envelope import Event
+from eventshop.contracts.events import (
+    AccountCreatedEvent,
+    AccountDeactivatedEvent,
+    AccountUpdatedEvent,
+    InventoryOutOfStockEvent,
+    InventoryProcessedEvent,
+    OrderCancelledEvent,
+    OrderProcessedEvent,
+    PaymentFailedEvent,
+    PaymentProcessedEvent,
+    ShippingFailedEvent,
+    ShippingProcessedEvent,
+)
+
+REASONS = {
+    "card_declined": "your card was declined",
+    "insufficient_funds": "your card has insufficient funds",
+    "expired_card": "your card has expired",
+    "invalid_payment_method": "the payment method on your account is not valid",
+    "account_deactivated": "your account is deactivated",
+    "out_of_stock": "some items were out of stock",
+}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An email to send, or (subject None) a record that nothing is sent, with why."""
+
+    why: str
+    subject: str | None = None
+    paragraphs: tuple[str, ...] = ()
+
+    @property
+    def sends_email(self) -> bool:
+        return self.subject is not None
+
+
+def money(amount: int, currency: str) -> str:
+    value = f"{amount // 100}.{amount % 100:02d}"
+    return f"€{value}" if currency == "EUR" else f"{value} {currency}"
+
+
+def human_reason(code: str) -> str:
+    if code.startswith("shipping_failed:"):
+        return "we could not ship to your address"
+    return REASONS.get(code, code.replace("_", " "))
+
+
+def short(order_id: str) -> str:
+    return order_id[:8]
+
+
+def draft_for(event: Event) -> Draft:
+    match event:
+        case AccountCreatedEvent():
+            return Draft("account created", "Welcome to eventshop",
+                         ("Your account is ready. Happy shopping!",))
+        case AccountUpdatedEvent():
+            fields = ", ".join(f.replace("_", " ") for f in event.changed) or "your details"
+            return Draft("account updated", "Your account details changed",
+                         (f"We changed {fields} on your account.", "If this was not you, contact us at once."))
+        case AccountDeactivatedEvent():
+            return Draft("account deactivated", "Your account is deactivated",
+                         ("Your eventshop account is now deactivated. Orders can no longer be paid.",))
+        case OrderProcessedEvent():
+            items = [f"{line.quantity} x {line.name} — {money(line.line_total, line.currency)}" for line in event.lines]
+            return Draft("order confirmed", f"Order {short(event.order_id)} confirmed",
+                         ("Thank you for your order. We are reserving your items.", *items,
+                          f"Total: {money(event.total, event.currency)}"))
+        case InventoryProcessedEvent():
+            return Draft("stock reserved (internal step, no email)")
+        case InventoryOutOfStockEvent():
+            missing = [f"{s.sku}: {s.requested} wanted, {s.available} left" for s in event.shortages]
+            return Draft("out of stock", f"Order {short(event.order_id)}: items out of stock",
+                         ("Sorry, we could not reserve everything in your order, so it was not charged.", *missing))
+        case PaymentProcessedEvent():
+            return Draft("payment received", f"Payment received for order {short(event.order_id)}",
+                         (f"We received your payment of {money(event.amount, event.currency)}.",
+                          "We are preparing your parcel."))
+        case PaymentFailedEvent() if event.reason == "out_of_stock":
+            return Draft("payment voided because of stock (already told by the out-of-stock email)")
+        case PaymentFailedEvent():
+            return Draft("payment failed", f"Payment failed for order {short(event.order_id)}",
+                         (f"We could not take your payment: {human_reason(event.reason)}.",
+                          "Your order is cancelled and nothing was charged."))
+        case ShippingProcessedEvent():
+            return Draft("shipped", f"Order {short(event.order_id)} is on its way",
+                         (f"Your parcel was handed to {event.carrier}.",
+                          f"Tracking number: {event.tracking_number}"))
+        case ShippingFailedEvent():
+            return Draft("shipping failed, refunded", f"We could not ship order {short(event.order_id)}",
+                         (f"The carrier refused the parcel: {event.message or event.reason}.",
+                          "Your payment is refunded in full."))
+        case OrderCancelledEvent():
+            return Draft("order cancelled", f"Order {short(event.order_id)} cancelled",
+                         (f"Your order was cancelled: {human_reason(event.reason)}.",))
+    return Draft(f"no email for {event.type_name()}")
+
+
+def render(draft: Draft, name: str) -> tuple[str, str]:
+    """Plain-text and HTML bodies."""
+    greeting = f"Hello {name},"
+    text = "\n\n".join((greeting, *draft.paragraphs, "— eventshop"))
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in draft.paragraphs)
+    page = (
+        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;background:#f5f6f8;padding:24px\">"
+        "<div style=\"max-width:560px;margin:auto;background:#fff;border-radius:10px;padding:24px\">"
+        f"<h2 style=\"margin-top:0;color:#1f2430\">{html.escape(draft.subject or '')}</h2>"
+        f"<p>{html.escape(greeting)}</p>{body}<p style=\"color:#667\">— eventshop</p></div></body></html>"
+    )
+    return text, page
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before the next SMTP try: 2, 4, 8 ... capped at five minutes."""
+    return float(min(2 ** max(attempts, 1), 300))
