@@ -57,7 +57,8 @@ def test_contracts_import_nothing_of_ours_but_contracts() -> None:
 def test_every_service_has_the_standard_layout() -> None:
     for service in SERVICES:
         folder = SRC / "services" / service
-        missing = [f for f in ("domain.py", "usecases.py", "api.py", "tables.py", "service.py") if not (folder / f).exists()]
+        expected = ("domain.py", "usecases.py", "api.py", "tables.py", "service.py")
+        missing = [name for name in expected if not (folder / name).exists()]
         assert not missing, f"{service} lacks {missing}"
         assert list((folder / "migrations" / "versions").glob("*.py")), f"{service} has no migration"
 
