@@ -92,7 +92,7 @@ def draft_for(event: Event) -> Draft:
                          (f"We could not take your payment: {human_reason(event.reason)}.",
                           "Your order is cancelled and nothing was charged."))
         case ShippingProcessedEvent():
-            return Draft("shipped", f"Order {short(event.order_id)} is on its way",
+            return Draft("shipped", f"Order {short(event.order_id)} has shipped",
                          (f"Your parcel was handed to {event.carrier}.",
                           f"Tracking number: {event.tracking_number}"))
         case ShippingFailedEvent():
