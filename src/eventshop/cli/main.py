@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from eventshop.cli import bench, inspect, operations, sandboxes, serve
+from eventshop.cli import bench, frontend, inspect, operations, sandboxes, serve, up
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="eventshop: an event-driven online shop.")
+app.command()(up.up)
+app.command()(up.status)
 app.add_typer(sandboxes.app, name="sandbox", help="Run one external-system sandbox.")
 app.command()(serve.serve)
+app.command()(frontend.frontend)
 app.command()(serve.migrate)
 app.command("make-migration", hidden=True)(serve.make_migration)
 app.command()(inspect.architecture)

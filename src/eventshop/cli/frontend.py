@@ -1,0 +1,23 @@
+"""`eventshop frontend`: run the Shop Frontend web app."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from eventshop.cli.serve import fail, port_is_free
+from eventshop.frontend.app import create_app
+from eventshop.platform.serving import run_app
+from eventshop.platform.settings import Settings
+from eventshop.platform.telemetry import configure_logging
+
+
+def frontend(port: Annotated[int | None, typer.Option(help="HTTP port (default: the port base)")] = None) -> None:
+    """Serve the shop's web pages; they call the services over HTTP."""
+    settings = Settings()
+    port = port or settings.port("frontend")
+    if not port_is_free(settings.host, port):
+        raise fail(f"port {port} for the frontend is in use; choose another with --port")
+    configure_logging("frontend", settings.log_level, settings.log_json)
+    run_app(create_app(settings), settings.host, port)

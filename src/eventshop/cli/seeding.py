@@ -1,0 +1,43 @@
+"""First-start demo data for `eventshop up`: the demo catalog with stock, and a demo customer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import httpx
+
+from eventshop.platform.settings import Settings
+from eventshop.services.catalog.demo import DEMO_PRODUCTS
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo-password"
+
+
+def seed(settings: Settings) -> int:
+    """Create the demo products, their stock and the demo customer; safe to repeat."""
+    headers = {"Authorization": f"Bearer {settings.internal_token}", "X-Eventshop-Caller": "operator"}
+    created = 0
+    with httpx.Client(timeout=10, headers=headers) as http:
+        for product in DEMO_PRODUCTS:
+            body = {k: v for k, v in asdict(product).items() if k != "stock"}
+            response = http.post(f"{settings.url('catalog')}/products", json=body)
+            if response.status_code == 201:
+                created += 1
+            elif response.status_code != 409:
+                response.raise_for_status()
+            product_id = _product_id(http, settings, product.sku)
+            stock = http.put(f"{settings.url('inventory')}/stock/{product_id}",
+                             json={"sku": product.sku, "available": product.stock})
+            stock.raise_for_status()
+        customer = http.post(f"{settings.url('account')}/accounts", json={
+            "name": "Demo Customer", "email": DEMO_EMAIL, "password": DEMO_PASSWORD, "payment_token": "tok_visa",
+            "address": {"street": "Alexanderplatz 1", "city": "Berlin", "postcode": "10178", "country": "DE"},
+        })
+        if customer.status_code not in (201, 409):
+            customer.raise_for_status()
+    return created
+
+
+def _product_id(http: httpx.Client, settings: Settings, sku: str) -> str:
+    found = http.get(f"{settings.url('catalog')}/products", params={"q": sku, "page_size": 100}).json()
+    return str(next(p["id"] for p in found["items"] if p["sku"] == sku))

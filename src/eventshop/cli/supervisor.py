@@ -1,0 +1,133 @@
+"""Runs child processes for `eventshop up`: log files, a combined coloured stream, restarts, ordered stop."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+
+COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta",
+           "bright_green", "bright_yellow", "bright_blue", "white", "red"]
+MAX_BACKOFF = 30.0
+
+
+@dataclass
+class Child:
+    """One supervised process and what the supervisor knows about it."""
+
+    name: str
+    command: list[str]
+    port: int | None
+    health_url: str | None
+    colour: str = "white"
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    next_start: float | None = None
+    readers: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+class Supervisor:
+    def __init__(self, log_dir: Path, env: dict[str, str], console: Console, quiet: bool = False) -> None:
+        self.log_dir = log_dir
+        self.env = env
+        self.console = console
+        self.quiet = quiet
+        self.children: list[Child] = []
+        self.stopping = False
+        self.lock = threading.Lock()
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    def add(self, name: str, command: list[str], port: int | None = None, health_url: str | None = None) -> Child:
+        child = Child(name, command, port, health_url, COLOURS[len(self.children) % len(COLOURS)])
+        self.children.append(child)
+        return child
+
+    def start(self, child: Child) -> None:
+        # Own session: a Ctrl-C reaches only the supervisor, which then stops children in order.
+        child.process = subprocess.Popen(
+            child.command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        child.started_at = time.time()
+        child.next_start = None
+        reader = threading.Thread(target=self._pump, args=(child, child.process), daemon=True)
+        reader.start()
+        child.readers = [reader]
+
+    def _pump(self, child: Child, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        with open(self.log_dir / f"{child.name}.log", "ab") as log:
+            for raw in iter(process.stdout.readline, b""):
+                log.write(raw)
+                log.flush()
+                if not self.quiet:
+                    self.say(child, raw.decode(errors="replace").rstrip())
+
+    def say(self, child: Child, line: str) -> None:
+        prefix = Text(f"{child.name:>16} | ", style=child.colour)
+        with self.lock:
+            self.console.print(prefix + Text(line), highlight=False, soft_wrap=True)
+
+    def watch_once(self) -> None:
+        """Restart children that died, with capped exponential backoff."""
+        now = time.monotonic()
+        for child in self.children:
+            if self.stopping or child.process is None:
+                continue
+            if child.running:
+                if child.restarts and time.time() - child.started_at > 60:
+                    child.restarts = 0  # it has stayed up: the next crash starts the backoff again
+                continue
+            if child.next_start is None:
+                delay = min(2.0**child.restarts, MAX_BACKOFF)
+                child.next_start = now + delay
+                code = child.process.returncode
+                with self.lock:
+                    self.console.print(
+                        f"[bold red]{child.name} exited with code {code}; restarting in {delay:.0f}s[/]"
+                    )
+            elif now >= child.next_start:
+                child.restarts += 1
+                self.start(child)
+                with self.lock:
+                    self.console.print(f"[bold yellow]{child.name} restarted (pid {child.pid})[/]")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM in reverse start order, wait, then SIGKILL what is left."""
+        self.stopping = True
+        for child in reversed(self.children):
+            if not child.running:
+                continue
+            assert child.process is not None
+            with self.lock:
+                self.console.print(f"[dim]stopping {child.name}[/]")
+            _signal(child.process, signal.SIGTERM)
+            try:
+                child.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _signal(child.process, signal.SIGKILL)
+                child.process.wait()
+        for child in self.children:
+            for reader in child.readers:
+                reader.join(timeout=2)
+
+
+def _signal(process: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)  # the child's whole group, e.g. a service and its workers

@@ -1,0 +1,247 @@
+"""`eventshop up` (the whole shop on one machine) and `eventshop status`."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from eventshop.cli.seeding import DEMO_EMAIL, DEMO_PASSWORD, seed
+from eventshop.cli.serve import port_is_free
+from eventshop.cli.supervisor import Child, Supervisor
+from eventshop.platform.embedded_nats import nats_server_binary
+from eventshop.platform.settings import Settings
+
+SERVICES = ["account", "catalog", "inventory", "cart", "order", "payment", "shipping", "notification"]
+SANDBOXES = ["payment-system", "logistics-system", "mail"]
+READY_TIMEOUT = 120.0
+console = Console()
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "eventshop.cli.main", *args]
+
+
+def plan(supervisor: Supervisor, settings: Settings, nats_url: str | None) -> list[list[Child]]:
+    """The processes in start order, grouped into waves that may start together."""
+    waves: list[list[Child]] = []
+    if nats_url is None:
+        port = settings.port("nats")
+        store = settings.data_dir / "nats"
+        command = [str(nats_server_binary()), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)]
+        waves.append([supervisor.add("nats", command, port, None)])
+    sandboxes = []
+    for name in SANDBOXES:
+        extra = ["--smtp-port", str(settings.port("smtp"))] if name == "mail" else []
+        data = settings.data_dir / "sandboxes" / name
+        command = cli("sandbox", name, "--port", str(settings.port(name)), "--data-dir", str(data), *extra)
+        sandboxes.append(supervisor.add(name, command, settings.port(name), f"{settings.url(name)}/health"))
+    waves.append(sandboxes)
+    waves.append([supervisor.add(name, cli("serve", name), settings.port(name),
+                                 f"{settings.url(name)}/health/ready") for name in SERVICES])
+    waves.append([supervisor.add("frontend", cli("frontend"), settings.port("frontend"),
+                                 f"{settings.url('frontend')}/health/ready")])
+    return waves
+
+
+def taken_port(settings: Settings, external_broker: bool) -> tuple[str, int] | None:
+    names = ["frontend", *SERVICES, *SANDBOXES, "smtp"] + ([] if external_broker else ["nats"])
+    for name in names:
+        if not port_is_free(settings.host, settings.port(name)):
+            return name, settings.port(name)
+    return None
+
+
+def healthy(child: Child) -> bool:
+    if child.health_url is None:
+        return child.port is not None and not port_is_free("127.0.0.1", child.port)
+    try:
+        return httpx.get(child.health_url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_ready(supervisor: Supervisor, wave: list[Child], deadline: float) -> None:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True) as progress:
+        pending = {child.name: child for child in wave}
+        task = progress.add_task(f"starting {', '.join(pending)}")
+        while pending:
+            for name, child in list(pending.items()):
+                if healthy(child):
+                    del pending[name]
+                    console.print(f"[green]✓[/] {name} ready" + (f" on :{child.port}" if child.port else ""))
+            progress.update(task, description=f"waiting for {', '.join(pending)}" if pending else "ready")
+            supervisor.watch_once()
+            if pending and time.monotonic() > deadline:
+                name = next(iter(pending))
+                log = supervisor.log_dir / f"{name}.log"
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log.exists() else ""
+                raise TimeoutError(f"{', '.join(pending)} not ready after {READY_TIMEOUT:.0f}s; {name}'s log:\n{tail}")
+            time.sleep(0.2)
+
+
+def write_state(path: Path, supervisor: Supervisor) -> None:
+    state = {"pid": os.getpid(), "processes": [
+        {"name": c.name, "pid": c.pid, "port": c.port, "health_url": c.health_url, "started_at": c.started_at}
+        for c in supervisor.children
+    ]}
+    path.write_text(json.dumps(state, indent=2))
+
+
+def urls_table(settings: Settings, nats_url: str) -> Table:
+    table = Table(title="eventshop is running", show_lines=False)
+    table.add_column("what")
+    table.add_column("where")
+    table.add_row("[bold]Shop[/]", f"[bold]{settings.url('frontend')}[/]")
+    table.add_row("Mail inbox", settings.url("mail"))
+    for name in SERVICES:
+        table.add_row(f"{name} API", f"{settings.url(name)}/docs")
+    table.add_row("Payment System sandbox", f"{settings.url('payment-system')}/docs")
+    table.add_row("Logistics System sandbox", f"{settings.url('logistics-system')}/docs")
+    table.add_row("NATS", nats_url)
+    table.add_row("Demo login", f"{DEMO_EMAIL} / {DEMO_PASSWORD}")
+    return table
+
+
+def acquire_lock(data_dir: Path) -> Any:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / "up.lock", "a+")  # noqa: SIM115 (held for the life of the process)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+def up(
+    data_dir: Annotated[Path | None, typer.Option(help="where databases, broker store and logs live")] = None,
+    fresh: Annotated[bool, typer.Option(help="start from empty data (deletes the data directory)")] = False,
+    port_base: Annotated[int | None, typer.Option(help="ports are base + offset (default 8000)")] = None,
+    quiet: Annotated[bool, typer.Option(help="no combined log stream on the terminal")] = False,
+    no_seed: Annotated[bool, typer.Option("--no-seed", help="do not create the demo catalog and customer")] = False,
+) -> None:
+    """Start the whole shop: broker, sandboxes, eight services, frontend; Ctrl-C stops it all."""
+    settings = Settings()
+    if data_dir is not None:
+        settings.data_dir = data_dir
+    if port_base is not None:
+        settings.port_base = port_base
+    settings.data_dir = settings.data_dir.resolve()
+    if fresh and settings.data_dir.exists():
+        lock = acquire_lock(settings.data_dir)
+        if lock is None:
+            raise fail(f"eventshop up is running for {settings.data_dir}; stop it before --fresh")
+        lock.close()
+        shutil.rmtree(settings.data_dir)
+    lock = acquire_lock(settings.data_dir)
+    if lock is None:
+        raise fail(f"eventshop up is already running for {settings.data_dir} (see `eventshop status`)")
+    taken = taken_port(settings, external_broker=bool(settings.nats_url))
+    if taken:
+        raise fail(f"port {taken[1]} (for {taken[0]}) is in use; pick other ports with --port-base, e.g. "
+                   f"--port-base {settings.port_base + 1000}")
+    run(settings, quiet, no_seed)
+    lock.close()
+
+
+def run(settings: Settings, quiet: bool, no_seed: bool) -> None:
+    nats_url = settings.nats_url or f"nats://127.0.0.1:{settings.port('nats')}"
+    env = {**os.environ, "EVENTSHOP_DATA_DIR": str(settings.data_dir), "EVENTSHOP_PORT_BASE": str(settings.port_base),
+           "EVENTSHOP_NATS_URL": nats_url, "PYTHONUNBUFFERED": "1"}
+    supervisor = Supervisor(settings.data_dir / "logs", env, console, quiet)
+    waves = plan(supervisor, settings, settings.nats_url)
+    state = settings.data_dir / "up.json"
+    stop_requested = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, request_stop)
+    started = time.monotonic()
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        for wave in waves:
+            for child in wave:
+                supervisor.start(child)
+            write_state(state, supervisor)
+            wait_ready(supervisor, wave, deadline)
+        marker = settings.data_dir / "seeded"
+        if not no_seed and not marker.exists():
+            with console.status("seeding the demo catalog and customer"):
+                count = seed(settings)
+            marker.write_text(f"seeded {count} products\n")
+            console.print(f"[green]✓[/] seeded {count} demo products and the demo customer")
+        console.print(urls_table(settings, nats_url))
+        console.print(f"[dim]ready in {time.monotonic() - started:.1f}s; logs in {supervisor.log_dir}; "
+                      "Ctrl-C stops everything[/]")
+        while True:
+            supervisor.watch_once()
+            write_state(state, supervisor)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        console.print("\n[bold]stopping eventshop[/]")
+    except (TimeoutError, httpx.HTTPError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        supervisor.stop()
+        state.unlink(missing_ok=True)
+        raise typer.Exit(1) from None
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    supervisor.stop()
+    state.unlink(missing_ok=True)
+    console.print("[green]stopped[/]")
+
+
+def status(
+    data_dir: Annotated[Path | None, typer.Option(help="the data directory of the running shop")] = None,
+) -> None:
+    """Each process of a running `eventshop up`: port, health, pid, uptime."""
+    folder = (data_dir or Settings().data_dir).resolve()
+    state_file = folder / "up.json"
+    if not state_file.exists():
+        raise fail(f"eventshop up is not running for {folder}")
+    state = json.loads(state_file.read_text())
+    if not _alive(int(state["pid"])):
+        raise fail(f"eventshop up is not running for {folder} (stale state from pid {state['pid']})")
+    table = Table("process", "port", "health", "pid", "uptime", title=f"eventshop up (pid {state['pid']})")
+    for entry in state["processes"]:
+        child = Child(entry["name"], [], entry["port"], entry["health_url"])
+        alive = entry["pid"] is not None and _alive(int(entry["pid"]))
+        health = "[green]ready[/]" if alive and healthy(child) else ("[yellow]starting[/]" if alive else "[red]down[/]")
+        uptime = _duration(time.time() - entry["started_at"]) if alive and entry["started_at"] else "-"
+        table.add_row(entry["name"], str(entry["port"] or "-"), health, str(entry["pid"] or "-"), uptime)
+    console.print(table)
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, 0)
+        return True
+    return False
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
