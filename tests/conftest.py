@@ -16,6 +16,7 @@ from eventshop.platform.embedded_nats import EmbeddedNats, free_port, wait_for_p
 from eventshop.platform.runtime import Service, ServiceRuntime
 from eventshop.platform.serving import serve_app
 from eventshop.platform.settings import Settings
+from tests.shop import Shop, start_shop
 
 
 @pytest.fixture(scope="session")
@@ -126,3 +127,20 @@ def postgres_available() -> bool:
     except TimeoutError:
         return False
     return os.environ.get("EVENTSHOP_TEST_POSTGRES", "1") != "0"
+
+
+@pytest.fixture(scope="session")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    running = start_shop(tmp_path_factory.mktemp("shop"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def chaotic_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    """Every event published twice, the copies up to 400 ms late: duplicates and reordering."""
+    running = start_shop(
+        tmp_path_factory.mktemp("chaos"), EVENTSHOP_CHAOS_DUPLICATES="true", EVENTSHOP_CHAOS_MAX_DELAY_MS="400"
+    )
+    yield running
+    running.stop()

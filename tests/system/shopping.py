@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from tests.system.conftest import OPERATOR, Shop
+from tests.shop import OPERATOR, Shop
 
 FINAL = {"shipped", "cancelled"}
 

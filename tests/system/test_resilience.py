@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.system.conftest import Shop
+from tests.shop import Shop
 from tests.system.shopping import add_product, final_order, ledger_for, order, settled, sign_up, stock_of
 
 pytestmark = pytest.mark.system

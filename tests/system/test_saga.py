@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.system.conftest import Shop
+from tests.shop import Shop
 from tests.system.shopping import (
     add_product,
     emails_to,

@@ -1,4 +1,4 @@
-"""The whole shop as real processes: embedded NATS, the three sandboxes and the eight services."""
+"""The whole shop as real processes: embedded NATS, the three sandboxes, the eight services, the frontend."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import pytest
 
 from eventshop.platform.embedded_nats import EmbeddedNats, free_port
 from eventshop.platform.settings import PORT_OFFSETS, Settings
@@ -64,6 +62,8 @@ class Shop:
         cli = [sys.executable, "-m", "eventshop.cli.main"]
         if name in SERVICES:
             return [*cli, "serve", name]
+        if name == "frontend":
+            return [*cli, "frontend"]
         port = str(self.settings.port(name))
         data = str(self.data_dir / "sandboxes" / name)
         extra = ["--smtp-port", str(self.settings.port("smtp"))] if name == "mail" else []
@@ -76,7 +76,7 @@ class Shop:
         )
 
     def health_url(self, name: str) -> str:
-        return f"{self.url(name)}/health" + ("/ready" if name in SERVICES else "")
+        return f"{self.url(name)}/health" + ("/ready" if name in [*SERVICES, "frontend"] else "")
 
     def wait_ready(self, names: list[str], timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -148,24 +148,9 @@ def start_shop(data_dir: Path, **extra_env: str) -> Shop:
         for name in SERVICES:
             shop.start(name)
         shop.wait_ready(SERVICES)
+        shop.start("frontend")
+        shop.wait_ready(["frontend"])
     except BaseException:
         shop.stop()
         raise
     return shop
-
-
-@pytest.fixture(scope="session")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    running = start_shop(tmp_path_factory.mktemp("shop"))
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="session")
-def chaotic_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    """Every event published twice, the copies up to 400 ms late: duplicates and reordering."""
-    running = start_shop(
-        tmp_path_factory.mktemp("chaos"), EVENTSHOP_CHAOS_DUPLICATES="true", EVENTSHOP_CHAOS_MAX_DELAY_MS="400"
-    )
-    yield running
-    running.stop()
