@@ -1,0 +1,133 @@
+"""`eventshop up` exactly as the README says: ready, an order placed over HTTP, a clean stop."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from eventshop.platform.settings import Settings
+from tests.shop import free_port_base
+
+pytestmark = pytest.mark.system
+EVENTSHOP = str(Path(sys.executable).with_name("eventshop"))
+
+
+def leftovers(data_dir: Path) -> list[str]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if str(data_dir) in cmdline:
+            found.append(cmdline)
+    return found
+
+
+@pytest.fixture
+def shop_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Settings, list[str]]]:
+    base = free_port_base()
+    data_dir = tmp_path / "data"
+    process = subprocess.Popen(
+        [EVENTSHOP, "up", "--data-dir", str(data_dir), "--port-base", str(base), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output: list[str] = []
+    deadline = time.monotonic() + 90
+    assert process.stdout is not None
+    for line in process.stdout:
+        output.append(line)
+        if "ready in" in line:
+            break
+        if time.monotonic() > deadline or process.poll() is not None:
+            break
+    settings = Settings(port_base=base, data_dir=data_dir)
+    try:
+        yield process, settings, output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_up_starts_the_shop_takes_an_order_and_stops_cleanly(
+    shop_up: tuple[subprocess.Popen[str], Settings, list[str]],
+) -> None:
+    process, settings, output = shop_up
+    text = "".join(output)
+    assert "ready in" in text, text
+    assert settings.url("frontend") in text and "demo@example.com" in text
+
+    status = subprocess.run([EVENTSHOP, "status", "--data-dir", str(settings.data_dir)],
+                            capture_output=True, text=True, timeout=30)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.stdout.count("ready") == 13, status.stdout  # nats, 3 sandboxes, 8 services, frontend
+
+    with httpx.Client(timeout=15) as http:
+        products = http.get(f"{settings.url('catalog')}/products", params={"q": "kettle"}).json()["items"]
+        assert products, "the demo catalog was seeded"
+        customer = http.post(f"{settings.url('account')}/sessions",
+                             json={"email": "demo@example.com", "password": "demo-password"}).json()
+        cart = f"{settings.url('cart')}/carts/{customer['account_id']}"
+        http.post(f"{cart}/lines", json={"product_id": products[0]["id"], "quantity": 1}).raise_for_status()
+        order_id = http.post(f"{cart}/checkout", json={}).json()["order_id"]
+        deadline = time.monotonic() + 45
+        while http.get(f"{settings.url('order')}/orders/{order_id}").json()["status"] != "shipped":
+            assert time.monotonic() < deadline, "the order did not ship"
+            time.sleep(0.3)
+
+    state = json.loads((settings.data_dir / "up.json").read_text())
+    old_pid = next(p["pid"] for p in state["processes"] if p["name"] == "payment")
+    psutil.Process(old_pid).kill()  # a crashed service is restarted by the supervisor
+
+    def restarted() -> bool:
+        current = json.loads((settings.data_dir / "up.json").read_text())
+        pid = next(p["pid"] for p in current["processes"] if p["name"] == "payment")
+        if pid == old_pid:
+            return False
+        try:
+            return httpx.get(f"{settings.url('payment')}/health/ready", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    deadline = time.monotonic() + 30
+    while not restarted():
+        assert time.monotonic() < deadline, "payment was not restarted"
+        time.sleep(0.3)
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    time.sleep(0.5)
+    assert leftovers(settings.data_dir) == []
+    assert not (settings.data_dir / "up.json").exists()
+
+
+def test_a_second_up_on_the_same_data_dir_is_refused(
+    shop_up: tuple[subprocess.Popen[str], Settings, list[str]],
+) -> None:
+    _, settings, output = shop_up
+    assert "ready in" in "".join(output)
+    again = subprocess.run([EVENTSHOP, "up", "--data-dir", str(settings.data_dir), "--port-base",
+                            str(settings.port_base + 1000)], capture_output=True, text=True, timeout=30)
+    assert again.returncode == 1
+    assert "already running" in again.stdout + again.stderr
+
+
+def test_a_taken_port_is_named_with_the_option_to_change_it(tmp_path: Path) -> None:
+    base = free_port_base()
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", base + 5))
+        blocker.listen()
+        result = subprocess.run([EVENTSHOP, "up", "--data-dir", str(tmp_path / "d"), "--port-base", str(base)],
+                                capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    message = " ".join((result.stdout + result.stderr).split())
+    assert f"port {base + 5} (for order) is in use" in message and "--port-base" in message
+    assert "Traceback" not in message
