@@ -22,7 +22,11 @@ from eventshop.platform.settings import Settings
 
 dlq = typer.Typer(no_args_is_help=True, help="Inspect and replay messages parked in the dead-letter stream.")
 events = typer.Typer(no_args_is_help=True, help="Watch events as they flow.")
-console = Console()
+
+
+def console() -> Console:
+    """Built per command, so the terminal's width (COLUMNS) at that moment is used."""
+    return Console()
 T = TypeVar("T")
 
 
@@ -59,7 +63,7 @@ def dlq_list() -> None:
     """List parked messages: sequence, time, consumer, event, error."""
     letters = with_broker(lambda nc: deadletters.list_dead_letters(nc.jetstream()))
     if not letters:
-        console.print("no dead letters")
+        console().print("no dead letters")
         return
     table = Table("seq", "time", "consumer", "subject", "event id", "tries", "error")
     for letter in letters:
@@ -72,20 +76,20 @@ def dlq_list() -> None:
             str(letter.deliveries),
             letter.error[:80],
         )
-    console.print(table)
+    console().print(table)
 
 
 @dlq.command("show")
 def dlq_show(sequence: Annotated[int, typer.Argument(help="sequence number from `dlq list`")]) -> None:
     """Show one parked message with its full error and payload."""
     letter = with_broker(lambda nc: deadletters.get_dead_letter(nc.jetstream(), sequence))
-    console.print(f"[bold]sequence[/] {letter.sequence}\n[bold]subject[/]  {letter.subject}")
-    console.print(f"[bold]consumer[/] {letter.consumer}\n[bold]tries[/]    {letter.deliveries}")
-    console.print(f"[bold]error[/]    {letter.error}")
+    console().print(f"[bold]sequence[/] {letter.sequence}\n[bold]subject[/]  {letter.subject}")
+    console().print(f"[bold]consumer[/] {letter.consumer}\n[bold]tries[/]    {letter.deliveries}")
+    console().print(f"[bold]error[/]    {letter.error}")
     try:
-        console.print_json(letter.payload.decode())
+        console().print_json(letter.payload.decode())
     except (ValueError, UnicodeDecodeError):
-        console.print(repr(letter.payload[:2000]))
+        console().print(repr(letter.payload[:2000]))
 
 
 @dlq.command("replay")
@@ -106,7 +110,7 @@ def dlq_replay(
         return targets
 
     replayed = with_broker(run)
-    console.print(f"replayed {len(replayed)} message(s): {', '.join(map(str, replayed)) or '-'}")
+    console().print(f"replayed {len(replayed)} message(s): {', '.join(map(str, replayed)) or '-'}")
 
 
 @dlq.command("purge")
@@ -118,7 +122,7 @@ def dlq_purge(
     if not yes and not typer.confirm(f"delete {'message ' + str(sequence) if sequence else 'ALL dead letters'}?"):
         raise typer.Exit(1)
     removed = with_broker(lambda nc: deadletters.purge(nc.jetstream(), sequence))
-    console.print(f"removed {removed} message(s)")
+    console().print(f"removed {removed} message(s)")
 
 
 def describe_event(subject: str, data: bytes) -> str:
@@ -157,13 +161,13 @@ def events_tail(
                     return
                 if order not in (env.get("correlationid"), env.get("subject")):
                     return
-            console.print(describe_event(msg.subject, msg.data), highlight=False)
+            console().print(describe_event(msg.subject, msg.data), highlight=False)
 
         for subject in subjects:
             stream = TOPICS[subject.split(".")[0]].stream
             await js.subscribe(subject, stream=stream, cb=show, ordered_consumer=True,
                                deliver_policy=None if history else _new_only())
-        console.print(f"[dim]watching {', '.join(subjects)} (Ctrl-C to stop)[/]")
+        console().print(f"[dim]watching {', '.join(subjects)} (Ctrl-C to stop)[/]")
         await done.wait()
 
     with contextlib.suppress(KeyboardInterrupt):

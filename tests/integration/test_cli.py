@@ -1,0 +1,79 @@
+"""Operator commands against a real broker and real databases: migrate, dlq, events, errors as one line."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import nats
+import pytest
+from typer.testing import CliRunner
+
+from eventshop.cli.main import app
+from eventshop.contracts.events import OrderProcessedEvent
+from eventshop.platform.broker import ConsumerSpec, ensure_consumer, ensure_streams
+from eventshop.platform.embedded_nats import EmbeddedNats
+from tests.integration.publishing import envelope_of
+
+runner = CliRunner()
+
+
+def test_migrate_brings_every_service_database_up_to_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVENTSHOP_DATA_DIR", str(tmp_path))
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("up to date") == 8
+    assert sorted(p.name for p in (tmp_path / "db").iterdir() if p.suffix == ".sqlite3") == sorted(
+        f"{s}.sqlite3" for s in ("account", "catalog", "inventory", "cart", "order", "payment", "shipping",
+                                 "notification")
+    )
+    again = runner.invoke(app, ["migrate", "order"])
+    assert again.exit_code == 0 and again.output.strip() == "order: up to date"
+
+
+def test_unknown_service_is_one_line_and_exit_code_2() -> None:
+    result = runner.invoke(app, ["serve", "billing"])
+    assert result.exit_code == 2
+    assert "unknown service 'billing'" in result.output and "Traceback" not in result.output
+
+
+def test_dlq_commands_list_show_replay_and_purge(
+    nats_server: EmbeddedNats, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVENTSHOP_NATS_URL", nats_server.url)
+    monkeypatch.setenv("COLUMNS", "250")
+
+    async def park_one() -> str:
+        nc = await nats.connect(nats_server.url)
+        js = nc.jetstream()
+        await ensure_streams(js)
+        await js.purge_stream("DEAD_LETTERS")
+        envelope = envelope_of(OrderProcessedEvent(order_id="o-dlq", customer_id="c", lines=[], total=1,
+                                                   currency="EUR"))
+        await js.publish("deadletter.inventory.order.OrderProcessedEvent", envelope.to_bytes(), headers={
+            "Eventshop-Original-Subject": "order.OrderProcessedEvent", "Eventshop-Consumer": "inventory--order",
+            "Eventshop-Error": "ValueError: boom", "Eventshop-Deliveries": "8",
+        })
+        await ensure_consumer(js, ConsumerSpec("inventory", "order", ("OrderProcessedEvent",), 8))
+        await nc.close()
+        return envelope.id
+
+    event_id = asyncio.run(park_one())
+    listed = runner.invoke(app, ["dlq", "list"])
+    assert listed.exit_code == 0 and "inventory--order" in listed.output and "ValueError: boom" in listed.output
+    sequence = next(line.split()[1] for line in listed.output.splitlines() if "inventory--order" in line)
+    shown = runner.invoke(app, ["dlq", "show", sequence])
+    assert shown.exit_code == 0 and event_id in shown.output
+    replayed = runner.invoke(app, ["dlq", "replay", sequence])
+    assert replayed.exit_code == 0 and f"replayed 1 message(s): {sequence}" in replayed.output
+    assert "no dead letters" in runner.invoke(app, ["dlq", "list"]).output
+    missing = runner.invoke(app, ["dlq", "show", sequence])
+    assert missing.exit_code == 1 and "no such dead letter" in missing.output
+    assert runner.invoke(app, ["dlq", "purge", "--yes"]).exit_code == 0
+
+
+def test_an_unreachable_broker_is_one_line_and_exit_code_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVENTSHOP_NATS_URL", "nats://127.0.0.1:9")
+    result = runner.invoke(app, ["dlq", "list"])
+    assert result.exit_code == 1
+    assert "cannot reach the broker at nats://127.0.0.1:9" in result.output
