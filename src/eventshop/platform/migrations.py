@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command, context
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import Connection, MetaData
 
-from eventshop.platform.db import Database
+from eventshop.platform.db import Database, new_metadata
 
 
 def alembic_config(migrations_dir: Path, connection: Connection | None = None) -> Config:
@@ -41,3 +41,13 @@ def run_migrations(metadata: MetaData) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+
+def create_platform_tables() -> None:
+    """In a service's first migration: the outbox and inbox tables every service has."""
+    new_metadata().create_all(op.get_bind())
+
+
+def drop_platform_tables() -> None:
+    new_metadata().drop_all(op.get_bind())
