@@ -27,6 +27,7 @@ class Child:
     command: list[str]
     port: int | None
     health_url: str | None
+    wave: int = 0  # children of one wave start together and stop together
     colour: str = "white"
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
@@ -54,8 +55,10 @@ class Supervisor:
         self.lock = threading.Lock()
         log_dir.mkdir(parents=True, exist_ok=True)
 
-    def add(self, name: str, command: list[str], port: int | None = None, health_url: str | None = None) -> Child:
-        child = Child(name, command, port, health_url, COLOURS[len(self.children) % len(COLOURS)])
+    def add(
+        self, name: str, command: list[str], port: int | None = None, health_url: str | None = None, wave: int = 0
+    ) -> Child:
+        child = Child(name, command, port, health_url, wave, COLOURS[len(self.children) % len(COLOURS)])
         self.children.append(child)
         return child
 
@@ -109,20 +112,25 @@ class Supervisor:
                     self.console.print(f"[bold yellow]{child.name} restarted (pid {child.pid})[/]")
 
     def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM in reverse start order, wait, then SIGKILL what is left."""
+        """SIGTERM wave by wave in reverse start order, wait, then SIGKILL what is left."""
         self.stopping = True
-        for child in reversed(self.children):
-            if not child.running:
+        for wave in sorted({c.wave for c in self.children}, reverse=True):
+            members = [c for c in self.children if c.wave == wave and c.running]
+            if not members:
                 continue
-            assert child.process is not None
             with self.lock:
-                self.console.print(f"[dim]stopping {child.name}[/]")
-            _signal(child.process, signal.SIGTERM)
-            try:
-                child.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _signal(child.process, signal.SIGKILL)
-                child.process.wait()
+                self.console.print(f"[dim]stopping {', '.join(c.name for c in members)}[/]")
+            for child in members:
+                assert child.process is not None
+                _signal(child.process, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            for child in members:
+                assert child.process is not None
+                try:
+                    child.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+                except subprocess.TimeoutExpired:
+                    _signal(child.process, signal.SIGKILL)
+                    child.process.wait()
         for child in self.children:
             for reader in child.readers:
                 reader.join(timeout=2)

@@ -42,18 +42,18 @@ def plan(supervisor: Supervisor, settings: Settings, nats_url: str | None) -> li
         port = settings.port("nats")
         store = settings.data_dir / "nats"
         command = [str(nats_server_binary()), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)]
-        waves.append([supervisor.add("nats", command, port, None)])
+        waves.append([supervisor.add("nats", command, port, None, wave=0)])
     sandboxes = []
     for name in SANDBOXES:
         extra = ["--smtp-port", str(settings.port("smtp"))] if name == "mail" else []
         data = settings.data_dir / "sandboxes" / name
         command = cli("sandbox", name, "--port", str(settings.port(name)), "--data-dir", str(data), *extra)
-        sandboxes.append(supervisor.add(name, command, settings.port(name), f"{settings.url(name)}/health"))
+        sandboxes.append(supervisor.add(name, command, settings.port(name), f"{settings.url(name)}/health", wave=1))
     waves.append(sandboxes)
     waves.append([supervisor.add(name, cli("serve", name), settings.port(name),
-                                 f"{settings.url(name)}/health/ready") for name in SERVICES])
+                                 f"{settings.url(name)}/health/ready", wave=2) for name in SERVICES])
     waves.append([supervisor.add("frontend", cli("frontend"), settings.port("frontend"),
-                                 f"{settings.url('frontend')}/health/ready")])
+                                 f"{settings.url('frontend')}/health/ready", wave=3)])
     return waves
 
 
@@ -170,14 +170,13 @@ def run(settings: Settings, quiet: bool, no_seed: bool) -> None:
     supervisor = Supervisor(settings.data_dir / "logs", env, console, quiet)
     waves = plan(supervisor, settings, settings.nats_url)
     state = settings.data_dir / "up.json"
-    stop_requested = False
 
     def request_stop(*_: object) -> None:
-        nonlocal stop_requested
-        stop_requested = True
         raise KeyboardInterrupt
 
+    # Installed explicitly: a shell that starts us in the background may have set SIGINT to ignore.
     signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
     started = time.monotonic()
     try:
         deadline = time.monotonic() + READY_TIMEOUT
@@ -207,7 +206,8 @@ def run(settings: Settings, quiet: bool, no_seed: bool) -> None:
         state.unlink(missing_ok=True)
         raise typer.Exit(1) from None
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the stop short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     supervisor.stop()
     state.unlink(missing_ok=True)
     console.print("[green]stopped[/]")
