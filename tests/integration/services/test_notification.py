@@ -1,0 +1,89 @@
+"""Notification with the real Account service and a real SMTP server: one record per event, retries."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from eventshop.platform.embedded_nats import free_port
+from eventshop.platform.settings import Settings
+from eventshop.services.account.service import declare as account
+from eventshop.services.notification.service import declare as notification
+from tests.conftest import eventually, running
+
+NEW = {
+    "name": "Ada Lovelace", "email": "ada@example.com", "password": "correct horse battery",
+    "address": {"street": "A 1", "city": "Berlin", "postcode": "10115", "country": "DE"}, "payment_token": "tok_visa",
+}
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
+        self.messages.append(message_from_bytes(raw, policy=policy.default))
+        return "250 OK"
+
+
+async def notifications(http: Any, customer_id: str) -> list[dict[str, Any]]:
+    page = (await http.get("/notifications", params={"customer_id": customer_id})).json()
+    return list(page["items"])
+
+
+async def test_each_account_event_is_recorded_once_and_mailed_with_text_and_html(
+    settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, port = Inbox(), free_port()
+    monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(port))
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        async with running(account(), settings) as accounts, running(notification(), settings) as notes:
+            account_id = (await accounts.http.post("/accounts", json=NEW)).json()["id"]
+            await accounts.http.patch(f"/accounts/{account_id}", json={"name": "Ada King"})
+            sent = await eventually(lambda: len(inbox.messages) == 2 and inbox.messages, message="two emails")
+            assert sorted(m["Subject"] for m in sent) == ["Welcome to eventshop", "Your account details changed"]
+            welcome = next(m for m in sent if m["Subject"] == "Welcome to eventshop")
+            assert welcome["To"] == "ada@example.com"
+            assert welcome.get_body(("plain",)).get_content().startswith("Hello Ada")
+            assert "<p>" in welcome.get_body(("html",)).get_content()
+            records = await eventually(lambda: _all_sent(notes.http, account_id, 2), message="records sent")
+            assert {r["event_type"] for r in records} == {"AccountCreatedEvent", "AccountUpdatedEvent"}
+    finally:
+        smtp.stop()
+
+
+async def _all_sent(http: Any, customer_id: str, count: int) -> list[dict[str, Any]] | None:
+    found = await notifications(http, customer_id)
+    return found if len(found) == count and all(r["status"] == "sent" for r in found) else None
+
+
+async def test_a_failed_smtp_send_stays_pending_and_is_retried_until_sent(
+    settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, port = Inbox(), free_port()
+    monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(port))  # nothing listens there yet
+    async with running(account(), settings) as accounts, running(notification(), settings) as notes:
+        account_id = (await accounts.http.post("/accounts", json=NEW)).json()["id"]
+
+        async def pending() -> dict[str, Any] | None:
+            found = await notifications(notes.http, account_id)
+            return found[0] if found and found[0]["status"] == "pending" and found[0]["attempts"] >= 1 else None
+
+        waiting = await eventually(pending, message="pending after a failed send")
+        assert waiting["last_error"] and waiting["recipient"] == "ada@example.com"
+        smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+        smtp.start()
+        try:
+            await eventually(lambda: _all_sent(notes.http, account_id, 1), timeout=20, message="sent on retry")
+            assert [m["Subject"] for m in inbox.messages] == ["Welcome to eventshop"]
+        finally:
+            smtp.stop()
