@@ -1,58 +1,141 @@
-"""Product Catalog: search and paging, availability from a running Inventory, unknown when it is down."""
+"""Product Catalog against a real database and Inventory: search, paging, availability, images, edits."""
 
 from __future__ import annotations
 
+import time
+import xml.etree.ElementTree as ET
+
+from eventshop.platform.embedded_nats import free_port
 from eventshop.platform.settings import Settings
+from eventshop.services.catalog.clients import BUDGET_SECONDS
 from eventshop.services.catalog.service import declare as catalog
 from eventshop.services.inventory.service import declare as inventory
-from tests.conftest import running
+from tests.conftest import RunningService, running
 
 AUTH = {"Authorization": "Bearer eventshop-internal-dev-token"}
 
 
-def product(sku: str, name: str, price: int = 1000) -> dict[str, object]:
-    return {"sku": sku, "name": name, "description": f"About the {name}.", "price": price, "currency": "eur"}
+def product(sku: str, name: str, price: int = 1000, description: str | None = None) -> dict[str, object]:
+    about = f"About the {name}." if description is None else description
+    return {"sku": sku, "name": name, "description": about, "price": price, "currency": "eur"}
 
 
-async def test_search_pages_and_availability(settings: Settings, clean_broker: None) -> None:
-    async with running(inventory(), settings) as inv, running(catalog(), settings) as cat:
-        for i in range(5):
-            created = await cat.http.post("/products", json=product(f"MUG-{i}", f"Mug {i}"), headers=AUTH)
-            assert created.status_code == 201
-        await cat.http.post("/products", json=product("KETTLE", "Kettle"), headers=AUTH)
-        await inv.http.put("/stock/mug-0", json={"sku": "MUG-0", "available": 50}, headers=AUTH)
-        await inv.http.put("/stock/mug-1", json={"sku": "MUG-1", "available": 2}, headers=AUTH)
-
-        first = (await cat.http.get("/products", params={"q": "mug", "page_size": 2})).json()
-        assert first["total"] == 5 and [p["name"] for p in first["items"]] == ["Mug 0", "Mug 1"]
-        assert [p["availability"]["status"] for p in first["items"]] == ["in_stock", "low_stock"]
-        third = (await cat.http.get("/products", params={"q": "MUG", "page_size": 2, "page": 3})).json()
-        assert [p["name"] for p in third["items"]] == ["Mug 4"]
-        assert third["items"][0]["availability"] == {"status": "out_of_stock", "available": 0}
-        detail = (await cat.http.get("/products/kettle")).json()
-        assert detail["currency"] == "EUR" and detail["image_url"] == "/products/kettle/image.svg"
-        image = await cat.http.get("/products/kettle/image.svg")
-        assert image.headers["content-type"].startswith("image/svg+xml") and "<svg" in image.text
+async def add(cat: RunningService, body: dict[str, object]) -> dict[str, object]:
+    created = await cat.http.post("/products", json=body, headers=AUTH)
+    assert created.status_code == 201, created.text
+    found: dict[str, object] = created.json()
+    return found
 
 
-async def test_a_product_page_renders_with_availability_unknown_when_inventory_is_down(
+def names(page: dict[str, list[dict[str, str]]]) -> list[str]:
+    return [p["name"] for p in page["items"]]
+
+
+async def test_search_matches_name_description_or_sku_in_any_case_and_pages(
     settings: Settings, clean_broker: None
 ) -> None:
-    settings.service_urls["inventory"] = "http://127.0.0.1:9"  # nothing listens there
+    async with running(inventory(), settings), running(catalog(), settings) as cat:
+        for i in range(5):
+            await add(cat, product(f"MUG-{i}", f"Stoneware Mug {i}"))
+        await add(cat, product("KETTLE", "Kettle", description="Boils water for a mug of tea."))
+        await add(cat, product("PLATE-7", "Plate"))
+
+        first = (await cat.http.get("/products", params={"q": "mUg", "page_size": 2})).json()
+        assert (first["total"], first["page"], first["page_size"]) == (6, 1, 2)
+        assert names(first) == ["Kettle", "Stoneware Mug 0"]
+        last = (await cat.http.get("/products", params={"q": "mug", "page_size": 2, "page": 3})).json()
+        assert names(last) == ["Stoneware Mug 3", "Stoneware Mug 4"]
+        beyond = (await cat.http.get("/products", params={"q": "mug", "page_size": 2, "page": 4})).json()
+        assert beyond["items"] == [] and beyond["total"] == 6
+        by_sku = (await cat.http.get("/products", params={"q": "plate-7"})).json()
+        assert names(by_sku) == ["Plate"]
+        everything = (await cat.http.get("/products")).json()
+        assert everything["total"] == 7 and everything["page_size"] == 20
+        wildcard = (await cat.http.get("/products", params={"q": "%"})).json()
+        assert wildcard["total"] == 0
+        too_big = await cat.http.get("/products", params={"page_size": 101})
+        assert too_big.status_code == 422
+
+
+async def test_availability_comes_from_a_running_inventory(settings: Settings, clean_broker: None) -> None:
+    async with running(inventory(), settings) as inv, running(catalog(), settings) as cat:
+        for sku, available in (("A-PLENTY", 50), ("B-FEW", 3), ("C-NONE", 0), ("D-NEVER-STOCKED", None)):
+            created = await add(cat, product(sku, sku.title()))
+            if available is not None:
+                await inv.http.put(f"/stock/{created['id']}", json={"sku": sku, "available": available},
+                                   headers=AUTH)
+
+        page = (await cat.http.get("/products")).json()
+        assert [p["availability"] for p in page["items"]] == [
+            {"status": "in_stock", "available": 50},
+            {"status": "low_stock", "available": 3},
+            {"status": "out_of_stock", "available": 0},
+            {"status": "out_of_stock", "available": 0},
+        ]
+        detail = (await cat.http.get("/products/b-few")).json()
+        assert detail["availability"] == {"status": "low_stock", "available": 3}
+        assert detail["currency"] == "EUR" and detail["price"] == 1000
+        assert detail["image_url"] == "/products/b-few/image.svg"
+
+
+async def test_products_render_with_availability_unknown_when_inventory_is_not_running(
+    settings: Settings, clean_broker: None
+) -> None:
+    settings.service_urls["inventory"] = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     async with running(catalog(), settings) as cat:
-        await cat.http.post("/products", json=product("LAMP", "Lamp"), headers=AUTH)
+        await add(cat, product("LAMP", "Desk Lamp"))
+
         detail = await cat.http.get("/products/lamp")
         assert detail.status_code == 200
         assert detail.json()["availability"] == {"status": "unknown", "available": None}
+        started = time.monotonic()
+        page = (await cat.http.get("/products")).json()
+        assert page["items"][0]["availability"] == {"status": "unknown", "available": None}
+        assert time.monotonic() - started < BUDGET_SECONDS  # pages stop waiting on an Inventory that failed
 
 
-async def test_operator_edits_need_the_token_and_duplicates_are_refused(settings: Settings, clean_broker: None) -> None:
+async def test_each_product_has_a_generated_svg_image(settings: Settings, clean_broker: None) -> None:
+    settings.service_urls["inventory"] = f"http://127.0.0.1:{free_port()}"
+    async with running(catalog(), settings) as cat:
+        created = await add(cat, product("KETTLE-STEEL", "Brushed Steel Kettle"))
+
+        image = await cat.http.get(str(created["image_url"]))
+        assert image.status_code == 200
+        assert image.headers["content-type"].startswith("image/svg+xml")
+        assert ET.fromstring(image.text).tag == "{http://www.w3.org/2000/svg}svg"
+        assert ">BS<" in image.text
+        assert image.text == (await cat.http.get(str(created["image_url"]))).text
+        missing = await cat.http.get("/products/nope/image.svg")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "product_not_found"
+
+
+async def test_operator_edits_need_the_token_and_duplicate_skus_are_refused(
+    settings: Settings, clean_broker: None
+) -> None:
+    settings.service_urls["inventory"] = f"http://127.0.0.1:{free_port()}"
     async with running(catalog(), settings) as cat:
         assert (await cat.http.post("/products", json=product("A", "A"))).status_code == 401
-        assert (await cat.http.post("/products", json=product("A", "A"), headers=AUTH)).status_code == 201
-        again = await cat.http.post("/products", json=product("A", "A"), headers=AUTH)
+        await add(cat, product("A", "A"))
+        await add(cat, product("B", "B"))
+        again = await cat.http.post("/products", json=product("A", "Another A"), headers=AUTH)
         assert again.status_code == 409 and again.json()["error"]["code"] == "sku_taken"
-        negative = await cat.http.post("/products", json=product("B", "B", price=-5), headers=AUTH)
+        negative = await cat.http.post("/products", json=product("C", "C", price=-5), headers=AUTH)
         assert negative.status_code == 422 and "price" in negative.json()["error"]["message"]
         missing = await cat.http.get("/products/nope")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "product_not_found"
+
+        assert (await cat.http.put("/products/a", json=product("A", "A", price=1500))).status_code == 401
+        changed = await cat.http.put("/products/a", json=product("A2", "A", price=1500), headers=AUTH)
+        assert changed.status_code == 200
+        assert (changed.json()["id"], changed.json()["sku"], changed.json()["price"]) == ("a", "A2", 1500)
+        taken = await cat.http.put("/products/a", json=product("B", "A"), headers=AUTH)
+        assert taken.status_code == 409 and taken.json()["error"]["code"] == "sku_taken"
+
+
+async def test_skus_that_slug_alike_get_ids_of_their_own(settings: Settings, clean_broker: None) -> None:
+    settings.service_urls["inventory"] = f"http://127.0.0.1:{free_port()}"
+    async with running(catalog(), settings) as cat:
+        first = await add(cat, product("CUP-1", "Cup"))
+        second = await add(cat, product("CUP_1", "Cup"))
+        assert first["id"] == "cup-1" and second["id"] != "cup-1"
+        assert (await cat.http.get(f"/products/{second['id']}")).json()["sku"] == "CUP_1"

@@ -2,27 +2,69 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from urllib.parse import quote
 
+from eventshop.contracts.values import OrderLine
 from eventshop.platform.http import ServiceClient
 from eventshop.platform.settings import Settings
+from eventshop.services.cart.domain import Price
+
+
+@dataclass(frozen=True)
+class CatalogProduct:
+    product_id: str
+    sku: str
+    name: str
+    price: Price
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    order_id: str
+    cart_id: str
+    customer_id: str
+    lines: list[OrderLine]
+    total: int
+    currency: str
 
 
 class CatalogClient:
     def __init__(self, settings: Settings) -> None:
         self.client = ServiceClient(settings, "cart", "catalog")
 
-    async def product(self, product_id: str) -> dict[str, Any]:
-        """Name, SKU and current price; NotFound or DependencyUnavailable otherwise."""
-        found: dict[str, Any] = await self.client.get(f"/products/{product_id}")
-        return found
+    async def product(self, product_id: str) -> CatalogProduct:
+        """Name, SKU and current price; NotFound (product_not_found) or DependencyUnavailable otherwise."""
+        found = await self.client.get(f"/products/{quote(product_id, safe='')}")
+        return CatalogProduct(
+            product_id=str(found["id"]),
+            sku=str(found["sku"]),
+            name=str(found["name"]),
+            price=Price(int(found["price"]), str(found["currency"])),
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
 
 class OrderClient:
     def __init__(self, settings: Settings) -> None:
         self.client = ServiceClient(settings, "cart", "order")
 
-    async def create_order(self, order: dict[str, Any]) -> dict[str, Any]:
+    async def create_order(self, order: OrderRequest) -> None:
         """Idempotent at Order by order id, so a checkout retried after a lost answer is safe."""
-        created: dict[str, Any] = await self.client.send("POST", "/orders", json=order)
-        return created
+        await self.client.send(
+            "POST",
+            "/orders",
+            json={
+                "order_id": order.order_id,
+                "cart_id": order.cart_id,
+                "customer_id": order.customer_id,
+                "lines": [line.model_dump() for line in order.lines],
+                "total": order.total,
+                "currency": order.currency,
+            },
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

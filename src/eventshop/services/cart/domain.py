@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 MAX_QUANTITY = 99
+
+
+class CartStatus(StrEnum):
+    OPEN = "open"
+    ORDERED = "ordered"
 
 
 class CartRuleBroken(ValueError):
@@ -15,11 +21,23 @@ class CartRuleBroken(ValueError):
 
 
 @dataclass(frozen=True)
+class Price:
+    amount: int  # minor units
+    currency: str
+
+
+@dataclass(frozen=True)
 class PricedLine:
     product_id: str
     quantity: int
-    unit_price: int
-    currency: str
+    price: Price
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    product_id: str
+    was: Price
+    now: Price
 
 
 def check_quantity(quantity: int) -> None:
@@ -28,9 +46,10 @@ def check_quantity(quantity: int) -> None:
 
 
 def merged_quantity(current: int, added: int) -> int:
-    total = current + added
-    check_quantity(total)
-    return total
+    """Adding a product already in the cart raises that line's quantity, within the same bounds."""
+    merged = current + added
+    check_quantity(merged)
+    return merged
 
 
 def check_currency(cart_currency: str | None, product_currency: str) -> None:
@@ -38,14 +57,22 @@ def check_currency(cart_currency: str | None, product_currency: str) -> None:
         raise CartRuleBroken("mixed_currency", f"this cart is in {cart_currency}; the product is in {product_currency}")
 
 
+def cart_currency(lines: Iterable[PricedLine]) -> str | None:
+    """The one currency every line shares; None for an empty cart."""
+    currencies = sorted({line.price.currency for line in lines})
+    if len(currencies) > 1:
+        raise CartRuleBroken("mixed_currency", f"the cart mixes {', '.join(currencies)}; remove lines to keep one")
+    return currencies[0] if currencies else None
+
+
 def total(lines: Iterable[PricedLine]) -> int:
-    return sum(line.quantity * line.unit_price for line in lines)
+    return sum(line.quantity * line.price.amount for line in lines)
 
 
-def changed_prices(lines: Iterable[PricedLine], current: Mapping[str, int]) -> dict[str, tuple[int, int]]:
-    """product id -> (price in the cart, price now) for every line whose price moved."""
-    return {
-        line.product_id: (line.unit_price, current[line.product_id])
+def price_changes(lines: Iterable[PricedLine], current: Mapping[str, Price]) -> list[PriceChange]:
+    """Every line whose price (amount or currency) differs from the catalog's current price."""
+    return [
+        PriceChange(line.product_id, line.price, current[line.product_id])
         for line in lines
-        if line.product_id in current and current[line.product_id] != line.unit_price
-    }
+        if line.product_id in current and current[line.product_id] != line.price
+    ]

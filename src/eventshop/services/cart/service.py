@@ -18,8 +18,8 @@ async def make_context(db: Database, settings: Settings) -> CartContext:
 
 
 async def close_context(ctx: CartContext) -> None:
-    await ctx.catalog.client.aclose()
-    await ctx.orders.client.aclose()
+    await ctx.catalog.aclose()
+    await ctx.orders.aclose()
 
 
 def declare() -> Service[CartContext]:
@@ -29,5 +29,6 @@ def declare() -> Service[CartContext]:
         migrations=Path(__file__).parent / "migrations",
         router=router,
         make_context=make_context,
+        handlers={},
         close_context=close_context,
     )

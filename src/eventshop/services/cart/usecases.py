@@ -1,8 +1,4 @@
-"""Shopping Cart use cases: keep the cart, and check it out into an order.
-
-The cart has no seed edge to Account, so it does not know whether a customer is deactivated;
-Payment fails such orders (reason account_deactivated) and the frontend refuses their sign-in.
-"""
+"""Shopping Cart use cases: keep each customer's open cart, and check it out into exactly one order."""
 
 from __future__ import annotations
 
@@ -10,16 +6,17 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from eventshop.contracts.events import ShoppingCartOrderedEvent
 from eventshop.contracts.values import OrderLine
 from eventshop.platform.db import Database, UnitOfWork, utcnow
-from eventshop.platform.errors import Conflict, Invalid, NotFound
+from eventshop.platform.errors import DependencyUnavailable, Invalid, NotFound
 from eventshop.platform.settings import Settings
 from eventshop.services.cart import domain
-from eventshop.services.cart.clients import CatalogClient, OrderClient
-from eventshop.services.cart.domain import CartRuleBroken, PricedLine
+from eventshop.services.cart.clients import CatalogClient, OrderClient, OrderRequest
+from eventshop.services.cart.domain import CartRuleBroken, CartStatus, Price, PriceChange, PricedLine
 from eventshop.services.cart.tables import Cart, CartLine
 
 
@@ -37,115 +34,24 @@ class CartState:
     lines: list[CartLine]
 
     @property
+    def priced(self) -> list[PricedLine]:
+        return [
+            PricedLine(line.product_id, line.quantity, Price(line.unit_price, line.currency)) for line in self.lines
+        ]
+
+    @property
     def total(self) -> int:
-        return domain.total(_priced(self.lines))
+        return domain.total(self.priced)
 
 
-def _priced(lines: list[CartLine]) -> list[PricedLine]:
-    return [PricedLine(line.product_id, line.quantity, line.unit_price, line.currency) for line in lines]
+class PricesChanged(Exception):
+    """Checkout stopped: the cart now holds today's prices, which the customer must see before paying them."""
 
-
-def _rule(broken: CartRuleBroken) -> Invalid:
-    return Invalid(str(broken), code=broken.code)
-
-
-async def _open_cart(uow: UnitOfWork, customer_id: str) -> Cart:
-    cart = await uow.session.scalar(select(Cart).where(Cart.customer_id == customer_id, Cart.status == "open"))
-    if cart is None:
-        now = utcnow()
-        cart = Cart(id=uuid.uuid4().hex, customer_id=customer_id, status="open", created_at=now, updated_at=now)
-        uow.session.add(cart)
-        await uow.session.flush()
-    return cart
-
-
-async def _lines(uow: UnitOfWork, cart_id: str) -> list[CartLine]:
-    query = select(CartLine).where(CartLine.cart_id == cart_id).order_by(CartLine.added_at, CartLine.product_id)
-    return list((await uow.session.scalars(query)).all())
-
-
-async def _state(uow: UnitOfWork, cart: Cart) -> CartState:
-    return CartState(cart, await _lines(uow, cart.id))
-
-
-async def view_cart(ctx: CartContext, customer_id: str) -> CartState:
-    async with ctx.db.transaction() as uow:
-        cart = await _open_cart(uow, customer_id)
-        state = await _state(uow, cart)
-        await uow.commit()
-        return state
-
-
-async def add_line(ctx: CartContext, customer_id: str, product_id: str, quantity: int) -> CartState:
-    try:
-        domain.check_quantity(quantity)
-    except CartRuleBroken as broken:
-        raise _rule(broken) from None
-    product = await ctx.catalog.product(product_id)  # before the transaction: no network call inside one
-    async with ctx.db.transaction() as uow:
-        cart = await _open_cart(uow, customer_id)
-        try:
-            domain.check_currency(cart.currency, product["currency"])
-            line = await uow.session.get(CartLine, (cart.id, product_id))
-            if line is None:
-                uow.session.add(CartLine(cart_id=cart.id, product_id=product_id, sku=product["sku"],
-                                         name=product["name"], quantity=quantity, unit_price=product["price"],
-                                         currency=product["currency"], added_at=utcnow()))
-            else:
-                line.quantity = domain.merged_quantity(line.quantity, quantity)
-                line.unit_price, line.name = product["price"], product["name"]
-        except CartRuleBroken as broken:
-            raise _rule(broken) from None
-        cart.currency, cart.updated_at = product["currency"], utcnow()
-        await uow.commit()
-        return await _state(uow, cart)
-
-
-async def set_quantity(ctx: CartContext, customer_id: str, product_id: str, quantity: int) -> CartState:
-    """Change a line's quantity; 0 removes it."""
-    if quantity:
-        try:
-            domain.check_quantity(quantity)
-        except CartRuleBroken as broken:
-            raise _rule(broken) from None
-    async with ctx.db.transaction() as uow:
-        cart = await _open_cart(uow, customer_id)
-        line = await uow.session.get(CartLine, (cart.id, product_id))
-        if line is None:
-            raise NotFound(f"product {product_id} is not in the cart", code="line_not_found")
-        if quantity:
-            line.quantity = quantity
-        else:
-            await uow.session.delete(line)
-            await uow.session.flush()
-        state = await _state(uow, cart)
-        if not state.lines:
-            cart.currency = None  # an empty cart may take products in any currency again
-        cart.updated_at = utcnow()
-        await uow.commit()
-        return state
-
-
-async def _reprice(ctx: CartContext, customer_id: str) -> CartState:
-    """Bring every line to today's price; a change is shown to the customer, never silently charged."""
-    state = await view_cart(ctx, customer_id)
-    if not state.lines:
-        raise Invalid("the cart is empty", code="empty_cart")
-    products = await asyncio.gather(*(ctx.catalog.product(line.product_id) for line in state.lines))
-    current = {p["id"]: int(p["price"]) for p in products}
-    changed = domain.changed_prices(_priced(state.lines), current)
-    if not changed:
-        return state
-    async with ctx.db.transaction() as uow:
-        for line in await _lines(uow, state.cart.id):
-            if line.product_id in changed:
-                line.unit_price = current[line.product_id]
-        await uow.commit()
-    raise Conflict(
-        "prices changed since the items were added; check the cart and confirm again",
-        code="price_changed",
-        details={"changed": {pid: {"was": old, "now": new} for pid, (old, new) in changed.items()}},
-    )
+    def __init__(self, state: CartState, changes: list[PriceChange], message: str) -> None:
+        super().__init__(message)
+        self.state = state
+        self.changes = changes
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -156,35 +62,231 @@ class Checkout:
     currency: str
 
 
-async def checkout(ctx: CartContext, customer_id: str, expected_total: int | None = None) -> Checkout:
-    state = await _reprice(ctx, customer_id)
-    if expected_total is not None and expected_total != state.total:
-        raise Conflict(f"the cart total is {state.total}, not {expected_total}", code="price_changed")
-    order_id = await _reserve_order_id(ctx, state.cart.id)
-    lines = [OrderLine(product_id=line.product_id, sku=line.sku, name=line.name, quantity=line.quantity,
-                       unit_price=line.unit_price, currency=line.currency) for line in state.lines]
-    currency = state.cart.currency or lines[0].currency
-    await ctx.orders.create_order({
-        "order_id": order_id, "cart_id": state.cart.id, "customer_id": customer_id,
-        "lines": [line.model_dump() for line in lines], "total": state.total, "currency": currency,
-    })
+def _invalid(broken: CartRuleBroken) -> Invalid:
+    return Invalid(str(broken), code=broken.code)
+
+
+async def _find_open_cart(uow: UnitOfWork, customer_id: str) -> Cart | None:
+    query = select(Cart).where(Cart.customer_id == customer_id, Cart.status == CartStatus.OPEN)
+    found: Cart | None = await uow.session.scalar(query)
+    return found
+
+
+async def _open_cart(uow: UnitOfWork, customer_id: str) -> Cart:
+    """The customer's open cart, opened now if they have none."""
+    cart = await _find_open_cart(uow, customer_id)
+    if cart is not None:
+        return cart
+    now = utcnow()
+    cart = Cart(id=uuid.uuid4().hex, customer_id=customer_id, status=CartStatus.OPEN, created_at=now, updated_at=now)
+    try:
+        async with uow.session.begin_nested():
+            uow.session.add(cart)
+    except IntegrityError:  # a concurrent request opened it first (on PostgreSQL; SQLite writers queue)
+        opened = await _find_open_cart(uow, customer_id)
+        assert opened is not None
+        return opened
+    return cart
+
+
+async def _lines(uow: UnitOfWork, cart_id: str) -> list[CartLine]:
+    query = select(CartLine).where(CartLine.cart_id == cart_id).order_by(CartLine.added_at, CartLine.product_id)
+    return list((await uow.session.scalars(query)).all())
+
+
+def _contents_changed(cart: Cart, lines: list[CartLine]) -> CartState:
+    # Order refuses a known order id with other contents, so an id reserved for the old contents goes.
+    cart.order_id = None
+    cart.currency = lines[0].currency if lines else None
+    cart.updated_at = utcnow()
+    return CartState(cart, lines)
+
+
+async def view_cart(ctx: CartContext, customer_id: str) -> CartState:
     async with ctx.db.transaction() as uow:
-        cart = await uow.session.get(Cart, state.cart.id)
-        assert cart is not None
-        if cart.status == "open":  # a concurrent checkout of the same cart may have finished first
-            cart.status, cart.updated_at = "ordered", utcnow()
-            uow.publish(ShoppingCartOrderedEvent(cart_id=cart.id, order_id=order_id, customer_id=customer_id,
-                                                 lines=lines, total=state.total, currency=currency))
+        cart = await _open_cart(uow, customer_id)
+        state = CartState(cart, await _lines(uow, cart.id))
         await uow.commit()
+        return state
+
+
+async def add_line(ctx: CartContext, customer_id: str, product_id: str, quantity: int) -> CartState:
+    """Add a product at the catalog's current price; adding it again raises the line's quantity."""
+    try:
+        domain.check_quantity(quantity)
+    except CartRuleBroken as broken:
+        raise _invalid(broken) from None
+    product = await ctx.catalog.product(product_id)  # before the transaction: no network call inside one
+    async with ctx.db.transaction() as uow:
+        cart = await _open_cart(uow, customer_id)
+        line = await uow.session.get(CartLine, (cart.id, product_id))
+        try:
+            domain.check_currency(cart.currency, product.price.currency)
+            quantity = domain.merged_quantity(line.quantity, quantity) if line else quantity
+        except CartRuleBroken as broken:
+            raise _invalid(broken) from None
+        if line is None:
+            line = CartLine(cart_id=cart.id, product_id=product_id, added_at=utcnow())
+            uow.session.add(line)
+        line.sku, line.name, line.quantity = product.sku, product.name, quantity
+        line.unit_price, line.currency = product.price.amount, product.price.currency
+        state = _contents_changed(cart, await _lines(uow, cart.id))
+        await uow.commit()
+        return state
+
+
+async def set_quantity(ctx: CartContext, customer_id: str, product_id: str, quantity: int) -> CartState:
+    """Change a line's quantity; 0 removes it, and removing a line that is not there changes nothing."""
+    if quantity:
+        try:
+            domain.check_quantity(quantity)
+        except CartRuleBroken as broken:
+            raise _invalid(broken) from None
+    async with ctx.db.transaction() as uow:
+        cart = await _open_cart(uow, customer_id)
+        line = await uow.session.get(CartLine, (cart.id, product_id))
+        if line is None and quantity:
+            raise NotFound(f"product {product_id} is not in the cart", code="line_not_found")
+        if line is None:
+            state = CartState(cart, await _lines(uow, cart.id))
+        else:
+            if quantity:
+                line.quantity = quantity
+            else:
+                await uow.session.delete(line)
+            state = _contents_changed(cart, await _lines(uow, cart.id))
+        await uow.commit()
+        return state
+
+
+async def remove_line(ctx: CartContext, customer_id: str, product_id: str) -> CartState:
+    return await set_quantity(ctx, customer_id, product_id, 0)
+
+
+async def checkout(
+    ctx: CartContext, customer_id: str, *, cart_id: str | None = None, expected_total: int | None = None
+) -> Checkout:
+    """Re-price at Product Catalog, create the order at Order, then mark the cart ordered and publish.
+
+    `cart_id` names a cart already checked out to get its order again (a retry whose answer was lost).
+    """
+    # No account status check: the seed gives the cart no request to Account, so it cannot know that a
+    # customer is deactivated. Payment fails such orders (reason account_deactivated) and the frontend
+    # refuses a deactivated customer's sign-in.
+    state = await _cart_to_check_out(ctx, customer_id, cart_id)
+    if state.cart.status == CartStatus.ORDERED:
+        return _receipt(state)
+    state = await _reprice(ctx, state)
+    if expected_total is not None and expected_total != state.total:
+        raise PricesChanged(state, [], f"the cart total is {state.total}, not the expected {expected_total}")
+    try:
+        currency = domain.cart_currency(state.priced) or ""
+    except CartRuleBroken as broken:
+        raise _invalid(broken) from None
+    order_id = await _reserve_order_id(ctx, state.cart.id)
+    lines = [
+        OrderLine(product_id=line.product_id, sku=line.sku, name=line.name, quantity=line.quantity,
+                  unit_price=line.unit_price, currency=line.currency)
+        for line in state.lines
+    ]
+    request = OrderRequest(order_id, state.cart.id, customer_id, lines, state.total, currency)
+    await _create_order(ctx, request)
+    await _mark_ordered(ctx, request)
     return Checkout(order_id, state.cart.id, state.total, currency)
 
 
-async def _reserve_order_id(ctx: CartContext, cart_id: str) -> str:
-    """The order id is chosen once per cart, so a retried checkout creates the same order."""
+async def _cart_to_check_out(ctx: CartContext, customer_id: str, cart_id: str | None) -> CartState:
+    """The cart named by `cart_id` (perhaps ordered already), else the customer's open cart; never empty."""
+    async with ctx.db.transaction() as uow:
+        if cart_id is None:
+            cart: Cart | None = await _open_cart(uow, customer_id)
+        else:
+            cart = await uow.session.scalar(select(Cart).where(Cart.id == cart_id, Cart.customer_id == customer_id))
+        if cart is None:
+            raise NotFound(f"customer {customer_id} has no cart {cart_id}", code="cart_not_found")
+        state = CartState(cart, await _lines(uow, cart.id))
+        await uow.commit()
+    if not state.lines:
+        raise Invalid("the cart is empty", code="empty_cart")
+    return state
+
+
+def _receipt(ordered: CartState) -> Checkout:
+    assert ordered.cart.order_id is not None and ordered.cart.currency is not None
+    return Checkout(ordered.cart.order_id, ordered.cart.id, ordered.total, ordered.cart.currency)
+
+
+async def _reprice(ctx: CartContext, state: CartState) -> CartState:
+    """Compare every line with today's price; a change is stored and shown, never silently charged."""
+    products = await asyncio.gather(*(ctx.catalog.product(line.product_id) for line in state.lines))
+    current = {line.product_id: product.price for line, product in zip(state.lines, products, strict=True)}
+    changes = domain.price_changes(state.priced, current)
+    if not changes:
+        return state
+    repriced = await _store_prices(ctx, state.cart.id, changes)
+    raise PricesChanged(repriced, changes, "prices changed since the items were added; review the cart and "
+                                           "check out again to accept them")
+
+
+async def _store_prices(ctx: CartContext, cart_id: str, changes: list[PriceChange]) -> CartState:
+    now = {change.product_id: change.now for change in changes}
     async with ctx.db.transaction() as uow:
         cart = await uow.session.get(Cart, cart_id)
         assert cart is not None
-        if cart.order_id is None:
-            cart.order_id = uuid.uuid4().hex
-            await uow.commit()
-        return cart.order_id
+        lines = await _lines(uow, cart_id)
+        if cart.status != CartStatus.OPEN:  # a concurrent checkout finished first; its prices stand
+            return CartState(cart, lines)
+        for line in lines:
+            if line.product_id in now:
+                line.unit_price, line.currency = now[line.product_id].amount, now[line.product_id].currency
+        state = _contents_changed(cart, lines)
+        await uow.commit()
+        return state
+
+
+async def _reserve_order_id(ctx: CartContext, cart_id: str) -> str:
+    """Chosen once for the cart's contents and stored before Order is called, so a retry creates the same order."""
+    async with ctx.db.transaction() as uow:
+        reserve = (
+            update(Cart)
+            .where(Cart.id == cart_id)
+            .values(order_id=func.coalesce(Cart.order_id, uuid.uuid4().hex))
+            .returning(Cart.order_id)
+        )
+        order_id = await uow.session.scalar(reserve)
+        await uow.commit()
+    assert order_id is not None
+    return str(order_id)
+
+
+async def _create_order(ctx: CartContext, request: OrderRequest) -> None:
+    try:
+        await ctx.orders.create_order(request)
+    except DependencyUnavailable as down:
+        raise DependencyUnavailable(
+            f"Could not place the order: {down.message}. The cart is kept; check out again in a moment.",
+            details=down.details,
+        ) from down
+
+
+async def _mark_ordered(ctx: CartContext, request: OrderRequest) -> None:
+    """The cart's new status and its event commit together (outbox); only the first checkout to get here publishes."""
+    async with ctx.db.transaction() as uow:
+        mark = (
+            update(Cart)
+            .where(Cart.id == request.cart_id, Cart.status == CartStatus.OPEN)
+            .values(status=CartStatus.ORDERED, order_id=request.order_id, updated_at=utcnow())
+            .returning(Cart.id)
+        )
+        if await uow.session.scalar(mark) is not None:
+            uow.publish(
+                ShoppingCartOrderedEvent(
+                    cart_id=request.cart_id,
+                    order_id=request.order_id,
+                    customer_id=request.customer_id,
+                    lines=request.lines,
+                    total=request.total,
+                    currency=request.currency,
+                )
+            )
+        await uow.commit()

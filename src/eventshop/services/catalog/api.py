@@ -31,8 +31,12 @@ class ProductBody(BaseModel):
 
 
 class AvailabilityBody(BaseModel):
-    status: str
+    status: str = Field(description="in_stock | low_stock | out_of_stock | unknown")
     available: int | None
+
+    @classmethod
+    def of(cls, view: AvailabilityView) -> AvailabilityBody:
+        return cls(status=view.status, available=view.available)
 
 
 class ProductView(BaseModel):
@@ -40,7 +44,7 @@ class ProductView(BaseModel):
     sku: str
     name: str
     description: str
-    price: int
+    price: int = Field(description="minor units")
     currency: str
     image_url: str
     availability: AvailabilityBody | None = None
@@ -49,10 +53,15 @@ class ProductView(BaseModel):
     @classmethod
     def of(cls, p: Product, availability: AvailabilityView | None = None) -> ProductView:
         return cls(
-            id=p.id, sku=p.sku, name=p.name, description=p.description, price=p.price, currency=p.currency,
-            image_url=f"/products/{p.id}/image.svg", updated_at=p.updated_at,
-            availability=AvailabilityBody(status=availability.status, available=availability.available)
-            if availability else None,
+            id=p.id,
+            sku=p.sku,
+            name=p.name,
+            description=p.description,
+            price=p.price,
+            currency=p.currency,
+            image_url=f"/products/{p.id}/image.svg",
+            availability=AvailabilityBody.of(availability) if availability else None,
+            updated_at=p.updated_at,
         )
 
 
@@ -70,7 +79,7 @@ async def list_products(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ProductPage:
-    """Search by name, description or SKU; each product with its availability."""
+    """Search by name, description or SKU (case-insensitive); each product with its availability."""
     found, total = await usecases.search_products(ctx, q, page, page_size)
     return ProductPage(items=[ProductView.of(p, a) for p, a in found], page=page, page_size=page_size, total=total)
 
@@ -78,15 +87,18 @@ async def list_products(
 @router.get("/products/{product_id}", response_model=ProductView)
 async def get_product(ctx: Ctx, product_id: str) -> ProductView:
     """Product data and price (Shopping Cart's "Product Data"), availability from Inventory."""
-    product, availability = await usecases.get_product(ctx, product_id)
+    product, availability = await usecases.get_product_with_availability(ctx, product_id)
     return ProductView.of(product, availability)
 
 
-@router.get("/products/{product_id}/image.svg")
+@router.get("/products/{product_id}/image.svg", response_class=Response)
 async def product_image(ctx: Ctx, product_id: str) -> Response:
-    product, _ = await usecases.get_product(ctx, product_id)
-    return Response(domain.product_image(product.sku, product.name), media_type="image/svg+xml",
-                    headers={"Cache-Control": "public, max-age=3600"})
+    product = await usecases.get_product(ctx, product_id)
+    return Response(
+        domain.product_image(product.sku, product.name),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 @router.post("/products", response_model=ProductView, status_code=201, dependencies=[Depends(internal_only())])

@@ -1,7 +1,8 @@
-"""Product Catalog's call to Inventory ("Check Inventory"), cached briefly and never fatal to a page."""
+"""Product Catalog's call to Inventory ("Check Inventory"): cached briefly, bounded in time, never fatal."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -10,31 +11,42 @@ from eventshop.platform.http import ServiceClient
 from eventshop.platform.settings import Settings
 
 log = logging.getLogger(__name__)
+
 CACHE_SECONDS = 3.0
+# A page waits at most this long for availability, retries included, then shows "unknown".
+BUDGET_SECONDS = 1.0
+# After a failure, pages skip Inventory for a while instead of each waiting out the budget.
+PAUSE_AFTER_FAILURE_SECONDS = 5.0
 
 
 class InventoryClient:
     def __init__(self, settings: Settings) -> None:
-        self.client = ServiceClient(settings, "catalog", "inventory", timeout=1.0)
+        self.client = ServiceClient(settings, "catalog", "inventory", timeout=BUDGET_SECONDS)
         self.cache: dict[str, tuple[float, int]] = {}
+        self.paused_until = 0.0
 
     async def available(self, product_ids: list[str]) -> dict[str, int | None]:
         """Units free to sell per product; None where Inventory could not tell us."""
         now = time.monotonic()
-        fresh = {pid: hit[1] for pid in product_ids if (hit := self.cache.get(pid)) and now - hit[0] < CACHE_SECONDS}
-        missing = [pid for pid in product_ids if pid not in fresh]
-        if missing:
-            try:
-                levels = await self.client.get("/stock", params={"product_id": missing})
-            except DomainError as exc:
-                log.warning("availability unknown: %s", exc.message)
-                return {pid: fresh.get(pid) for pid in product_ids}
-            for level in levels:
-                self.cache[level["product_id"]] = (now, int(level["available"]))
-                fresh[level["product_id"]] = int(level["available"])
-            for pid in missing:
-                fresh.setdefault(pid, 0)  # Inventory answered and has no stock row: nothing to sell
-        return {pid: fresh.get(pid) for pid in product_ids}
+        known = {pid: hit[1] for pid in product_ids if (hit := self.cache.get(pid)) and now - hit[0] < CACHE_SECONDS}
+        missing = [pid for pid in product_ids if pid not in known]
+        if missing and now >= self.paused_until:
+            known.update(await self._fetch(missing, now))
+        return {pid: known.get(pid) for pid in product_ids}
+
+    async def _fetch(self, product_ids: list[str], now: float) -> dict[str, int]:
+        try:
+            async with asyncio.timeout(BUDGET_SECONDS):
+                levels = await self.client.get("/stock", params={"product_id": product_ids})
+        except (DomainError, TimeoutError) as exc:
+            self.paused_until = now + PAUSE_AFTER_FAILURE_SECONDS
+            log.warning("availability unknown: %s", getattr(exc, "message", "Inventory Service is too slow"))
+            return {}
+        found = dict.fromkeys(product_ids, 0)  # Inventory answered without a stock row: nothing to sell
+        found.update({level["product_id"]: int(level["available"]) for level in levels})
+        for product_id, available in found.items():
+            self.cache[product_id] = (now, available)
+        return found
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -1,4 +1,4 @@
-"""The demo catalog `eventshop up` seeds on first start: products with prices (cents) and stock."""
+"""The demo catalog `eventshop up` seeds through the APIs: products with prices (cents) and stock."""
 
 from __future__ import annotations
 
@@ -54,6 +54,6 @@ DEMO_PRODUCTS: tuple[DemoProduct, ...] = (
                 450, 150),
     DemoProduct("BISCUITS-BUTTER", "Butter Biscuits, 300 g", "Crisp Danish-style biscuits baked with real butter.",
                 690, 90),
-    DemoProduct("MACHINE-LEVER", "Lever Espresso Machine", "A hand-built lever machine for patient baristas. "
-                "Currently sold out.", 129900, 0),
+    DemoProduct("MACHINE-LEVER", "Lever Espresso Machine", "A hand-built lever machine with a brass boiler, "
+                "for baristas who like to pull their shots by feel.", 129900, 0),
 )

@@ -28,5 +28,6 @@ def declare() -> Service[CatalogContext]:
         migrations=Path(__file__).parent / "migrations",
         router=router,
         make_context=make_context,
+        handlers={},
         close_context=close_context,
     )
