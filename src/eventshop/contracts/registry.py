@@ -152,6 +152,8 @@ REQUESTS: tuple[Request, ...] = (
     Request("frontend", "cart", "manage the cart, check out", "calls", addition=True),
     Request("frontend", "account", "sign up, sign in, account settings", "calls", addition=True),
     Request("notification", "Notification Database", "Notification Log", "store", addition=True),
+    # Without it the cart cannot refuse a deactivated customer's checkout with a clear 4xx.
+    Request("cart", "account", "Account Status", "request", addition=True),
 )
 
 

@@ -89,6 +89,11 @@ class AddressView(BaseModel):
     address: AddressBody
 
 
+class AccountStatusView(BaseModel):
+    account_id: str
+    status: str
+
+
 class Contact(BaseModel):
     account_id: str
     name: str
@@ -149,3 +154,11 @@ async def contact(ctx: Ctx, account_id: str) -> Contact:
     """Notification Service's "Email for Account"."""
     a = await usecases.get_account(ctx, account_id)
     return Contact(account_id=a.id, name=a.name, email=a.email, status=a.status)
+
+
+@router.get("/internal/accounts/{account_id}/status", response_model=AccountStatusView,
+            dependencies=[Depends(callers_of_request("account", "Account Status"))])
+async def account_status(ctx: Ctx, account_id: str) -> AccountStatusView:
+    """Shopping Cart's "Account Status" (a declared addition): may this customer check out?"""
+    a = await usecases.get_account(ctx, account_id)
+    return AccountStatusView(account_id=a.id, status=a.status)

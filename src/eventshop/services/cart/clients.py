@@ -1,4 +1,4 @@
-"""Shopping Cart's calls: Product Catalog ("Product Data") and Order ("Create Order")."""
+"""Shopping Cart's calls: Product Catalog ("Product Data"), Order ("Create Order"), Account ("Account Status")."""
 
 from __future__ import annotations
 
@@ -65,6 +65,18 @@ class OrderClient:
                 "currency": order.currency,
             },
         )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+class AccountClient:
+    def __init__(self, settings: Settings) -> None:
+        self.client = ServiceClient(settings, "cart", "account", timeout=1.0)
+
+    async def status(self, customer_id: str) -> str:
+        found = await self.client.get(f"/internal/accounts/{quote(customer_id, safe='')}/status")
+        return str(found["status"])
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -12,12 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from eventshop.contracts.events import ShoppingCartOrderedEvent
 from eventshop.contracts.values import OrderLine
 from eventshop.platform.db import Database, UnitOfWork, utcnow
-from eventshop.platform.errors import DependencyUnavailable, Invalid, NotFound
+from eventshop.platform.errors import DependencyUnavailable, Forbidden, Invalid, NotFound
 from eventshop.platform.settings import Settings
 from eventshop.services.cart import domain
-from eventshop.services.cart.clients import CatalogClient, OrderClient, OrderRequest
+from eventshop.services.cart.clients import AccountClient, CatalogClient, OrderClient, OrderRequest
 from eventshop.services.cart.domain import CartRuleBroken, CartStatus, Price, PriceChange, PricedLine
 from eventshop.services.cart.tables import Cart, CartLine
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -26,6 +29,7 @@ class CartContext:
     settings: Settings
     catalog: CatalogClient
     orders: OrderClient
+    accounts: AccountClient
 
 
 @dataclass(frozen=True)
@@ -170,10 +174,8 @@ async def checkout(
 
     `cart_id` names a cart already checked out to get its order again (a retry whose answer was lost).
     """
-    # No account status check: the seed gives the cart no request to Account, so it cannot know that a
-    # customer is deactivated. Payment fails such orders (reason account_deactivated) and the frontend
-    # refuses a deactivated customer's sign-in.
     state = await _cart_to_check_out(ctx, customer_id, cart_id)
+    await _refuse_deactivated(ctx, customer_id)
     if state.cart.status == CartStatus.ORDERED:
         return _receipt(state)
     state = await _reprice(ctx, state)
@@ -193,6 +195,20 @@ async def checkout(
     await _create_order(ctx, request)
     await _mark_ordered(ctx, request)
     return Checkout(order_id, state.cart.id, state.total, currency)
+
+
+async def _refuse_deactivated(ctx: CartContext, customer_id: str) -> None:
+    """Account Status is a declared addition to the seed. When Account does not answer, checkout goes on:
+    Payment refuses a deactivated account too (reason account_deactivated), so the rule still holds."""
+    try:
+        status = await ctx.accounts.status(customer_id)
+    except DependencyUnavailable:
+        log.warning("account status of %s unknown; Payment will check it", customer_id)
+        return
+    except NotFound:
+        raise Forbidden("there is no account for this customer", code="unknown_customer") from None
+    if status == "deactivated":
+        raise Forbidden("this account is deactivated and cannot check out", code="account_deactivated")
 
 
 async def _cart_to_check_out(ctx: CartContext, customer_id: str, cart_id: str | None) -> CartState:
