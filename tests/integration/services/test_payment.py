@@ -1,0 +1,148 @@
+"""Payment with the real Payment System sandbox: one charge per order whatever the deliveries, replica rules."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+from fastapi import FastAPI
+from nats.aio.client import Client as NATS
+
+from eventshop.contracts.envelope import Event
+from eventshop.contracts.events import (
+    AccountDeactivatedEvent,
+    AccountUpdatedEvent,
+    InventoryProcessedEvent,
+    ShoppingCartOrderedEvent,
+)
+from eventshop.contracts.values import OrderLine
+from eventshop.platform.embedded_nats import free_port
+from eventshop.platform.serving import serve_app
+from eventshop.platform.settings import Settings
+from eventshop.sandboxes.payment_system.app import create_app as payment_system
+from eventshop.services.payment.service import declare as payment
+from tests.conftest import eventually, running
+from tests.integration.publishing import collect, envelope_of
+
+LINES = [OrderLine(product_id="p1", sku="P1", name="Kettle", quantity=1, unit_price=4990, currency="EUR")]
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    port, stop = free_port(), asyncio.Event()
+    task = asyncio.create_task(serve_app(app, "127.0.0.1", port, stop))
+    url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as client:
+        for _ in range(200):
+            with contextlib.suppress(httpx.TransportError):
+                await client.get(url)
+                break
+            await asyncio.sleep(0.02)
+    try:
+        yield url
+    finally:
+        stop.set()
+        await task
+
+
+def stand_in_account(tokens: dict[str, tuple[str, str]]) -> FastAPI:
+    """Account's "Payment Data" as this test decides it: account id -> (status, token)."""
+    app = FastAPI()
+
+    @app.get("/internal/accounts/{account_id}/payment-data")
+    async def payment_data(account_id: str) -> dict[str, str]:
+        status, token = tokens[account_id]
+        return {"account_id": account_id, "status": status, "payment_token": token}
+
+    return app
+
+
+async def publish(nc: NATS, event: Event, event_id: str | None = None, copy: int = 0) -> str:
+    envelope = envelope_of(event, event_id=event_id)
+    await nc.jetstream().publish(event.subject_name(), envelope.to_bytes(),
+                                 headers={"Nats-Msg-Id": f"{envelope.id}:{copy}"})
+    return envelope.id
+
+
+def order_events(order_id: str, customer: str) -> tuple[ShoppingCartOrderedEvent, InventoryProcessedEvent]:
+    return (
+        ShoppingCartOrderedEvent(cart_id="cart", order_id=order_id, customer_id=customer, lines=LINES, total=4990,
+                                 currency="EUR"),
+        InventoryProcessedEvent(order_id=order_id, customer_id=customer, lines=LINES, total=4990, currency="EUR"),
+    )
+
+
+async def charges(provider: str, order_id: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient() as http:
+        ledger = (await http.get(f"{provider}/v1/ledger")).json()
+    return [e for e in ledger["entries"] if e["reference"] == order_id and e["type"] == "charge"]
+
+
+async def test_a_redelivered_reservation_charges_once_even_before_the_cart_event(
+    settings: Settings, clean_broker: None, tmp_path: Path
+) -> None:
+    accounts = {"c1": ("active", "tok_visa")}
+    async with serving(payment_system(tmp_path / "ps")) as provider, serving(stand_in_account(accounts)) as account:
+        settings.service_urls.update({"payment-system": provider, "account": account})
+        async with running(payment(), settings) as service:
+            nc = await nats.connect(settings.nats_url)
+            results = await collect(nc, "payment.>")
+            cart_event, reserved = order_events("o1", "c1")
+            event_id = await publish(nc, reserved)  # the reservation arrives first...
+            await publish(nc, reserved, event_id=event_id, copy=1)  # ...and twice
+            await publish(nc, cart_event)
+            [processed] = await eventually(lambda: results, message="PaymentProcessedEvent")
+            assert processed["type"] == "PaymentProcessedEvent" and processed["data"]["amount"] == 4990
+            await eventually(lambda: _settled(service.http, "o1"), message="payment settled")
+            await asyncio.sleep(0.5)  # time for any wrong second charge to show up
+            assert len(await charges(provider, "o1")) == 1 and len(results) == 1
+            await nc.close()
+
+
+async def _settled(http: httpx.AsyncClient, order_id: str) -> bool:
+    response = await http.get(f"/payments/{order_id}")
+    return response.status_code == 200 and response.json()["status"] == "succeeded"
+
+
+async def test_a_deactivated_account_fails_with_that_reason_and_stale_events_are_ignored(
+    settings: Settings, clean_broker: None, tmp_path: Path
+) -> None:
+    accounts = {"c2": ("active", "tok_visa")}  # Account still says active: the replica decides
+    async with serving(payment_system(tmp_path / "ps")) as provider, serving(stand_in_account(accounts)) as account:
+        settings.service_urls.update({"payment-system": provider, "account": account})
+        async with running(payment(), settings):
+            nc = await nats.connect(settings.nats_url)
+            results = await collect(nc, "payment.>")
+            fields = {"account_id": "c2", "email": "c2@example.com", "name": "C"}
+            await publish(nc, AccountDeactivatedEvent(revision=3, status="deactivated", **fields))
+            await publish(nc, AccountUpdatedEvent(revision=2, status="active", changed=["name"], **fields))  # stale
+            await asyncio.sleep(0.5)
+            for event in order_events("o2", "c2"):
+                await publish(nc, event)
+            [failed] = await eventually(lambda: results, message="PaymentFailedEvent")
+            assert failed["type"] == "PaymentFailedEvent" and failed["data"]["reason"] == "account_deactivated"
+            assert await charges(provider, "o2") == []
+            await nc.close()
+
+
+async def test_a_declined_card_fails_with_the_decline_reason(
+    settings: Settings, clean_broker: None, tmp_path: Path
+) -> None:
+    accounts = {"c3": ("active", "tok_insufficient_funds")}
+    async with serving(payment_system(tmp_path / "ps")) as provider, serving(stand_in_account(accounts)) as account:
+        settings.service_urls.update({"payment-system": provider, "account": account})
+        async with running(payment(), settings) as service:
+            nc = await nats.connect(settings.nats_url)
+            results = await collect(nc, "payment.>")
+            for event in order_events("o3", "c3"):
+                await publish(nc, event)
+            [failed] = await eventually(lambda: results, message="PaymentFailedEvent")
+            assert failed["data"]["reason"] == "insufficient_funds"
+            view = (await service.http.get("/payments/o3")).json()
+            assert (view["status"], view["failure_reason"]) == ("failed", "insufficient_funds")
+            await nc.close()
