@@ -104,6 +104,24 @@ async def running(service: Service[Any], settings: Settings, port: int | None = 
         await task
 
 
+@contextlib.asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    port, stop = free_port(), asyncio.Event()
+    task = asyncio.create_task(serve_app(app, "127.0.0.1", port, stop))
+    url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as client:
+        for _ in range(200):
+            with contextlib.suppress(httpx.TransportError):
+                await client.get(url)
+                break
+            await asyncio.sleep(0.02)
+    try:
+        yield url
+    finally:
+        stop.set()
+        await task
+
+
 async def eventually(
     check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05, message: str = "condition"
 ) -> Any:

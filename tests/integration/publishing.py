@@ -42,3 +42,11 @@ async def collect(nc: NATS, subject: str) -> list[dict[str, Any]]:
     await nc.subscribe(subject, cb=on_message)
     await nc.flush()
     return seen
+
+
+async def publish(nc: NATS, event: Event, event_id: str | None = None, copy: int = 0) -> str:
+    """Publish as a relay would; `copy` > 0 gets past broker dedup to deliver the same event again."""
+    envelope = envelope_of(event, event_id=event_id)
+    await nc.jetstream().publish(event.subject_name(), envelope.to_bytes(),
+                                 headers={"Nats-Msg-Id": f"{envelope.id}:{copy}"})
+    return envelope.id

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import nats
 from fastapi import FastAPI
-from nats.aio.client import Client as NATS
 
-from eventshop.contracts.envelope import Event
 from eventshop.contracts.events import (
     AccountDeactivatedEvent,
     AccountUpdatedEvent,
@@ -21,33 +17,13 @@ from eventshop.contracts.events import (
     ShoppingCartOrderedEvent,
 )
 from eventshop.contracts.values import OrderLine
-from eventshop.platform.embedded_nats import free_port
-from eventshop.platform.serving import serve_app
 from eventshop.platform.settings import Settings
 from eventshop.sandboxes.payment_system.app import create_app as payment_system
 from eventshop.services.payment.service import declare as payment
-from tests.conftest import eventually, running
-from tests.integration.publishing import collect, envelope_of
+from tests.conftest import eventually, running, serving
+from tests.integration.publishing import collect, publish
 
 LINES = [OrderLine(product_id="p1", sku="P1", name="Kettle", quantity=1, unit_price=4990, currency="EUR")]
-
-
-@contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    port, stop = free_port(), asyncio.Event()
-    task = asyncio.create_task(serve_app(app, "127.0.0.1", port, stop))
-    url = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            with contextlib.suppress(httpx.TransportError):
-                await client.get(url)
-                break
-            await asyncio.sleep(0.02)
-    try:
-        yield url
-    finally:
-        stop.set()
-        await task
 
 
 def stand_in_account(tokens: dict[str, tuple[str, str]]) -> FastAPI:
@@ -60,13 +36,6 @@ def stand_in_account(tokens: dict[str, tuple[str, str]]) -> FastAPI:
         return {"account_id": account_id, "status": status, "payment_token": token}
 
     return app
-
-
-async def publish(nc: NATS, event: Event, event_id: str | None = None, copy: int = 0) -> str:
-    envelope = envelope_of(event, event_id=event_id)
-    await nc.jetstream().publish(event.subject_name(), envelope.to_bytes(),
-                                 headers={"Nats-Msg-Id": f"{envelope.id}:{copy}"})
-    return envelope.id
 
 
 def order_events(order_id: str, customer: str) -> tuple[ShoppingCartOrderedEvent, InventoryProcessedEvent]:
