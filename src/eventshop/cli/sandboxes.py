@@ -3,46 +3,75 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from eventshop.cli.serve import fail, port_is_free
-from eventshop.platform.serving import run_app
+from eventshop.cli.serve import fail
 from eventshop.platform.settings import Settings
+from eventshop.platform.telemetry import configure_logging
+from eventshop.sandboxes.faults import FaultConfig, InvalidFaultConfig
 from eventshop.sandboxes.logistics_system.app import create_app as logistics_app
 from eventshop.sandboxes.mail.app import run_mail
 from eventshop.sandboxes.payment_system.app import create_app as payment_app
+from eventshop.sandboxes.runner import PortInUse, bind, serve_sandbox
 
 app = typer.Typer(no_args_is_help=True)
 
 Port = Annotated[int | None, typer.Option(help="HTTP port (default from the port base)")]
-DataDir = Annotated[Path | None, typer.Option(help="where the sandbox keeps its records")]
+DataDir = Annotated[Path | None, typer.Option(help="where the sandbox keeps its SQLite file")]
+ApiKey = Annotated[str | None, typer.Option("--require-api-key", help="answer 401 unless this Bearer key is sent")]
 
 
-def prepare(name: str, port: int | None, data_dir: Path | None) -> tuple[Settings, int, Path]:
-    settings = Settings()
-    port = port or settings.port(name)
-    if not port_is_free(settings.host, port):
-        raise fail(f"port {port} for the {name} sandbox is in use; choose another with --port")
-    folder = data_dir or settings.data_dir / "sandboxes" / name
-    folder.mkdir(parents=True, exist_ok=True)
-    return settings, port, folder
+class Prepared:
+    """Settings, data folder, fault configuration and bound sockets, or one clear error and exit 1."""
+
+    def __init__(self, name: str, data_dir: Path | None) -> None:
+        self.name = name
+        self.settings = Settings()
+        configure_logging(f"{name}-sandbox", self.settings.log_level, self.settings.log_json)
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
+        try:
+            self.faults = FaultConfig.from_env(name)
+        except InvalidFaultConfig as exc:
+            raise fail(f"invalid failure injection setting: {exc}") from None
+        self.folder = data_dir or self.settings.data_dir / "sandboxes" / name
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def bind(self, port: int | None, port_name: str, what: str, option: str) -> socket.socket:
+        chosen = port or self.settings.port(port_name)
+        try:
+            return bind(self.settings.host, chosen, what)
+        except PortInUse as exc:
+            raise fail(f"{exc}; choose another with {option}") from None
+        except OSError as exc:
+            raise fail(f"cannot listen on {self.settings.host}:{chosen} for {what}: {exc.strerror or exc}") from None
 
 
 @app.command("payment-system")
-def payment_system(port: Port = None, data_dir: DataDir = None) -> None:
-    """Card payments: test tokens, idempotency keys, voids, refunds, a ledger."""
-    settings, port, folder = prepare("payment-system", port, data_dir)
-    run_app(payment_app(folder), settings.host, port)
+def payment_system(port: Port = None, data_dir: DataDir = None, api_key: ApiKey = None) -> None:
+    """Card payments: test tokens, idempotency keys, captures, voids, refunds, a ledger."""
+    prepared = Prepared("payment-system", data_dir)
+    sock = prepared.bind(port, "payment-system", "the payment-system sandbox", "--port")
+    asyncio.run(serve_sandbox(payment_app(prepared.folder, prepared.faults, api_key=api_key), sock))
 
 
 @app.command("logistics-system")
-def logistics_system(port: Port = None, data_dir: DataDir = None) -> None:
-    """Shipments with tracking numbers; test postcodes that are refused."""
-    settings, port, folder = prepare("logistics-system", port, data_dir)
-    run_app(logistics_app(folder), settings.host, port)
+def logistics_system(
+    port: Port = None,
+    data_dir: DataDir = None,
+    api_key: ApiKey = None,
+    step_seconds: Annotated[float | None, typer.Option(
+        help="seconds per tracking step (default EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS or 20)")] = None,
+) -> None:
+    """Shipments with tracking numbers that advance over time; test addresses that are refused."""
+    prepared = Prepared("logistics-system", data_dir)
+    sock = prepared.bind(port, "logistics-system", "the logistics-system sandbox", "--port")
+    sandbox = logistics_app(prepared.folder, prepared.faults, step_seconds=step_seconds, api_key=api_key)
+    asyncio.run(serve_sandbox(sandbox, sock))
 
 
 @app.command("mail")
@@ -52,8 +81,11 @@ def mail(
     smtp_port: Annotated[int | None, typer.Option(help="SMTP port (default from the port base)")] = None,
 ) -> None:
     """SMTP mail catcher with a web inbox and a JSON API."""
-    settings, port, folder = prepare("mail", port, data_dir)
-    smtp = smtp_port or settings.port("smtp")
-    if not port_is_free(settings.host, smtp):
-        raise fail(f"SMTP port {smtp} for the mail sandbox is in use; choose another with --smtp-port")
-    asyncio.run(run_mail(folder, settings.host, port, smtp))
+    prepared = Prepared("mail", data_dir)
+    web = prepared.bind(port, "mail", "the mail sandbox's web inbox", "--port")
+    try:
+        smtp = prepared.bind(smtp_port, "smtp", "the mail sandbox's SMTP server", "--smtp-port")
+    except typer.Exit:
+        web.close()
+        raise
+    asyncio.run(run_mail(prepared.folder, web, smtp, prepared.faults))

@@ -5,28 +5,39 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, FastAPI, Request
+from pydantic import BaseModel, Field, ValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from eventshop.platform.settings import env_key
+from eventshop.sandboxes.errors import sandbox_error
+
+ENV_FIELDS = {"ERROR_RATE": "error_rate", "LATENCY_MS": "latency_ms", "OUTAGE": "outage"}
+
+
+class InvalidFaultConfig(ValueError):
+    pass
 
 
 class FaultConfig(BaseModel):
     """What goes wrong on purpose. Read at start from EVENTSHOP_<NAME>_ERROR_RATE/_LATENCY_MS/_OUTAGE."""
 
-    error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
-    latency_ms: int = Field(default=0, ge=0, le=60_000)
-    outage: bool = False
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="share of API calls answered 500/503")
+    latency_ms: int = Field(default=0, ge=0, le=120_000, description="added before every API answer")
+    outage: bool = Field(default=False, description="every API call answers 503")
 
     @classmethod
     def from_env(cls, name: str) -> FaultConfig:
-        prefix = f"EVENTSHOP_{name.upper().replace('-', '_')}_"
-        return cls(
-            error_rate=float(os.environ.get(prefix + "ERROR_RATE", "0") or 0),
-            latency_ms=int(os.environ.get(prefix + "LATENCY_MS", "0") or 0),
-            outage=os.environ.get(prefix + "OUTAGE", "").lower() in ("1", "true", "yes"),
-        )
+        """`name` is the sandbox, e.g. `payment-system`; unset variables mean no fault."""
+        prefix = f"EVENTSHOP_{env_key(name)}_"
+        values = {field: os.environ[prefix + suffix] for suffix, field in ENV_FIELDS.items()
+                  if os.environ.get(prefix + suffix, "").strip()}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(f"{prefix}{_suffix(str(e['loc'][0]))}: {e['msg']}" for e in exc.errors())
+            raise InvalidFaultConfig(problems) from None
 
     def failure(self) -> tuple[int, str] | None:
         """The failure to answer with now, if any."""
@@ -37,44 +48,65 @@ class FaultConfig(BaseModel):
         return None
 
 
-def sandbox_error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+class FaultUpdate(BaseModel):
+    error_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    latency_ms: int | None = Field(default=None, ge=0, le=120_000)
+    outage: bool | None = None
 
 
-def install_faults(app: FastAPI, faults: FaultConfig) -> None:
-    """Apply the faults to every API route; /admin and /health stay reachable."""
+def _suffix(field: str) -> str:
+    return next((suffix for suffix, name in ENV_FIELDS.items() if name == field), field)
+
+
+def current_faults(app: FastAPI) -> FaultConfig:
+    faults: FaultConfig = app.state.faults
+    return faults
+
+
+class FaultInjection:
+    """ASGI middleware: delays and fails requests under the API prefixes; everything else passes."""
+
+    def __init__(self, app: ASGIApp, api_prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.api_prefixes = api_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope["path"]).startswith(self.api_prefixes):
+            await self.app(scope, receive, send)
+            return
+        faults = current_faults(scope["app"])
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        failure = faults.failure()
+        if failure is None:
+            await self.app(scope, receive, send)
+            return
+        status, code = failure
+        message = "the system is down (outage injected)" if code == "outage" else "failure injected by the sandbox"
+        await sandbox_error(status, code, message)(scope, receive, send)
+
+
+def install_faults(app: FastAPI, faults: FaultConfig, api_prefixes: tuple[str, ...]) -> None:
+    """Apply `faults` to the API routes and serve GET/PUT/PATCH /admin/faults to change them at run time."""
     app.state.faults = faults
+    app.add_middleware(FaultInjection, api_prefixes=api_prefixes)
+    router = APIRouter(prefix="/admin", tags=["admin"])
 
-    @app.middleware("http")
-    async def inject(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        path = request.url.path
-        if path.startswith(("/admin", "/health")):
-            return await call_next(request)
-        current: FaultConfig = request.app.state.faults
-        if current.latency_ms:
-            await asyncio.sleep(current.latency_ms / 1000)
-        failure = current.failure()
-        if failure is not None:
-            status, code = failure
-            return sandbox_error(status, code, "failure injected by the sandbox")
-        return await call_next(request)
-
-    router = APIRouter(tags=["admin"])
-
-    @router.get("/admin/faults")
+    @router.get("/faults")
     async def get_faults(request: Request) -> FaultConfig:
-        config: FaultConfig = request.app.state.faults
-        return config
+        return current_faults(request.app)
 
-    @router.put("/admin/faults")
-    async def put_faults(request: Request, body: FaultConfig) -> FaultConfig:
+    @router.put("/faults")
+    async def replace_faults(request: Request, body: FaultConfig) -> FaultConfig:
+        """Replace the whole configuration; fields left out go back to no fault."""
         request.app.state.faults = body
         return body
 
-    @router.get("/health")
-    @router.get("/health/live")
-    @router.get("/health/ready")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    @router.patch("/faults")
+    async def change_faults(request: Request, body: FaultUpdate) -> FaultConfig:
+        """Change only the fields sent."""
+        changed = current_faults(request.app).model_copy(update=body.model_dump(exclude_none=True))
+        request.app.state.faults = changed
+        return changed
 
     app.include_router(router)

@@ -1,45 +1,48 @@
-"""A tiny SQLite document store for the sandboxes: JSON rows per kind, guarded by one lock."""
+"""The sandboxes' shared SQLite access: one file per sandbox, one lock, short transactions."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 
-class Store:
-    """Each sandbox keeps its records as JSON in one SQLite file: durable across restarts, easy to read."""
+class SqliteFile:
+    """A sandbox's own database file. Statements are tiny, so they run inline on the event loop."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, schema: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.Lock()
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS records (kind TEXT, key TEXT, seq INTEGER, body TEXT, PRIMARY KEY (kind, key))"
-        )
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(schema)
 
-    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self.lock:
-            row = self.db.execute("SELECT body FROM records WHERE kind=? AND key=?", (kind, key)).fetchone()
-        return json.loads(row[0]) if row else None
+            return self.db.execute(sql, params).fetchall()
 
-    def put(self, kind: str, key: str, body: dict[str, Any]) -> None:
+    def row(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         with self.lock:
-            seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM records").fetchone()[0]
-            existing = self.db.execute("SELECT seq FROM records WHERE kind=? AND key=?", (kind, key)).fetchone()
-            self.db.execute(
-                "INSERT OR REPLACE INTO records (kind, key, seq, body) VALUES (?, ?, ?, ?)",
-                (kind, key, existing[0] if existing else seq, json.dumps(body)),
-            )
+            found: sqlite3.Row | None = self.db.execute(sql, params).fetchone()
+            return found
 
-    def all(self, kind: str) -> list[dict[str, Any]]:
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All statements inside commit together or not at all."""
         with self.lock:
-            rows = self.db.execute("SELECT body FROM records WHERE kind=? ORDER BY seq", (kind,)).fetchall()
-        return [json.loads(r[0]) for r in rows]
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
 
-    def clear(self, kind: str) -> None:
+    def close(self) -> None:
         with self.lock:
-            self.db.execute("DELETE FROM records WHERE kind=?", (kind,))
+            self.db.close()

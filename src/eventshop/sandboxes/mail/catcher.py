@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -10,62 +12,83 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from eventshop.sandboxes.faults import FaultConfig
-from eventshop.sandboxes.store import Store
+from eventshop.sandboxes.mail.store import MailStore
+
+log = logging.getLogger(__name__)
+OUTAGE_REPLY = "421 4.3.2 Service not available (outage injected by the sandbox), try again later"
+ERROR_REPLY = "451 4.3.0 Temporary local problem (injected by the sandbox), try again later"
 
 
-def parts(message: EmailMessage) -> tuple[str, str]:
-    text_part = message.get_body(preferencelist=("plain",))
-    html_part = message.get_body(preferencelist=("html",))
-    text = text_part.get_content() if text_part is not None else ""
-    html = html_part.get_content() if html_part is not None else ""
-    return str(text), str(html)
+def bodies(message: EmailMessage) -> tuple[str, str]:
+    """The plain-text and HTML bodies, empty where a part is missing or cannot be decoded."""
+    found = []
+    for subtype in ("plain", "html"):
+        try:
+            part = message.get_body(preferencelist=(subtype,))
+            found.append(str(part.get_content()) if part is not None else "")
+        except (LookupError, ValueError, AttributeError):
+            found.append("")
+    return found[0], found[1]
+
+
+def accept_any_login(server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth: Any) -> AuthResult:
+    """AUTH is optional here and any credentials pass; only the user name is kept, never the password."""
+    user = auth.login.decode(errors="replace") if isinstance(auth, LoginPassword) else mechanism
+    return AuthResult(success=True, auth_data=user)
 
 
 class CatchAll:
-    """aiosmtpd handler: store each message; answer with a temporary failure when faults are on."""
+    """aiosmtpd handler: store each message; answer with temporary failures when faults are on."""
 
-    def __init__(self, store: Store, faults: Callable[[], FaultConfig]) -> None:
+    def __init__(self, store: MailStore, faults: Callable[[], FaultConfig]) -> None:
         self.store = store
-        self.current_faults = faults  # read per message, so the admin endpoint takes effect at once
+        self.faults = faults  # read per command, so the admin endpoint takes effect at once
 
-    @property
-    def faults(self) -> FaultConfig:
-        return self.current_faults()
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
     ) -> str:
-        if self.faults.outage:
-            return "421 4.3.2 Service not available (outage injected by the sandbox)"
-        envelope.rcpt_tos.append(address)
+        if self.faults().outage:
+            return OUTAGE_REPLY
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.faults.latency_ms:
-            await asyncio.sleep(self.faults.latency_ms / 1000)
-        if self.faults.failure() is not None:
-            return "451 4.3.0 Temporary failure (injected by the sandbox), try again later"
-        raw = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
-        message = message_from_bytes(raw, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        text, html = parts(message)
+        faults = self.faults()
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        failure = faults.failure()
+        if failure is not None:
+            return OUTAGE_REPLY if failure[1] == "outage" else ERROR_REPLY
+        raw = envelope.original_content or (envelope.content if isinstance(envelope.content, bytes) else b"")
+        parsed = message_from_bytes(raw, policy=policy.default)
+        text, html = bodies(parsed) if isinstance(parsed, EmailMessage) else ("", "")
         record: dict[str, Any] = {
-            "id": uuid.uuid4().hex[:12],
-            "from": str(message.get("From", envelope.mail_from or "")),
-            "to": [str(a) for a in envelope.rcpt_tos],
-            "subject": str(message.get("Subject", "")),
+            "id": uuid.uuid4().hex[:16],
+            "received": datetime.now(UTC).isoformat(),
+            "sender": str(parsed.get("From", envelope.mail_from or "")),
+            "envelope_from": envelope.mail_from,
+            "to": list(envelope.rcpt_tos),
+            "subject": str(parsed.get("Subject", "")),
+            "message_id": str(parsed.get("Message-ID", "")) or None,
             "text": text,
             "html": html,
-            "received": datetime.now(UTC).isoformat(),
             "size": len(raw),
+            "authenticated_as": session.auth_data if isinstance(session.auth_data, str) else None,
         }
-        self.store.put("message", record["id"], record)
-        return "250 Message accepted for delivery"
+        self.store.add(record, raw)
+        log.info("caught message %s for %s", record["id"], ", ".join(record["to"]))
+        return f"250 2.0.0 Message accepted for delivery as {record['id']}"
 
 
-async def start_smtp(handler: CatchAll, host: str, port: int) -> asyncio.Server:
-    loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: SMTP(handler, hostname="eventshop-mail"), host=host, port=port)
+async def start_smtp(handler: CatchAll, sock: socket.socket) -> asyncio.Server:
+    """Serve SMTP on an already bound socket in the running event loop."""
+
+    def protocol() -> SMTP:
+        return SMTP(handler, hostname="eventshop-mail", ident="eventshop mail catcher",
+                    authenticator=accept_any_login, auth_require_tls=False)
+
+    return await asyncio.get_running_loop().create_server(protocol, sock=sock)

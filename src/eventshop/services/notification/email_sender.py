@@ -3,53 +3,88 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 
 import aiosmtplib
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from eventshop.platform.settings import Settings
+
+
+def _local_smtp_port() -> int:
+    return Settings().port("smtp")
 
 
 class SmtpSettings(BaseSettings):
-    """EVENTSHOP_SMTP_*: where mail goes. The default is the local mail catcher."""
+    """EVENTSHOP_SMTP_*: where mail goes. The default is the local mail catcher (port base + 25)."""
 
     model_config = SettingsConfigDict(env_prefix="EVENTSHOP_SMTP_", extra="ignore")
 
     host: str = "127.0.0.1"
-    port: int | None = None  # None: the local mail catcher at the port base + 25
+    port: int = Field(default_factory=_local_smtp_port)
     username: str | None = None
     password: SecretStr | None = None
-    use_tls: bool = False
-    start_tls: bool = False
+    use_tls: bool = False  # implicit TLS from the first byte, usually port 465
+    start_tls: bool = False  # upgrade with STARTTLS, usually port 587
     sender: str = "eventshop <shop@eventshop.local>"
     timeout: float = 10.0
 
 
 class EmailNotSent(Exception):
-    """The SMTP server refused or could not be reached; the caller keeps the mail to retry."""
+    """The SMTP server refused the message or could not be reached; the caller keeps it to retry.
+
+    `temporary` is False only for a permanent refusal (a 5xx reply such as bad credentials).
+    """
+
+    def __init__(self, message: str, *, temporary: bool, smtp_code: int | None = None) -> None:
+        super().__init__(message)
+        self.temporary = temporary
+        self.smtp_code = smtp_code
 
 
 class EmailSender:
-    def __init__(self, settings: SmtpSettings) -> None:
-        self.settings = settings
+    def __init__(self, settings: SmtpSettings | None = None) -> None:
+        self.settings = settings or SmtpSettings()
 
-    async def send(self, to: str, subject: str, text: str, html: str) -> None:
+    def compose(self, to: str, subject: str, text: str, html: str | None) -> EmailMessage:
+        """A multipart/alternative message: plain text first, HTML as the preferred alternative."""
         message = EmailMessage()
         message["From"] = self.settings.sender
         message["To"] = to
         message["Subject"] = subject
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain="eventshop.local")
         message.set_content(text)
-        message.add_alternative(html, subtype="html")
+        if html:
+            message.add_alternative(html, subtype="html")
+        return message
+
+    async def send(self, to: str, subject: str, text: str, html: str | None = None) -> str:
+        """Send one message; its Message-ID. Raises EmailNotSent on any refusal, timeout or connection failure."""
+        message = self.compose(to, subject, text, html)
         s = self.settings
         try:
             await aiosmtplib.send(
                 message,
                 hostname=s.host,
-                port=s.port or 8025,
+                port=s.port,
                 username=s.username,
                 password=s.password.get_secret_value() if s.password else None,
                 use_tls=s.use_tls,
                 start_tls=s.start_tls,
                 timeout=s.timeout,
             )
+        except aiosmtplib.SMTPResponseException as exc:
+            raise EmailNotSent(f"SMTP server {s.host}:{s.port} answered {exc.code} {exc.message}",
+                               temporary=not 500 <= exc.code < 600, smtp_code=exc.code) from None
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [refusal.code for refusal in exc.recipients]
+            reply = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+            raise EmailNotSent(f"SMTP server {s.host}:{s.port} refused the recipient: {reply}",
+                               temporary=any(code < 500 for code in codes), smtp_code=codes[0] if codes else None
+                               ) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise EmailNotSent(f"{type(exc).__name__}: {exc}") from exc
+            raise EmailNotSent(f"SMTP server {s.host}:{s.port} unreachable or not answering: "
+                               f"{type(exc).__name__}: {exc}", temporary=True) from None
+        return str(message["Message-ID"])

@@ -17,10 +17,8 @@ from eventshop.services.notification.usecases import NotificationContext, retry_
 
 
 async def make_context(db: Database, settings: Settings) -> NotificationContext:
-    smtp = SmtpSettings()
-    if smtp.port is None:
-        smtp.port = settings.port("smtp")
-    return NotificationContext(db=db, settings=settings, accounts=AccountClient(settings), sender=EmailSender(smtp))
+    sender = EmailSender(SmtpSettings())
+    return NotificationContext(db=db, settings=settings, accounts=AccountClient(settings), sender=sender)
 
 
 async def close_context(ctx: NotificationContext) -> None:

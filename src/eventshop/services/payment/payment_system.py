@@ -1,85 +1,125 @@
 """Adapter to the Payment System ("Trigger Payment"): charges with idempotency keys, voids, refunds.
 
 A timeout is not a failure but an unknown outcome: the adapter looks the payment up by its
-idempotency key and, if the provider has no record yet, retries the charge with the same key
-(the provider then either finishes the first attempt or answers with it).
+idempotency key and retries the charge with the same key (so the provider charges at most once).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import random
 from dataclasses import dataclass
 from enum import StrEnum
+from types import TracebackType
 from typing import Any
 
 import httpx
+
+log = logging.getLogger(__name__)
+API_KEY_ENV = "EVENTSHOP_PAYMENT_SYSTEM_API_KEY"
+DECLINE_CODES = frozenset({"card_declined", "insufficient_funds", "expired_card", "invalid_payment_method"})
+# The request never reached the provider: nothing can have been charged.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# The provider did not process the request (busy or down): retry later with the same key.
+NOT_PROCESSED = frozenset({429, 503})
 
 
 class ChargeOutcome(StrEnum):
     SUCCEEDED = "succeeded"
     DECLINED = "declined"
-    UNKNOWN = "unknown"
+    UNKNOWN = "unknown"  # the charge may or may not have happened; look again later with the same key
 
 
 @dataclass(frozen=True)
 class ChargeResult:
     outcome: ChargeOutcome
     payment_id: str | None = None
-    failure_code: str | None = None
+    failure_code: str | None = None  # for DECLINED: one of DECLINE_CODES
     failure_message: str | None = None
 
 
 class PaymentSystemUnavailable(Exception):
-    """The provider could not be reached (or kept failing) within the bounded retries."""
+    """The provider could not be reached (or kept failing) within the bounded retries; nothing was charged."""
 
 
 class PaymentSystemError(Exception):
-    """The provider refused a request for a reason that retrying will not change."""
+    """The provider refused a request for a reason retrying will not change (bad key, over-refund, ...)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
+        self.message = message
+        self.status = status
 
 
 class PaymentSystemClient:
-    def __init__(self, base_url: str, *, api_key: str | None = None, timeout: float = 5.0, attempts: int = 3) -> None:
-        key = api_key or os.environ.get("EVENTSHOP_PAYMENT_SYSTEM_API_KEY")
+    """`timeout` bounds each HTTP call; `attempts` bounds the tries of each operation."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 5.0,
+        attempts: int = 3,
+        retry_pause: float = 0.2,
+    ) -> None:
+        key = api_key or os.environ.get(API_KEY_ENV)
         self.http = httpx.AsyncClient(
             base_url=base_url,
-            timeout=httpx.Timeout(timeout, connect=1.0),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
             headers={"Authorization": f"Bearer {key}"} if key else {},
         )
-        self.attempts = attempts
+        self.attempts = max(1, attempts)
+        self.retry_pause = retry_pause
 
     async def charge(
-        self, *, amount: int, currency: str, token: str, reference: str, idempotency_key: str
+        self,
+        *,
+        amount: int,
+        currency: str,
+        token: str,
+        reference: str,
+        idempotency_key: str,
+        capture: bool = True,
+        description: str | None = None,
     ) -> ChargeResult:
-        body = {"amount": amount, "currency": currency, "payment_method": token, "reference": reference}
-        timed_out = False
+        """Charge `amount` minor units once per `idempotency_key`; UNKNOWN if the provider's answer never came."""
+        body: dict[str, Any] = {"amount": amount, "currency": currency, "payment_method": token,
+                                "reference": reference, "capture": capture}
+        if description is not None:
+            body["description"] = description
+        maybe_charged = False
         for attempt in range(self.attempts):
+            if attempt:
+                await self._pause(attempt)
             try:
                 response = await self.http.post("/v1/payments", json=body, headers={"Idempotency-Key": idempotency_key})
-            except httpx.TimeoutException:
-                timed_out = True
-                found = await self.find_by_key(idempotency_key)
+            except NOT_SENT as exc:
+                log.warning("payment system unreachable for charge %s (%s)", reference, type(exc).__name__)
+                continue
+            except httpx.TransportError as exc:
+                maybe_charged = True
+                log.warning("no answer to charge %s (%s); looking it up", reference, type(exc).__name__)
+                found = await self.find_charge(idempotency_key)
                 if found is not None:
-                    return _result(found)
-                await _pause(attempt)
+                    return found
                 continue
-            except httpx.TransportError:
-                await _pause(attempt)
+            if response.status_code in NOT_PROCESSED:
                 continue
-            if response.status_code in (409, 429) or response.status_code >= 500:
-                timed_out = timed_out or response.status_code == 409  # another attempt is still in flight
-                await _pause(attempt)
+            if response.status_code == 409 or response.status_code >= 500:
+                # 409: the first request with this key is still running; 5xx: it may have been processed.
+                maybe_charged = True
                 continue
-            return _answer(response)
-        if timed_out:
-            return ChargeResult(ChargeOutcome.UNKNOWN)
+            return _charge_answer(response)
+        if maybe_charged:
+            return await self.find_charge(idempotency_key) or ChargeResult(ChargeOutcome.UNKNOWN)
         raise PaymentSystemUnavailable(f"no answer from the Payment System after {self.attempts} tries")
 
-    async def find_by_key(self, idempotency_key: str) -> dict[str, Any] | None:
+    async def find_charge(self, idempotency_key: str) -> ChargeResult | None:
+        """The charge sent with this key, once the provider has finished it; None if unknown or unreachable."""
         try:
             response = await self.http.get("/v1/payments", params={"idempotency_key": idempotency_key})
         except httpx.TransportError:
@@ -87,70 +127,82 @@ class PaymentSystemClient:
         if response.status_code != 200:
             return None
         found = response.json()
-        return found[0] if found else None
+        return _charge_result(found[0]) if found else None
 
     async def void(self, payment_id: str) -> dict[str, Any]:
+        """Release an authorization; the provider's payment object."""
         return await self._call("POST", f"/v1/payments/{payment_id}/void")
 
     async def refund(self, payment_id: str, amount: int | None, idempotency_key: str) -> dict[str, Any]:
-        return await self._call(
-            "POST", f"/v1/payments/{payment_id}/refunds", json={"amount": amount},
-            headers={"Idempotency-Key": idempotency_key},
-        )
+        """Refund `amount` minor units (None: all that is left); the provider's refund object."""
+        return await self._call("POST", f"/v1/payments/{payment_id}/refunds", json={"amount": amount},
+                                headers={"Idempotency-Key": idempotency_key})
 
     async def get(self, payment_id: str) -> dict[str, Any]:
         return await self._call("GET", f"/v1/payments/{payment_id}")
 
-    async def test_tokens(self) -> list[dict[str, str]]:
-        result: list[dict[str, str]] = await self._call("GET", "/v1/test-tokens")
+    async def test_tokens(self) -> list[dict[str, Any]]:
+        """The provider's test payment methods: token, label, description, outcome."""
+        result: list[dict[str, Any]] = await self._call("GET", "/v1/test-tokens")
         return result
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Voids, refunds and reads are idempotent at the provider, so they are retried."""
+        """Voids, refunds (by key) and reads are idempotent at the provider, so every failure is retried."""
         for attempt in range(self.attempts):
+            if attempt:
+                await self._pause(attempt)
             try:
                 response = await self.http.request(method, path, **kwargs)
-            except httpx.TransportError:
-                await _pause(attempt)
+            except httpx.TransportError as exc:
+                log.warning("payment system: %s %s failed (%s)", method, path, type(exc).__name__)
                 continue
-            if response.status_code >= 500 or response.status_code == 429:
-                await _pause(attempt)
+            if _worth_retrying(response):
                 continue
             if response.status_code >= 400:
-                error = _error(response)
-                raise PaymentSystemError(error[0], error[1])
+                raise PaymentSystemError(*_error(response))
             return response.json()
         raise PaymentSystemUnavailable(f"no answer from the Payment System for {method} {path}")
+
+    async def _pause(self, attempt: int) -> None:
+        base = min(self.retry_pause * 2 ** (attempt - 1), 2.0)
+        await asyncio.sleep(base * random.uniform(0.8, 1.2))
 
     async def aclose(self) -> None:
         await self.http.aclose()
 
+    async def __aenter__(self) -> PaymentSystemClient:
+        return self
 
-async def _pause(attempt: int) -> None:
-    await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()
 
 
-def _error(response: httpx.Response) -> tuple[str, str]:
+def _error(response: httpx.Response) -> tuple[str, str, int]:
     try:
         error = response.json()["error"]
-        return str(error["code"]), str(error["message"])
+        return str(error["code"]), str(error["message"]), response.status_code
     except (ValueError, KeyError, TypeError):
-        return f"http_{response.status_code}", response.text[:200]
+        return f"http_{response.status_code}", response.text[:200], response.status_code
 
 
-def _result(payment: dict[str, Any]) -> ChargeResult:
-    if payment.get("status") in ("succeeded", "authorized", "refunded", "partially_refunded"):
-        return ChargeResult(ChargeOutcome.SUCCEEDED, payment["id"])
-    return ChargeResult(
-        ChargeOutcome.DECLINED, payment.get("id"), payment.get("failure_code") or "card_declined",
-        payment.get("failure_message"),
-    )
+def _worth_retrying(response: httpx.Response) -> bool:
+    status = response.status_code
+    return status >= 500 or status == 429 or (status == 409 and _error(response)[0] == "idempotency_in_progress")
 
 
-def _answer(response: httpx.Response) -> ChargeResult:
+def _charge_result(payment: dict[str, Any]) -> ChargeResult:
+    if payment.get("status") == "failed":
+        code = payment.get("failure_code")
+        reason = code if code in DECLINE_CODES else "card_declined"
+        return ChargeResult(ChargeOutcome.DECLINED, payment.get("id"), reason, payment.get("failure_message"))
+    return ChargeResult(ChargeOutcome.SUCCEEDED, payment["id"])
+
+
+def _charge_answer(response: httpx.Response) -> ChargeResult:
     if response.status_code in (200, 201, 402):
-        return _result(response.json())
-    code, message = _error(response)
-    if response.status_code == 400 and code == "invalid_payment_method":
+        return _charge_result(response.json())
+    code, message, status = _error(response)
+    if code == "invalid_payment_method":
         return ChargeResult(ChargeOutcome.DECLINED, None, code, message)
-    raise PaymentSystemError(code, message)
+    raise PaymentSystemError(code, message, status)

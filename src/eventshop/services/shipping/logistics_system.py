@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 import httpx
+
+log = logging.getLogger(__name__)
+API_KEY_ENV = "EVENTSHOP_LOGISTICS_SYSTEM_API_KEY"
+# Answers about the parcel itself (its address, its contents); anything else is not the parcel's fault.
+REFUSAL_STATUSES = frozenset({400, 422})
 
 
 @dataclass(frozen=True)
@@ -18,13 +27,18 @@ class ShipmentResult:
     status: str
 
 
-class ShipmentRefused(Exception):
-    """The Logistics System will not ship this parcel (e.g. undeliverable address)."""
+class LogisticsSystemError(Exception):
+    """The Logistics System rejected a request for a reason retrying will not change (e.g. a bad API key)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.status = status
+
+
+class ShipmentRefused(LogisticsSystemError):
+    """The Logistics System will not ship this parcel: `code` says why (undeliverable_address, ...)."""
 
 
 class LogisticsSystemUnavailable(Exception):
@@ -32,51 +46,94 @@ class LogisticsSystemUnavailable(Exception):
 
 
 class LogisticsSystemClient:
-    def __init__(self, base_url: str, *, api_key: str | None = None, timeout: float = 5.0, attempts: int = 3) -> None:
-        key = api_key or os.environ.get("EVENTSHOP_LOGISTICS_SYSTEM_API_KEY")
+    """`timeout` bounds each HTTP call; `attempts` bounds the tries of each operation."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 5.0,
+        attempts: int = 3,
+        retry_pause: float = 0.2,
+    ) -> None:
+        key = api_key or os.environ.get(API_KEY_ENV)
         self.http = httpx.AsyncClient(
             base_url=base_url,
-            timeout=httpx.Timeout(timeout, connect=1.0),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
             headers={"Authorization": f"Bearer {key}"} if key else {},
         )
-        self.attempts = attempts
+        self.attempts = max(1, attempts)
+        self.retry_pause = retry_pause
 
     async def create_shipment(
         self,
         *,
         reference: str,
-        recipient: dict[str, str],
-        items: list[dict[str, Any]],
+        recipient: Mapping[str, str],
+        items: Sequence[Mapping[str, Any]],
         weight_grams: int,
         carrier: str = "DHL",
     ) -> ShipmentResult:
-        body = {"reference": reference, "carrier": carrier, "recipient": recipient, "items": items,
-                "weight_grams": weight_grams}
-        found = await self._call("POST", "/v1/shipments", json=body)
+        """Book the parcel for `reference` (the order id); asking again answers the same shipment.
+
+        `recipient` has name, street, city, postcode, country (ISO 3166 alpha-2); `items` have sku and quantity.
+        Raises ShipmentRefused for a parcel that cannot be shipped, LogisticsSystemUnavailable when unreachable.
+        """
+        body = {"reference": reference, "carrier": carrier, "recipient": dict(recipient),
+                "items": [dict(item) for item in items], "weight_grams": weight_grams}
+        response = await self._request("POST", "/v1/shipments", json=body)
+        if response.status_code in REFUSAL_STATUSES:
+            raise ShipmentRefused(*_error(response))
+        found = _json(response)
         return ShipmentResult(found["id"], found["carrier"], found["tracking_number"], found["status"])
 
-    async def tracking(self, tracking_number: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("GET", f"/v1/tracking/{tracking_number}")
-        return result
+    async def tracking(self, tracking_number: str) -> dict[str, Any] | None:
+        """Status, history and estimated delivery; None for a tracking number the system does not know."""
+        response = await self._request("GET", f"/v1/tracking/{tracking_number}")
+        if response.status_code == 404:
+            return None
+        found: dict[str, Any] = _json(response)
+        return found
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Retry timeouts, connection failures and 5xx: every call here is safe to repeat."""
         for attempt in range(self.attempts):
+            if attempt:
+                await asyncio.sleep(min(self.retry_pause * 2 ** (attempt - 1), 2.0) * random.uniform(0.8, 1.2))
             try:
                 response = await self.http.request(method, path, **kwargs)
-            except httpx.TransportError:
-                await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
+            except httpx.TransportError as exc:
+                log.warning("logistics system: %s %s failed (%s)", method, path, type(exc).__name__)
                 continue
             if response.status_code >= 500 or response.status_code == 429:
-                await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
+                log.warning("logistics system: %s %s answered %s", method, path, response.status_code)
                 continue
-            if response.status_code >= 400:
-                try:
-                    error = response.json()["error"]
-                    raise ShipmentRefused(str(error["code"]), str(error["message"]))
-                except (ValueError, KeyError, TypeError):
-                    raise ShipmentRefused(f"http_{response.status_code}", response.text[:200]) from None
-            return response.json()
-        raise LogisticsSystemUnavailable(f"no answer from the Logistics System for {method} {path}")
+            return response
+        raise LogisticsSystemUnavailable(f"no answer from the Logistics System for {method} {path} "
+                                         f"after {self.attempts} tries")
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+    async def __aenter__(self) -> LogisticsSystemClient:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()
+
+
+def _error(response: httpx.Response) -> tuple[str, str, int]:
+    try:
+        error = response.json()["error"]
+        return str(error["code"]), str(error["message"]), response.status_code
+    except (ValueError, KeyError, TypeError):
+        return f"http_{response.status_code}", response.text[:200], response.status_code
+
+
+def _json(response: httpx.Response) -> Any:
+    """The body of a successful answer; any other answer is a LogisticsSystemError."""
+    if response.status_code >= 400:
+        raise LogisticsSystemError(*_error(response))
+    return response.json()

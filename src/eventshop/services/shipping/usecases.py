@@ -16,6 +16,7 @@ from eventshop.services.shipping.clients import AccountClient
 from eventshop.services.shipping.domain import ShipmentStatus
 from eventshop.services.shipping.logistics_system import (
     LogisticsSystemClient,
+    LogisticsSystemError,
     LogisticsSystemUnavailable,
     ShipmentRefused,
     ShipmentResult,
@@ -106,6 +107,6 @@ async def get_shipment(ctx: ShippingContext, order_id: str) -> tuple[Shipment, d
     if shipment.tracking_number:
         try:
             tracking = await ctx.logistics.tracking(shipment.tracking_number)
-        except (LogisticsSystemUnavailable, ShipmentRefused) as exc:
+        except (LogisticsSystemUnavailable, LogisticsSystemError) as exc:
             log.info("tracking for %s unavailable: %s", order_id, exc)
     return shipment, tracking
