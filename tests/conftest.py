@@ -44,7 +44,7 @@ async def purge_streams(nats_url: str) -> None:
     """Empty every stream and delete every consumer, so tests sharing a broker start clean."""
     import nats
 
-    nc = await nats.connect(servers=nats_url.split(","))
+    nc = await nats.connect(servers=nats_url.split(","), connect_timeout=10, allow_reconnect=False)
     js = nc.jetstream()
     try:
         for info in await js.streams_info():
