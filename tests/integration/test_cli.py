@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nats
@@ -77,3 +80,26 @@ def test_an_unreachable_broker_is_one_line_and_exit_code_1(monkeypatch: pytest.M
     result = runner.invoke(app, ["dlq", "list"])
     assert result.exit_code == 1
     assert "cannot reach the broker at nats://127.0.0.1:9" in result.output
+
+
+def test_events_tail_prints_each_event_readably(nats_server: EmbeddedNats) -> None:
+    async def publish_one() -> None:
+        nc = await nats.connect(nats_server.url)
+        js = nc.jetstream()
+        await ensure_streams(js)
+        await js.publish("order.OrderProcessedEvent", envelope_of(OrderProcessedEvent(
+            order_id="o-tail", customer_id="c", lines=[], total=1, currency="EUR")).to_bytes())
+        await nc.close()
+
+    asyncio.run(publish_one())
+    env = {**os.environ, "EVENTSHOP_NATS_URL": nats_server.url, "COLUMNS": "250"}
+    tail = subprocess.Popen([sys.executable, "-m", "eventshop.cli.main", "events", "tail", "--history",
+                             "--order", "o-tail"], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert tail.stdout is not None
+        lines = [tail.stdout.readline() for _ in range(2)]
+    finally:
+        tail.terminate()
+        tail.wait(timeout=10)
+    assert "watching" in lines[0]
+    assert "OrderProcessedEvent" in lines[1] and "subject=o-tail" in lines[1] and "correlation=o-tail" in lines[1]

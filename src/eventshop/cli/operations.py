@@ -163,11 +163,11 @@ def events_tail(
                     return
             console().print(describe_event(msg.subject, msg.data), highlight=False)
 
+        console().print(f"[dim]watching {', '.join(subjects)} (Ctrl-C to stop)[/]")
         for subject in subjects:
             stream = TOPICS[subject.split(".")[0]].stream
             await js.subscribe(subject, stream=stream, cb=show, ordered_consumer=True,
                                deliver_policy=None if history else _new_only())
-        console().print(f"[dim]watching {', '.join(subjects)} (Ctrl-C to stop)[/]")
         await done.wait()
 
     with contextlib.suppress(KeyboardInterrupt):
