@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from typing import Any
 
 import httpx
@@ -83,3 +85,17 @@ class _ServerError(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"{response.status_code} from {response.request.url}")
         self.response = response
+
+
+def external_http(base_url: str, api_key: str | None, timeout: float) -> httpx.AsyncClient:
+    """HTTP client for an external system: explicit timeouts, the provider's key as a bearer token."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+        headers={"Authorization": f"Bearer {api_key}"} if api_key else {},
+    )
+
+
+async def retry_pause(attempt: int, base: float) -> None:
+    """Capped exponential backoff with jitter before retry number `attempt` (1, 2, ...)."""
+    await asyncio.sleep(min(base * 2 ** (attempt - 1), 2.0) * random.uniform(0.8, 1.2))

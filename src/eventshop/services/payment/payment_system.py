@@ -6,16 +6,16 @@ idempotency key and retries the charge with the same key (so the provider charge
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import random
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
 from typing import Any
 
 import httpx
+
+from eventshop.platform.http import external_http, retry_pause
 
 log = logging.getLogger(__name__)
 API_KEY_ENV = "EVENTSHOP_PAYMENT_SYSTEM_API_KEY"
@@ -66,12 +66,7 @@ class PaymentSystemClient:
         attempts: int = 3,
         retry_pause: float = 0.2,
     ) -> None:
-        key = api_key or os.environ.get(API_KEY_ENV)
-        self.http = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
-            headers={"Authorization": f"Bearer {key}"} if key else {},
-        )
+        self.http = external_http(base_url, api_key or os.environ.get(API_KEY_ENV), timeout)
         self.attempts = max(1, attempts)
         self.retry_pause = retry_pause
 
@@ -164,8 +159,7 @@ class PaymentSystemClient:
         raise PaymentSystemUnavailable(f"no answer from the Payment System for {method} {path}")
 
     async def _pause(self, attempt: int) -> None:
-        base = min(self.retry_pause * 2 ** (attempt - 1), 2.0)
-        await asyncio.sleep(base * random.uniform(0.8, 1.2))
+        await retry_pause(attempt, self.retry_pause)
 
     async def aclose(self) -> None:
         await self.http.aclose()

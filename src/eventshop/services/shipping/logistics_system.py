@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import httpx
+
+from eventshop.platform.http import external_http, retry_pause
 
 log = logging.getLogger(__name__)
 API_KEY_ENV = "EVENTSHOP_LOGISTICS_SYSTEM_API_KEY"
@@ -57,12 +57,7 @@ class LogisticsSystemClient:
         attempts: int = 3,
         retry_pause: float = 0.2,
     ) -> None:
-        key = api_key or os.environ.get(API_KEY_ENV)
-        self.http = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
-            headers={"Authorization": f"Bearer {key}"} if key else {},
-        )
+        self.http = external_http(base_url, api_key or os.environ.get(API_KEY_ENV), timeout)
         self.attempts = max(1, attempts)
         self.retry_pause = retry_pause
 
@@ -100,7 +95,7 @@ class LogisticsSystemClient:
         """Retry timeouts, connection failures and 5xx: every call here is safe to repeat."""
         for attempt in range(self.attempts):
             if attempt:
-                await asyncio.sleep(min(self.retry_pause * 2 ** (attempt - 1), 2.0) * random.uniform(0.8, 1.2))
+                await retry_pause(attempt, self.retry_pause)
             try:
                 response = await self.http.request(method, path, **kwargs)
             except httpx.TransportError as exc:
