@@ -36,7 +36,9 @@ async def open_db(url: str, service: str) -> Database:
     return db
 
 
-async def run_bench(events: int, workdir: Path, database_url: str | None, nats_url: str | None) -> dict[str, Any]:
+async def run_bench(
+    events: int, workdir: Path, database_url: str | None, nats_url: str | None, rate: float = 0
+) -> dict[str, Any]:
     nats = None if nats_url else EmbeddedNats(store_dir=workdir / "nats").start()
     url = nats_url or (nats.url if nats else "")
     settings = Settings(data_dir=workdir, nats_url=url)
@@ -66,6 +68,8 @@ async def run_bench(events: int, workdir: Path, database_url: str | None, nats_u
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(worker.run())]
     started = time.perf_counter()
     for n in range(events):
+        if rate:
+            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
         async with producer.transaction() as uow:
             uow.publish(InventoryProcessedEvent(order_id=f"o{n}", customer_id="c", lines=[], total=n, currency="EUR"))
             await uow.commit()
@@ -105,6 +109,7 @@ def bench(
     events: Annotated[int, typer.Option(help="events to push through")] = 2000,
     database_url: Annotated[str | None, typer.Option(help="producer database (default: SQLite in a temp dir)")] = None,
     nats_url: Annotated[str | None, typer.Option(help="broker (default: a fresh embedded nats-server)")] = None,
+    rate: Annotated[float, typer.Option(help="events per second to offer; 0 = as fast as possible")] = 0,
 ) -> None:
     """Commit events through the outbox, relay them via JetStream, consume them through the inbox."""
     console = Console()
@@ -112,9 +117,9 @@ def bench(
         tempfile.TemporaryDirectory() as tmp,
         console.status(f"pushing {events} events through outbox -> JetStream -> inbox ..."),
     ):
-        figures = asyncio.run(run_bench(events, Path(tmp), database_url, nats_url))
+        figures = asyncio.run(run_bench(events, Path(tmp), database_url, nats_url, rate))
     table = Table("measure", "value", title="eventshop messaging benchmark")
-    table.add_row("events", str(figures["events"]))
+    table.add_row("events", f"{figures['events']}" + (f" offered at {rate:.0f}/s" if rate else " as fast as possible"))
     table.add_row("outbox commits / s (one event per transaction)", f"{figures['commits_per_s']:.0f}")
     table.add_row("end to end / s (commit -> relay -> JetStream -> inbox commit)", f"{figures['end_to_end_per_s']:.0f}")
     table.add_row("latency p50 (event time -> handled)", f"{figures['p50_ms']:.1f} ms")
