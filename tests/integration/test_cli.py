@@ -103,3 +103,10 @@ def test_events_tail_prints_each_event_readably(nats_server: EmbeddedNats) -> No
         tail.wait(timeout=10)
     assert "watching" in lines[0]
     assert "OrderProcessedEvent" in lines[1] and "subject=o-tail" in lines[1] and "correlation=o-tail" in lines[1]
+
+
+def test_bench_pushes_events_through_and_prints_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    result = runner.invoke(app, ["bench", "--events", "30", "--rate", "100"])
+    assert result.exit_code == 0, result.output
+    assert "30 offered at 100/s" in result.output and "latency p95" in result.output
