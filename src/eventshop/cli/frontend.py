@@ -20,4 +20,7 @@ def frontend(port: Annotated[int | None, typer.Option(help="HTTP port (default: 
     if not port_is_free(settings.host, port):
         raise fail(f"port {port} for the frontend is in use; choose another with --port")
     configure_logging("frontend", settings.log_level, settings.log_json)
-    run_app(create_app(settings), settings.host, port)
+    try:
+        run_app(create_app(settings), settings.host, port)
+    except OSError:
+        raise fail(f"port {port} for the frontend is in use; choose another with --port") from None

@@ -1,7 +1,8 @@
-"""Sign-up, sign-in, sign-out and the account page."""
+"""Sign-up, sign-in, sign-out and the account page (address, test card, deactivation)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -9,81 +10,134 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from eventshop.frontend import sessions
 from eventshop.frontend.clients import Unavailable
-from eventshop.frontend.pages import backend, form_of, optional, redirect, render, signin_redirect
-from eventshop.platform.errors import DomainError
+from eventshop.frontend.pages import backend, form_of, message_of, redirect, render, signin_redirect
+from eventshop.platform.errors import DomainError, NotFound
 
 router = APIRouter()
-ADDRESS = ("street", "city", "postcode", "country")
+ADDRESS = ("street", "postcode", "city", "country")
+REQUIRED = {
+    "name": "Enter your full name.",
+    "email": "Enter your email address.",
+    "password": "Choose a password.",
+    "street": "Enter your street and house number.",
+    "postcode": "Enter your postcode.",
+    "city": "Enter your city.",
+    "country": "Enter a two-letter country code, such as DE.",
+    "payment_token": "Choose a test card.",
+}
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+COUNTRY = re.compile(r"[A-Za-z]{2}")
+# Service error codes that belong to one field, so the message can sit next to it.
+CODE_FIELDS = {"email_taken": "email", "weak_password": "password", "invalid_payment_token": "payment_token"}
 
 
-def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+def check_fields(values: dict[str, str], fields: tuple[str, ...]) -> dict[str, str]:
+    """What the form misses before the Account service is asked; the service has the final word."""
+    errors = {field: REQUIRED[field] for field in fields if not values.get(field)}
+    if "email" in fields and values.get("email") and not EMAIL.fullmatch(values["email"]):
+        errors["email"] = "Enter an email address such as name@example.com."
+    if "country" in fields and values.get("country") and not COUNTRY.fullmatch(values["country"]):
+        errors["country"] = REQUIRED["country"]
+    return errors
 
 
-def _field_errors(exc: DomainError) -> dict[str, str]:
-    """Map the service's validation details to form fields, so messages sit next to them."""
+def field_errors(exc: DomainError) -> dict[str, str]:
+    """The service's validation details mapped to form fields."""
     errors: dict[str, str] = {}
-    if isinstance(exc.details, list):
-        for item in exc.details:
+    for item in exc.details if isinstance(exc.details, list) else []:
+        if isinstance(item, dict):
             field = str(item.get("field", "")).split(".")[-1]
-            errors.setdefault(field or "form", str(item.get("message", "")))
-    codes = {"email_taken": "email", "weak_password": "password", "invalid_payment_token": "payment_token"}
-    if exc.code in codes:
-        errors[codes[exc.code]] = exc.message
-    return errors or {"form": exc.message}
+            errors.setdefault(field if field in REQUIRED else "form", message_of(Exception(item.get("message", ""))))
+    if exc.code in CODE_FIELDS:
+        errors[CODE_FIELDS[exc.code]] = message_of(exc)
+    return errors or {"form": message_of(exc)}
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: an open redirect would let a link sign people in elsewhere."""
+    return target if target and target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
 
 
 @router.get("/signup", response_class=HTMLResponse)
 async def signup_page(request: Request) -> HTMLResponse:
-    return render(request, "signup.html", cards=await backend(request).test_cards(), values={}, errors={})
+    return render(request, "signup.html", cards=await backend(request).test_cards(), values={})
 
 
 @router.post("/signup", response_class=HTMLResponse, response_model=None)
 async def signup(request: Request) -> HTMLResponse | RedirectResponse:
     form = await form_of(request)
-    values = {k: str(v).strip() for k, v in form.items() if k not in ("csrf", "password")}
-    body: dict[str, Any] = {
-        "name": values.get("name", ""), "email": values.get("email", ""), "password": str(form.get("password", "")),
-        "payment_token": values.get("payment_token", ""), "address": {k: values.get(k, "") for k in ADDRESS},
-    }
-    try:
-        created = await backend(request).send("account", "POST", "/accounts", body)
-    except (DomainError, Unavailable) as exc:
-        errors = _field_errors(exc) if isinstance(exc, DomainError) else {"form": str(exc)}
-        return render(request, "signup.html", status=422, cards=await backend(request).test_cards(),
-                      values=values, errors=errors)
-    sessions.sign_in(request, created["id"], created["name"], created["email"])
-    sessions.flash(request, f"Welcome, {created['name']}! Your account is ready.")
-    return redirect("/")
+    values = {field: form.get(field, "") for field in REQUIRED if field != "password"}
+    password = form.get("password", "")
+    errors = check_fields({**values, "password": password}, tuple(REQUIRED))
+    unavailable: list[str] = []
+    if not errors:
+        body: dict[str, Any] = {
+            "name": values["name"], "email": values["email"], "password": password,
+            "payment_token": values["payment_token"], "address": {field: values[field] for field in ADDRESS},
+        }
+        try:
+            created = await backend(request).send("account", "POST", "/accounts", body)
+        except DomainError as exc:
+            errors = field_errors(exc)
+        except Unavailable as exc:
+            unavailable.append(str(exc))
+        else:
+            sessions.sign_in(request, created["id"], created["name"], created["email"])
+            sessions.flash(request, f"Welcome, {created['name']}! Your account is ready.")
+            return redirect("/")
+    return render(request, "signup.html", status=422 if errors else 200, cards=await backend(request).test_cards(),
+                  values=values, errors=errors, unavailable=unavailable)
 
 
 @router.get("/signin", response_class=HTMLResponse)
 async def signin_page(request: Request, next: str = "/") -> HTMLResponse:
-    return render(request, "signin.html", next=_safe_next(next), errors={}, email="")
+    return render(request, "signin.html", next=safe_next(next), email="")
 
 
 @router.post("/signin", response_class=HTMLResponse, response_model=None)
 async def signin(request: Request) -> HTMLResponse | RedirectResponse:
     form = await form_of(request)
-    email, target = str(form.get("email", "")).strip(), _safe_next(str(form.get("next", "/")))
+    email, password, target = form.get("email", ""), form.get("password", ""), safe_next(form.get("next"))
+    errors = check_fields({"email": email, "password": password}, ("email", "password"))
+    if errors:
+        return render(request, "signin.html", status=422, next=target, errors=errors, email=email)
+    shop = backend(request)
     try:
-        found = await backend(request).send("account", "POST", "/sessions",
-                                            {"email": email, "password": str(form.get("password", ""))})
-    except (DomainError, Unavailable) as exc:
-        message = exc.message if isinstance(exc, DomainError) else str(exc)
-        if isinstance(exc, DomainError) and exc.code == "validation_error":
-            message = "Enter your email and password."
-        return render(request, "signin.html", status=401, next=target, errors={"form": message}, email=email)
+        found = await shop.send("account", "POST", "/sessions", {"email": email, "password": password})
+    except DomainError as exc:
+        message = {"invalid_credentials": "The email or password is wrong.",
+                   "account_deactivated": "This account is deactivated."}.get(exc.code, message_of(exc))
+        return render(request, "signin.html", status=exc.status if exc.status in (401, 403) else 422,
+                      next=target, errors={"form": message}, email=email)
+    except Unavailable as exc:
+        return render(request, "signin.html", next=target, email=email, unavailable=[str(exc)])
     sessions.sign_in(request, found["account_id"], found["name"], found["email"])
+    sessions.set_cart_count(request, await shop.optional(shop.get("cart", f"/carts/{found['account_id']}"), []))
+    sessions.flash(request, f"Hello again, {found['name']}.")
     return redirect(target)
 
 
 @router.post("/signout")
 async def signout(request: Request) -> RedirectResponse:
-    await form_of(request)
-    request.session.clear()
+    sessions.sign_out(request)
     sessions.flash(request, "You are signed out.")
     return redirect("/")
+
+
+async def _account_page(request: Request, who: dict[str, str], status: int = 200, errors: dict[str, str] | None = None,
+                        values: dict[str, str] | None = None) -> HTMLResponse | RedirectResponse:
+    """The account as the service has it, or with the customer's entries when they need correcting."""
+    unavailable: list[str] = []
+    shop = backend(request)
+    try:
+        found = await shop.optional(shop.get("account", f"/accounts/{who['id']}"), unavailable)
+    except NotFound:
+        sessions.sign_out(request)
+        return signin_redirect(request, "/account")
+    shown = values or ({"name": found["name"], "payment_token": found["payment_token"], **found["address"]}
+                       if found else {})
+    return render(request, "account.html", status=status, account=found, cards=await shop.test_cards(),
+                  errors=errors or {}, shown=shown, unavailable=unavailable)
 
 
 @router.get("/account", response_class=HTMLResponse, response_model=None)
@@ -91,10 +145,7 @@ async def account(request: Request) -> HTMLResponse | RedirectResponse:
     who = sessions.customer(request)
     if who is None:
         return signin_redirect(request)
-    unavailable: list[str] = []
-    found = await optional(backend(request).get("account", f"/accounts/{who['id']}"), unavailable)
-    return render(request, "account.html", account=found, cards=await backend(request).test_cards(),
-                  errors={}, unavailable=unavailable)
+    return await _account_page(request, who)
 
 
 @router.post("/account", response_class=HTMLResponse, response_model=None)
@@ -102,18 +153,23 @@ async def update_account(request: Request) -> HTMLResponse | RedirectResponse:
     form = await form_of(request)
     who = sessions.customer(request)
     if who is None:
-        return signin_redirect(request)
-    body = {"address": {k: str(form.get(k, "")).strip() for k in ADDRESS},
-            "payment_token": str(form.get("payment_token", "")), "name": str(form.get("name", "")).strip()}
-    try:
-        await backend(request).send("account", "PATCH", f"/accounts/{who['id']}", body)
-    except (DomainError, Unavailable) as exc:
-        errors = _field_errors(exc) if isinstance(exc, DomainError) else {"form": str(exc)}
-        found = await optional(backend(request).get("account", f"/accounts/{who['id']}"), [])
-        return render(request, "account.html", status=422, account=found, errors=errors,
-                      cards=await backend(request).test_cards())
-    sessions.flash(request, "Your account is updated.")
-    return redirect("/account")
+        return signin_redirect(request, "/account")
+    fields = ("name", *ADDRESS, "payment_token")
+    errors = check_fields(form, fields)
+    if not errors:
+        body = {"name": form["name"], "payment_token": form["payment_token"],
+                "address": {field: form[field] for field in ADDRESS}}
+        try:
+            changed = await backend(request).send("account", "PATCH", f"/accounts/{who['id']}", body)
+        except DomainError as exc:
+            errors = field_errors(exc)
+        except Unavailable as exc:
+            errors = {"form": f"{exc} Your changes are not saved yet; please try again."}
+        else:
+            request.session["customer"] = {**who, "name": changed["name"]}
+            sessions.flash(request, "Your account is updated.")
+            return redirect("/account")
+    return await _account_page(request, who, status=422, errors=errors, values=form)
 
 
 @router.post("/account/deactivate")
@@ -121,16 +177,16 @@ async def deactivate(request: Request) -> RedirectResponse:
     form = await form_of(request)
     who = sessions.customer(request)
     if who is None:
-        return signin_redirect(request)
+        return signin_redirect(request, "/account")
     if form.get("confirm") != "yes":
         sessions.flash(request, "Tick the box to confirm that you want to deactivate your account.", "error")
-        return redirect("/account")
+        return redirect("/account#deactivate")
     try:
         await backend(request).send("account", "POST", f"/accounts/{who['id']}/deactivate",
                                     {"reason": "customer request"})
     except (DomainError, Unavailable) as exc:
-        sessions.flash(request, exc.message if isinstance(exc, DomainError) else str(exc), "error")
+        sessions.flash(request, message_of(exc), "error")
         return redirect("/account")
-    request.session.clear()
+    sessions.sign_out(request)
     sessions.flash(request, "Your account is deactivated. We are sorry to see you go.")
     return redirect("/")

@@ -3,37 +3,42 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
-from eventshop.frontend import account_routes, order_routes, routes
+from eventshop.frontend import account_routes, cart_routes, catalog_routes, order_routes, sessions
 from eventshop.frontend.clients import Backend
-from eventshop.frontend.pages import render, secret
+from eventshop.frontend.pages import TEMPLATES, error_page
 from eventshop.platform.errors import DomainError
 from eventshop.platform.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 def create_app(settings: Settings) -> FastAPI:
+    backend = Backend(settings)
+
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.backend = Backend(settings)
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await app.state.backend.aclose()
+            await backend.aclose()
 
-    app = FastAPI(title="Shop Frontend", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="Shop Frontend", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(sessions.verify_csrf)])
     app.state.settings = settings
-    app.add_middleware(SessionMiddleware, secret_key=secret(), session_cookie="eventshop_session",
-                       same_site="lax", https_only=False, max_age=14 * 24 * 3600)
+    app.state.backend = backend
+    sessions.install_sessions(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
-    for module in (routes, account_routes, order_routes):
+    for module in (catalog_routes, cart_routes, account_routes, order_routes):
         app.include_router(module.router)
 
     @app.get("/health/live")
@@ -42,24 +47,41 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/health/ready")
     async def ready() -> dict[str, object]:
-        answered = {}
-        for name, client in app.state.backend.clients.items():
-            try:
-                answered[name] = (await client.http.get("/health/live", timeout=1)).status_code == 200
-            except Exception:
-                answered[name] = False
-        return {"status": "ok", "service": "frontend", "services": answered}
+        """Ready when the frontend itself serves; which services answer is reported, not required."""
+        return {"status": "ok", "service": "frontend", "services": await backend.answering()}
+
+    install_error_pages(app, settings)
+    return app
+
+
+def install_error_pages(app: FastAPI, settings: Settings) -> None:
+    """Every error is a page in the shop's layout: a message for people, never a stack trace."""
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> HTMLResponse:
-        return render(request, "error.html", status=exc.status, title="Something went wrong", message=exc.message)
+        title = "This form has expired" if exc.code == "csrf_failed" else "Something went wrong"
+        return error_page(request, exc.status, title, exc.message)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> HTMLResponse | JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
         if exc.status_code == 404:
-            return render(request, "error.html", status=404, title="Page not found",
-                          message="There is nothing at this address.")
-        return render(request, "error.html", status=exc.status_code, title="Something went wrong",
-                      message=str(exc.detail))
+            return error_page(request, 404, "Page not found", "There is nothing at this address.")
+        if exc.status_code == 405:
+            return error_page(request, 405, "Not here", "This address does not take that kind of request.")
+        return error_page(request, exc.status_code, "Something went wrong", str(exc.detail))
 
-    return app
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> HTMLResponse:
+        if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
+            return error_page(request, 404, "Page not found", "There is nothing at this address.")
+        return error_page(request, 400, "That did not work", "The address has a value the shop does not understand.")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> HTMLResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        # Rendered outside the session middleware: nothing that reads or writes the session.
+        return TEMPLATES.TemplateResponse(request, "error.html", {
+            "customer": None, "csrf": "", "flashes": [], "cart_count": 0, "unavailable": [], "errors": {},
+            "mail_url": settings.url("mail"), "title": "Something went wrong",
+            "message": "The shop could not show this page. Please try again in a moment.",
+        }, status_code=500)

@@ -1,16 +1,20 @@
-"""The frontend's view of the services: HTTP only, and a service that is down becomes a message, not an error."""
+"""The frontend's calls to the services; the one place where a service that is down becomes a marker."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
 
 from eventshop.contracts.registry import display_name
-from eventshop.platform.errors import DependencyUnavailable
+from eventshop.platform.errors import DomainError, NotFound
 from eventshop.platform.http import ServiceClient
 from eventshop.platform.settings import Settings
 
+SERVICES = ("catalog", "cart", "order", "account")
+PAGE_TIMEOUT_SECONDS = 3.0
 FALLBACK_CARDS = [
     {"token": "tok_visa", "label": "Visa ending 4242 (succeeds)"},
     {"token": "tok_mastercard", "label": "Mastercard ending 4444 (succeeds)"},
@@ -18,53 +22,109 @@ FALLBACK_CARDS = [
     {"token": "tok_insufficient_funds", "label": "Visa ending 9995 (insufficient funds)"},
     {"token": "tok_expired", "label": "Visa ending 0069 (expired)"},
 ]
+# Answers only after the sandbox's 30-second delay: not a card to offer a shopper.
+HIDDEN_CARDS = {"tok_timeout"}
 
 
 class Unavailable(Exception):
-    """A service did not answer; the page says so and renders the rest."""
+    """A service did not answer (or could not do its part); the page says so and renders the rest."""
 
-    def __init__(self, service: str) -> None:
-        super().__init__(f"{display_name(service)} is unavailable right now")
+    def __init__(self, service: str, message: str | None = None) -> None:
+        super().__init__(message or f"{display_name(service)} is unavailable right now.")
         self.service = service
+        self.explained = message is not None
 
 
 class Backend:
-    """One client per service the frontend calls: Order (seed) and Catalog, Cart, Account (additions)."""
+    """One registry-checked client per service the frontend calls: Order (seed), Catalog, Cart, Account."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.clients = {name: ServiceClient(settings, "frontend", name, timeout=3.0)
-                        for name in ("order", "catalog", "cart", "account")}
+        self.clients = {name: ServiceClient(settings, "frontend", name, timeout=PAGE_TIMEOUT_SECONDS)
+                        for name in SERVICES}
+        self.external = httpx.AsyncClient(timeout=httpx.Timeout(1.5, connect=1.0))
 
     async def get(self, service: str, path: str, params: dict[str, Any] | None = None) -> Any:
-        try:
-            return await self.clients[service].get(path, params)
-        except DependencyUnavailable:
-            raise Unavailable(service) from None
+        return await self._call(service, "GET", path, params=params, attempts=2)
 
     async def send(self, service: str, method: str, path: str, json: Any = None) -> Any:
+        """A write is tried once: repeating it is only safe where the callee dedups."""
+        return await self._call(service, method, path, json=json, attempts=1)
+
+    async def optional(self, call: Awaitable[Any], unavailable: list[str]) -> Any:
+        """Await a call; when its service is down, note why for the page and return None."""
         try:
-            return await self.clients[service].send(method, path, json=json)
-        except DependencyUnavailable:
-            raise Unavailable(service) from None
+            return await call
+        except Unavailable as exc:
+            unavailable.append(str(exc))
+            return None
+
+    async def _call(self, service: str, method: str, path: str, *, params: dict[str, Any] | None = None,
+                    json: Any = None, attempts: int) -> Any:
+        http = self.clients[service].http
+        for attempt in range(1, attempts + 1):
+            try:
+                response = await http.request(method, path, params=params, json=json)
+            except httpx.ConnectError:
+                # A restarting service refuses a connection for a moment; a read that timed out is not retried,
+                # so a hanging service costs a page one timeout, not several.
+                if attempt < attempts:
+                    await asyncio.sleep(0.1)
+                    continue
+                raise Unavailable(service) from None
+            except httpx.TransportError:
+                raise Unavailable(service) from None
+            return _result(service, response)
+        raise Unavailable(service)
 
     async def test_cards(self) -> list[dict[str, str]]:
+        """The Payment System sandbox's test cards, or the built-in list when it does not answer."""
         try:
-            async with httpx.AsyncClient(timeout=1.5) as http:
-                response = await http.get(f"{self.settings.url('payment-system')}/v1/test-tokens")
-                cards: list[dict[str, str]] = response.json()
-                return [c for c in cards if c["token"] != "tok_timeout"] or FALLBACK_CARDS
-        except (httpx.HTTPError, ValueError, KeyError):
+            response = await self.external.get(f"{self.settings.url('payment-system')}/v1/test-tokens")
+            response.raise_for_status()
+            cards = [{"token": str(c["token"]), "label": str(c.get("label") or c["token"])}
+                     for c in response.json() if c["token"] not in HIDDEN_CARDS]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
             return FALLBACK_CARDS
+        return cards or FALLBACK_CARDS
 
     async def image(self, product_id: str) -> bytes | None:
         try:
-            async with httpx.AsyncClient(timeout=2) as http:
-                response = await http.get(f"{self.settings.url('catalog')}/products/{product_id}/image.svg")
+            response = await self.clients["catalog"].http.get(f"/products/{product_id}/image.svg")
         except httpx.HTTPError:
             return None
         return response.content if response.status_code == 200 else None
 
+    async def answering(self) -> dict[str, bool]:
+        """Which services answer their liveness probe right now."""
+
+        async def live(client: ServiceClient) -> bool:
+            try:
+                return (await client.http.get("/health/live", timeout=1.0)).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        results = await asyncio.gather(*(live(client) for client in self.clients.values()))
+        return dict(zip(self.clients, results, strict=True))
+
     async def aclose(self) -> None:
         for client in self.clients.values():
             await client.aclose()
+        await self.external.aclose()
+
+
+def _result(service: str, response: httpx.Response) -> Any:
+    if response.status_code < 400:
+        return response.json() if response.content else None
+    try:
+        error = response.json()["error"]
+        code, message, details = str(error["code"]), str(error["message"]), error.get("details")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        code, message, details = f"http_{response.status_code}", "", None
+    if response.status_code >= 500:
+        # A 503 with a message means the service answered but could not do its part (say, Order is down
+        # at checkout); its message says more than "unavailable".
+        raise Unavailable(service, message if code == "dependency_unavailable" and message else None)
+    failure = (NotFound if response.status_code == 404 else DomainError)(message or code, code=code, details=details)
+    failure.status = response.status_code
+    raise failure

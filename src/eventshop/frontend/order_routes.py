@@ -1,4 +1,4 @@
-"""Order pages: history, one order with a live timeline over Server-Sent Events."""
+"""Order pages: the history, one order, and its live status over Server-Sent Events."""
 
 from __future__ import annotations
 
@@ -7,80 +7,120 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from eventshop.frontend import sessions
 from eventshop.frontend.clients import Unavailable
-from eventshop.frontend.pages import backend, optional, render, signin_redirect
-from eventshop.platform.errors import DomainError
+from eventshop.frontend.pages import backend, error_page, render, signin_redirect
+from eventshop.platform.errors import NotFound
 
 router = APIRouter()
-FINAL = {"shipped", "cancelled"}
+FINAL = frozenset({"shipped", "cancelled"})
+PAGE_SIZE = 10
 POLL_SECONDS = 0.5
-STREAM_LIMIT_SECONDS = 300
+HEARTBEAT_SECONDS = 15.0
+# The browser's EventSource reconnects by itself when a stream ends. Ending streams this often keeps a
+# forgotten tab from holding one for ever, and bounds how long an open stream delays a graceful shutdown
+# (uvicorn waits for running responses before it stops).
+STREAM_LIMIT_SECONDS = 30.0
+RECONNECT_MILLISECONDS = 2000
+LIVE_FIELDS = ("id", "status", "reason", "carrier", "tracking_number", "timeline", "updated_at")
+OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
 @router.get("/orders", response_class=HTMLResponse, response_model=None)
-async def orders(request: Request, page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse | RedirectResponse:
+async def orders(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> HTMLResponse | RedirectResponse:
     who = sessions.customer(request)
     if who is None:
         return signin_redirect(request)
     unavailable: list[str] = []
-    found = await optional(backend(request).get("order", "/orders", {"customer_id": who["id"], "page": page}),
-                           unavailable)
+    shop = backend(request)
+    params = {"customer_id": who["id"], "page": page, "page_size": PAGE_SIZE}
+    found = await shop.optional(shop.get("order", "/orders", params), unavailable)
     return render(request, "orders.html", orders=found["items"] if found else [], page=page,
-                  more=bool(found and found["total"] > page * found["page_size"]), unavailable=unavailable)
+                  more=bool(found and found["total"] > page * PAGE_SIZE), unavailable=unavailable)
 
 
-async def _owned_order(request: Request, order_id: str) -> dict[str, Any] | None:
-    who = sessions.customer(request)
-    found: dict[str, Any] = await backend(request).get("order", f"/orders/{order_id}")
-    return found if who and found["customer_id"] == who["id"] else None
+async def owned_order(request: Request, customer_id: str, order_id: str) -> dict[str, Any] | None:
+    """The order if it is this customer's; None if it does not exist or is someone else's. Raises Unavailable."""
+    try:
+        found: dict[str, Any] = await backend(request).get("order", f"/orders/{order_id}")
+    except NotFound:
+        return None
+    return found if found.get("customer_id") == customer_id else None
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse, response_model=None)
-async def order(request: Request, order_id: str) -> HTMLResponse | RedirectResponse:
-    if sessions.customer(request) is None:
+async def order(request: Request, order_id: OrderId) -> HTMLResponse | RedirectResponse:
+    who = sessions.customer(request)
+    if who is None:
         return signin_redirect(request)
     try:
-        found = await _owned_order(request, order_id)
+        found = await owned_order(request, who["id"], order_id)
     except Unavailable as exc:
-        return render(request, "order.html", order=None, unavailable=[str(exc)])
-    except DomainError:
-        found = None
+        return render(request, "order.html", order=None, order_id=order_id, unavailable=[str(exc)])
     if found is None:
-        return render(request, "error.html", status=404, title="Order not found",
-                      message="We could not find that order in your account.")
-    return render(request, "order.html", order=found, final=found["status"] in FINAL)
+        return error_page(request, 404, "Order not found", "We could not find that order in your account.")
+    return render(request, "order.html", order=found, order_id=order_id, final=found["status"] in FINAL)
 
 
 @router.get("/orders/{order_id}/events")
-async def order_events(request: Request, order_id: str) -> Response:
-    """Server-Sent Events: the order as JSON each time it changes, until it is shipped or cancelled."""
-    if sessions.customer(request) is None:
-        return Response(status_code=401)
-
-    async def stream() -> AsyncIterator[str]:
-        last = None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + STREAM_LIMIT_SECONDS
-        while loop.time() < deadline and not await request.is_disconnected():
-            try:
-                found = await _owned_order(request, order_id)
-            except (Unavailable, DomainError):
-                found = None
-                yield ": order service unavailable, retrying\n\n"
-            if found is not None:
-                snapshot = json.dumps({k: found[k] for k in
-                                       ("status", "reason", "carrier", "tracking_number", "timeline")})
-                if snapshot != last:
-                    last = snapshot
-                    yield f"event: order\ndata: {snapshot}\n\n"
-                if found["status"] in FINAL:
-                    yield "event: end\ndata: {}\n\n"
-                    return
-            await asyncio.sleep(POLL_SECONDS)
-
-    return StreamingResponse(stream(), media_type="text/event-stream",
+async def order_events(request: Request, order_id: OrderId) -> Response:
+    """Server-Sent Events: `order` with the live fields whenever they change, `end` once shipped or cancelled."""
+    who = sessions.customer(request)
+    if who is None:
+        return Response("sign in first", status_code=401, media_type="text/plain")
+    try:
+        first = await owned_order(request, who["id"], order_id)
+    except Unavailable:
+        first = None  # the stream keeps asking until the Order service answers again
+    else:
+        if first is None:
+            return Response("no such order", status_code=404, media_type="text/plain")
+    return StreamingResponse(_order_stream(request, who["id"], order_id, first), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _event(name: str, data: Any) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+async def _order_stream(request: Request, customer_id: str, order_id: str,
+                        found: dict[str, Any] | None) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STREAM_LIMIT_SECONDS
+    yield f"retry: {RECONNECT_MILLISECONDS}\n\n"
+    sent: dict[str, Any] | None = None
+    quiet_since, was_down = loop.time(), False
+    while True:
+        if found is not None:
+            live = {field: found.get(field) for field in LIVE_FIELDS}
+            if live != sent:
+                sent, quiet_since = live, loop.time()
+                yield _event("order", live)
+            if found["status"] in FINAL:
+                yield _event("end", {"status": found["status"]})
+                return
+        if loop.time() > deadline:
+            return
+        if loop.time() - quiet_since > HEARTBEAT_SECONDS:
+            quiet_since = loop.time()
+            yield ": still watching\n\n"
+        await asyncio.sleep(POLL_SECONDS)
+        if await request.is_disconnected():
+            return
+        try:
+            found = await owned_order(request, customer_id, order_id)
+        except Unavailable as exc:
+            found = None
+            if not was_down:
+                yield _event("unavailable", {"message": str(exc)})
+            was_down = True
+            continue
+        if found is None:
+            yield _event("end", {"status": None})
+            return
+        if was_down:
+            was_down = False
+            yield _event("available", {})

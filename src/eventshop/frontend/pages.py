@@ -1,26 +1,32 @@
-"""Rendering helpers shared by the frontend's routes: templates, money, forms, redirects."""
+"""Rendering shared by the frontend's routes: templates, money, forms, redirects."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from eventshop.frontend import sessions
-from eventshop.frontend.clients import Backend, Unavailable
+from eventshop.frontend.clients import Backend
+from eventshop.platform.errors import DomainError
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+MAX_QUANTITY = 99
 
 
 def money(amount: int | None, currency: str | None = "EUR") -> str:
+    """Integer minor units as a price: 1250 EUR -> "€12.50"."""
     if amount is None:
         return ""
-    value = f"{amount // 100}.{amount % 100:02d}"
-    return f"€{value}" if currency == "EUR" else f"{value} {currency}"
+    units, cents = divmod(abs(int(amount)), 100)
+    value = f"{'-' if amount < 0 else ''}{units:,}.{cents:02d}"
+    code = (currency or "EUR").upper()
+    return f"{SYMBOLS[code]}{value}" if code in SYMBOLS else f"{value} {code}"
 
 
 TEMPLATES.env.filters["money"] = money
@@ -33,6 +39,7 @@ def backend(request: Request) -> Backend:
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("unavailable", [])
+    context.setdefault("errors", {})
     return TEMPLATES.TemplateResponse(
         request,
         template,
@@ -41,40 +48,41 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
             "csrf": sessions.csrf_token(request),
             "flashes": sessions.take_flashes(request),
             "mail_url": request.app.state.settings.url("mail"),
-            "cart_count": request.session.get("cart_count", 0),
+            "cart_count": sessions.cart_count(request),
             **context,
         },
         status_code=status,
     )
 
 
+def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    return render(request, "error.html", status=status, title=title, message=message)
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-async def form_of(request: Request) -> dict[str, Any]:
-    form = dict(await request.form())
-    sessions.check_csrf(request, form)
-    return form
+async def form_of(request: Request) -> dict[str, str]:
+    """The posted form's text fields, trimmed except passwords (the CSRF token was checked app-wide)."""
+    return {key: value if "password" in key else value.strip()
+            for key, value in (await request.form()).items() if isinstance(value, str)}
 
 
-def require_customer(request: Request) -> dict[str, str] | None:
-    return sessions.customer(request)
-
-
-def signin_redirect(request: Request) -> RedirectResponse:
+def signin_redirect(request: Request, back: str | None = None) -> RedirectResponse:
     sessions.flash(request, "Please sign in first.")
-    return redirect(f"/signin?next={request.url.path}")
+    return redirect(f"/signin?next={quote(back or request.url.path)}")
 
 
-async def optional(call: Any, unavailable: list[str]) -> Any:
-    """Await a backend call; on Unavailable, note the service and return None."""
+def message_of(exc: Exception) -> str:
+    text = exc.message if isinstance(exc, DomainError) else str(exc)
+    return text[:1].upper() + text[1:]
+
+
+def quantity_of(raw: str | None) -> int | None:
+    """A quantity from a form field, or None when it is not a whole number in range."""
     try:
-        return await call
-    except Unavailable as exc:
-        unavailable.append(str(exc))
+        quantity = int(raw or "")
+    except ValueError:
         return None
-
-
-def secret() -> str:
-    return os.environ.get("EVENTSHOP_FRONTEND_SECRET", "eventshop-frontend-dev-secret")
+    return quantity if 0 <= quantity <= MAX_QUANTITY else None

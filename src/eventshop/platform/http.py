@@ -66,14 +66,15 @@ class ServiceClient:
     def _result(self, response: httpx.Response) -> Any:
         if response.status_code < 400:
             return response.json() if response.content else None
+        details = None
         try:
             error = response.json()["error"]
-            code, message = str(error["code"]), str(error["message"])
-        except (ValueError, KeyError, TypeError):
+            code, message, details = str(error["code"]), str(error["message"]), error.get("details")
+        except (ValueError, KeyError, TypeError, AttributeError):
             code, message = f"http_{response.status_code}", response.text[:200]
         if response.status_code == 404:
-            raise NotFound(message, code=code)
-        failure = DomainError(message, code=code)
+            raise NotFound(message, code=code, details=details)
+        failure = DomainError(message, code=code, details=details)
         failure.status = response.status_code
         raise failure
 

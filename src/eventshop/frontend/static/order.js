@@ -1,35 +1,45 @@
-// Live order status: the frontend streams the order as it changes (Server-Sent Events).
+// Live order status: the frontend streams the order's live fields whenever they change (Server-Sent Events).
 (function () {
+  "use strict";
   const article = document.querySelector("article.order");
-  if (!article || !window.EventSource) return;
-  const id = article.dataset.orderId;
-  const source = new EventSource("/orders/" + id + "/events");
-  const text = (sel, value) => { const el = article.querySelector(sel); if (el) el.textContent = value; };
+  if (!article || article.dataset.final === "true" || !window.EventSource) return;
+  const $ = (selector) => article.querySelector(selector);
+  const note = $("[data-testid=live-note]");
+  const source = new EventSource("/orders/" + encodeURIComponent(article.dataset.orderId) + "/events");
+
+  function timelineItem(entry) {
+    const item = document.createElement("li");
+    const time = document.createElement("time");
+    time.dateTime = entry.at;
+    time.textContent = String(entry.at).substring(11, 19);
+    const badge = document.createElement("span");
+    badge.className = "status " + entry.status;
+    badge.textContent = entry.status;
+    item.append(time, " ", badge, " " + (entry.detail || ""));
+    return item;
+  }
+
   source.addEventListener("order", (message) => {
     const order = JSON.parse(message.data);
-    const status = article.querySelector("[data-testid=order-status]");
+    const status = $("[data-testid=order-status]");
     status.textContent = order.status;
     status.className = "status " + order.status;
-    text("[data-testid=order-reason]", order.reason ? "— " + order.reason : "");
-    if (order.tracking_number) {
-      text("[data-testid=tracking-number]", order.tracking_number);
-      text("[data-testid=carrier]", order.carrier || "");
-      article.querySelector(".tracking").hidden = false;
-    }
-    const list = article.querySelector("[data-testid=timeline]");
-    list.replaceChildren(...order.timeline.map((t) => {
-      const item = document.createElement("li");
-      const time = document.createElement("time");
-      time.textContent = t.at.substring(11, 19);
-      const badge = document.createElement("span");
-      badge.className = "status " + t.status;
-      badge.textContent = t.status;
-      item.append(time, " ", badge, " " + t.detail);
-      return item;
-    }));
+    $("[data-testid=order-reason]").textContent = order.reason || "";
+    $(".reason").hidden = !order.reason;
+    $("[data-testid=carrier]").textContent = order.carrier || "";
+    $("[data-testid=tracking-number]").textContent = order.tracking_number || "";
+    $(".tracking").hidden = !order.tracking_number;
+    $("[data-testid=timeline]").replaceChildren(...(order.timeline || []).map(timelineItem));
+  });
+  source.addEventListener("unavailable", () => {
+    note.textContent = "Live updates are paused: the Order Service is unavailable. They resume by themselves.";
+  });
+  source.addEventListener("available", () => {
+    note.textContent = "This page updates by itself as the order moves on.";
   });
   source.addEventListener("end", () => {
     source.close();
-    text(".live-note", "This order is complete.");
+    article.dataset.final = "true";
+    note.textContent = "This order is complete.";
   });
 })();

@@ -1,0 +1,192 @@
+"""The cart: add, change and remove lines, and check out (price changes shown before they are paid)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from eventshop.frontend import sessions
+from eventshop.frontend.clients import Unavailable
+from eventshop.frontend.pages import (
+    MAX_QUANTITY,
+    backend,
+    form_of,
+    message_of,
+    quantity_of,
+    redirect,
+    render,
+    signin_redirect,
+)
+from eventshop.platform.errors import DomainError, NotFound
+
+router = APIRouter()
+PRODUCT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+PRICE_CHANGED = "Some prices changed since you added these products. Check the new total, then check out again " \
+                "to confirm."
+
+
+def stock_problem(product: dict[str, Any], wanted: int) -> str | None:
+    """Why `wanted` of this product cannot be ordered now, or None; unknown availability is not refused."""
+    availability = product.get("availability") or {}
+    available = availability.get("available")
+    if availability.get("status") == "out_of_stock" or (available is not None and available <= 0):
+        return f"{product['name']} is out of stock."
+    if available is not None and wanted > available:
+        return f"Only {available} of {product['name']} can be ordered right now."
+    return None
+
+
+def quantity_in(cart: dict[str, Any] | None, product_id: str) -> int:
+    lines = cart["lines"] if cart else []
+    return sum(int(line["quantity"]) for line in lines if line["product_id"] == product_id)
+
+
+@router.get("/cart", response_class=HTMLResponse, response_model=None)
+async def cart(request: Request) -> HTMLResponse | RedirectResponse:
+    who = sessions.customer(request)
+    if who is None:
+        return signin_redirect(request)
+    unavailable: list[str] = []
+    found = await backend(request).optional(backend(request).get("cart", f"/carts/{who['id']}"), unavailable)
+    if found is not None:
+        sessions.set_cart_count(request, found)
+    return render(request, "cart.html", cart=found, price_changes=[], unavailable=unavailable)
+
+
+@router.post("/cart/add")
+async def add_to_cart(request: Request) -> RedirectResponse:
+    form = await form_of(request)
+    product_id = form.get("product_id", "")
+    if not PRODUCT_ID.fullmatch(product_id):
+        return redirect("/")
+    back = f"/products/{product_id}"
+    who = sessions.customer(request)
+    if who is None:
+        return signin_redirect(request, back)
+    quantity = quantity_of(form.get("quantity"))
+    if not quantity:
+        sessions.flash(request, f"Choose a quantity from 1 to {MAX_QUANTITY}.", "error")
+        return redirect(back)
+    shop = backend(request)
+    try:
+        product = await shop.get("catalog", f"/products/{product_id}")
+        already = quantity_in(await shop.get("cart", f"/carts/{who['id']}"), product_id)
+        if problem := stock_problem(product, quantity + already):
+            extra = f" You already have {already} in your cart." if already else ""
+            sessions.flash(request, problem + extra, "error")
+            return redirect(back)
+        found = await shop.send("cart", "POST", f"/carts/{who['id']}/lines",
+                                {"product_id": product_id, "quantity": quantity})
+    except NotFound:
+        sessions.flash(request, "That product is no longer in the catalog.", "error")
+        return redirect("/")
+    except (Unavailable, DomainError) as exc:
+        sessions.flash(request, message_of(exc), "error")
+        return redirect(back)
+    sessions.set_cart_count(request, found)
+    sessions.flash(request, f"Added {product['name']} (quantity {quantity}) to your cart.")
+    return redirect("/cart")
+
+
+@router.post("/cart/update")
+async def update_line(request: Request) -> RedirectResponse:
+    form = await form_of(request)
+    who = sessions.customer(request)
+    if who is None:
+        return signin_redirect(request, "/cart")
+    product_id, quantity = form.get("product_id", ""), quantity_of(form.get("quantity"))
+    if not PRODUCT_ID.fullmatch(product_id):
+        return redirect("/cart")
+    if quantity is None:
+        sessions.flash(request, f"Choose a quantity from 0 to {MAX_QUANTITY}.", "error")
+        return redirect("/cart")
+    shop = backend(request)
+    try:
+        if quantity > 0:
+            product = await _product_if_known(request, product_id)
+            if product is not None and (problem := stock_problem(product, quantity)):
+                sessions.flash(request, problem, "error")
+                return redirect("/cart")
+        found = await shop.send("cart", "PUT", f"/carts/{who['id']}/lines/{product_id}", {"quantity": quantity})
+    except NotFound:
+        sessions.flash(request, "That product is no longer in your cart.", "error")
+        return redirect("/cart")
+    except (Unavailable, DomainError) as exc:
+        sessions.flash(request, message_of(exc), "error")
+        return redirect("/cart")
+    sessions.set_cart_count(request, found)
+    sessions.flash(request, "Your cart is updated." if quantity else "The product is removed from your cart.")
+    return redirect("/cart")
+
+
+async def _product_if_known(request: Request, product_id: str) -> dict[str, Any] | None:
+    # A catalog that is down does not block a change: the order saga reserves stock anyway.
+    try:
+        found: dict[str, Any] = await backend(request).get("catalog", f"/products/{product_id}")
+    except (Unavailable, DomainError):
+        return None
+    return found
+
+
+@router.post("/cart/remove")
+async def remove_line(request: Request) -> RedirectResponse:
+    form = await form_of(request)
+    who = sessions.customer(request)
+    if who is None:
+        return signin_redirect(request, "/cart")
+    product_id = form.get("product_id", "")
+    if not PRODUCT_ID.fullmatch(product_id):
+        return redirect("/cart")
+    try:
+        found = await backend(request).send("cart", "DELETE", f"/carts/{who['id']}/lines/{product_id}")
+    except (Unavailable, DomainError) as exc:
+        sessions.flash(request, message_of(exc), "error")
+        return redirect("/cart")
+    sessions.set_cart_count(request, found)
+    sessions.flash(request, "The product is removed from your cart.")
+    return redirect("/cart")
+
+
+@router.post("/checkout", response_class=HTMLResponse, response_model=None)
+async def checkout(request: Request) -> HTMLResponse | RedirectResponse:
+    form = await form_of(request)
+    who = sessions.customer(request)
+    if who is None:
+        return signin_redirect(request, "/cart")
+    body: dict[str, Any] = {}
+    if form.get("expected_total", "").isdigit():
+        body["expected_total"] = int(form["expected_total"])
+    if form.get("cart_id"):
+        body["cart_id"] = form["cart_id"]  # a retry after a lost answer gets the same order back
+    try:
+        done = await backend(request).send("cart", "POST", f"/carts/{who['id']}/checkout", body)
+    except DomainError as exc:
+        if exc.code == "price_changed":
+            return await _prices_changed(request, who["id"], exc)
+        message = "Your cart is empty. Add a product before checking out." if exc.code == "empty_cart" \
+            else message_of(exc)
+        sessions.flash(request, message, "error")
+        return redirect("/cart")
+    except Unavailable as exc:
+        kept = "" if exc.explained else " Your cart is kept; please check out again in a moment."
+        sessions.flash(request, f"{exc}{kept}", "error")
+        return redirect("/cart")
+    sessions.set_cart_count(request, None)
+    sessions.flash(request, "Thank you! Your order is placed; follow it here as it is paid and shipped.")
+    return redirect(f"/orders/{done['order_id']}")
+
+
+async def _prices_changed(request: Request, customer_id: str, exc: DomainError) -> HTMLResponse:
+    """The re-priced cart with what changed; checking out again accepts the new prices."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    unavailable: list[str] = []
+    found = details if isinstance(details.get("lines"), list) else \
+        await backend(request).optional(backend(request).get("cart", f"/carts/{customer_id}"), unavailable)
+    names = {line["product_id"]: line["name"] for line in (found or {}).get("lines", [])}
+    changes = [{**change, "name": names.get(change["product_id"], change["product_id"])}
+               for change in details.get("price_changes", [])]
+    return render(request, "cart.html", status=409, cart=found, price_changes=changes,
+                  problem=PRICE_CHANGED, unavailable=unavailable)
