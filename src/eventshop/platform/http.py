@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
-from typing import Any
+from types import TracebackType
+from typing import Any, ClassVar, Self
 
 import httpx
 import stamina
@@ -88,15 +90,62 @@ class _ServerError(Exception):
         self.response = response
 
 
-def external_http(base_url: str, api_key: str | None, timeout: float) -> httpx.AsyncClient:
-    """HTTP client for an external system: explicit timeouts, the provider's key as a bearer token."""
-    return httpx.AsyncClient(
-        base_url=base_url,
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
-        headers={"Authorization": f"Bearer {api_key}"} if api_key else {},
-    )
+class ExternalSystemError(Exception):
+    """An external system refused a request for a reason retrying will not change (bad key, bad request, ...)."""
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> Self:
+        """The error an answer carries as {"error": {"code", "message"}}, or its status and text."""
+        try:
+            error = response.json()["error"]
+            return cls(str(error["code"]), str(error["message"]), response.status_code)
+        except (ValueError, KeyError, TypeError):
+            return cls(f"http_{response.status_code}", response.text[:200], response.status_code)
 
 
-async def retry_pause(attempt: int, base: float) -> None:
-    """Capped exponential backoff with jitter before retry number `attempt` (1, 2, ...)."""
-    await asyncio.sleep(min(base * 2 ** (attempt - 1), 2.0) * random.uniform(0.8, 1.2))
+class ExternalSystemClient:
+    """Base of an adapter to an external system: explicit timeouts, its key as a bearer token, bounded tries.
+
+    `timeout` bounds each HTTP call; `attempts` bounds the tries of each operation; the key comes from
+    the argument or the environment variable `api_key_env`.
+    """
+
+    api_key_env: ClassVar[str]
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 5.0,
+        attempts: int = 3,
+        retry_pause: float = 0.2,
+    ) -> None:
+        key = api_key or os.environ.get(self.api_key_env)
+        self.http = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+            headers={"Authorization": f"Bearer {key}"} if key else {},
+        )
+        self.attempts = max(1, attempts)
+        self.retry_pause = retry_pause
+
+    async def pause(self, attempt: int) -> None:
+        """Capped exponential backoff with jitter before retry number `attempt` (1, 2, ...)."""
+        await asyncio.sleep(min(self.retry_pause * 2 ** (attempt - 1), 2.0) * random.uniform(0.8, 1.2))
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()

@@ -3,304 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import re
-import uuid
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
 
-import httpx
 import pytest
-from fastapi import Body, FastAPI, Response
-from pydantic import BaseModel, Field
 
-from eventshop.frontend.app import create_app
 from eventshop.frontend.pages import money
-from eventshop.platform.embedded_nats import free_port
-from eventshop.platform.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, install_error_handlers
-from eventshop.platform.serving import serve_app
-from eventshop.platform.settings import Settings
 
-NOW = "2025-01-02T10:11:12.000000Z"
-PASSWORD = "a very long password"
-
-
-def product(pid: str, name: str, price: int, status: str, available: int | None) -> dict[str, Any]:
-    return {"id": pid, "sku": pid.upper(), "name": name, "description": f"{name}, made to last.", "price": price,
-            "currency": "EUR", "image_url": f"/products/{pid}/image.svg",
-            "availability": {"status": status, "available": available}}
-
-
-class Shop:
-    """What the stand-ins hold; a test reads and changes it directly."""
-
-    def __init__(self) -> None:
-        self.products = {p["id"]: p for p in (
-            product("kettle", "Gooseneck Kettle", 4990, "in_stock", 40),
-            product("cups", "Espresso Cups", 1250, "low_stock", 3),
-            product("grinder", "Hand Grinder", 8900, "out_of_stock", 0),
-            product("beans", "House Beans", 1490, "unknown", None),
-        )}
-        self.accounts: dict[str, dict[str, Any]] = {}
-        self.carts: dict[str, list[dict[str, Any]]] = {}
-        self.orders: dict[str, dict[str, Any]] = {}
-
-    def product(self, pid: str) -> dict[str, Any]:
-        if pid not in self.products:
-            raise NotFound(f"no product {pid}", code="product_not_found")
-        return self.products[pid]
-
-    def account(self, name: str = "Ada Lovelace", email: str = "ada@example.com") -> dict[str, Any]:
-        found: dict[str, Any] = {
-            "id": uuid.uuid4().hex, "name": name, "email": email, "password": PASSWORD, "status": "active",
-            "payment_token": "tok_visa", "revision": 1, "created_at": NOW, "updated_at": NOW,
-            "address": {"street": "Main St 1", "city": "Berlin", "postcode": "10115", "country": "DE"}}
-        self.accounts[found["id"]] = found
-        return found
-
-    def cart(self, customer: str) -> dict[str, Any]:
-        lines = [{**line, "line_total": line["quantity"] * line["unit_price"]} for line in self.carts.get(customer, [])]
-        return {"id": f"cart-{customer}", "customer_id": customer, "status": "open", "lines": lines,
-                "total": sum(line["line_total"] for line in lines), "currency": "EUR", "order_id": None,
-                "updated_at": NOW}
-
-    def advance(self, order_id: str, status: str, event: str, **changes: Any) -> None:
-        order = self.orders[order_id]
-        order.update(status=status, **changes)
-        order["timeline"].append({"at": NOW, "status": status, "event": event, "detail": f"{event} handled"})
-
-
-def page_of(items: list[dict[str, Any]], page: int, page_size: int) -> dict[str, Any]:
-    return {"items": items[(page - 1) * page_size:page * page_size], "page": page, "page_size": page_size,
-            "total": len(items)}
-
-
-def standin() -> FastAPI:
-    app = FastAPI()
-    install_error_handlers(app)
-    app.get("/health/live")(lambda: {"status": "ok"})
-    return app
-
-
-def catalog_api(shop: Shop) -> FastAPI:
-    app = standin()
-
-    @app.get("/products")
-    async def search(q: str = "", page: int = 1, page_size: int = 20) -> dict[str, Any]:
-        return page_of([p for p in shop.products.values() if q.lower() in p["name"].lower()], page, page_size)
-
-    app.get("/products/{pid}")(shop.product)
-
-    @app.get("/products/{pid}/image.svg")
-    async def image(pid: str) -> Response:
-        return Response(f"<svg><title>{shop.product(pid)['name']}</title></svg>", media_type="image/svg+xml")
-
-    return app
-
-
-class LineBody(BaseModel):
-    product_id: str
-    quantity: int = Field(ge=0, le=99)
-
-
-class CheckoutBody(BaseModel):
-    expected_total: int | None = None
-    cart_id: str | None = None
-
-
-def cart_api(shop: Shop) -> FastAPI:
-    app = standin()
-    app.get("/carts/{customer}")(shop.cart)
-
-    @app.post("/carts/{customer}/lines")
-    async def add(customer: str, body: LineBody) -> dict[str, Any]:
-        p, lines = shop.product(body.product_id), shop.carts.setdefault(customer, [])
-        for line in lines:
-            if line["product_id"] == p["id"]:
-                line["quantity"] += body.quantity
-                return shop.cart(customer)
-        lines.append({"product_id": p["id"], "sku": p["sku"], "name": p["name"], "quantity": body.quantity,
-                      "unit_price": p["price"], "currency": p["currency"]})
-        return shop.cart(customer)
-
-    @app.put("/carts/{customer}/lines/{pid}")
-    async def change(customer: str, pid: str, body: LineBody) -> dict[str, Any]:
-        lines = shop.carts.get(customer, [])
-        line = next((line for line in lines if line["product_id"] == pid), None)
-        if line is None:
-            raise NotFound("no such line", code="line_not_found")
-        line["quantity"] = body.quantity
-        shop.carts[customer] = [line for line in lines if line["quantity"] > 0]
-        return shop.cart(customer)
-
-    @app.delete("/carts/{customer}/lines/{pid}")
-    async def remove(customer: str, pid: str) -> dict[str, Any]:
-        shop.carts[customer] = [line for line in shop.carts.get(customer, []) if line["product_id"] != pid]
-        return shop.cart(customer)
-
-    @app.post("/carts/{customer}/checkout", status_code=201)
-    async def checkout(customer: str, body: CheckoutBody) -> dict[str, Any]:
-        lines = shop.carts.get(customer, [])
-        if not lines:
-            raise Invalid("the cart is empty", code="empty_cart")
-        changes = [{"product_id": line["product_id"], "was": line["unit_price"],
-                    "now": shop.products[line["product_id"]]["price"], "currency": "EUR"}
-                   for line in lines if line["unit_price"] != shop.products[line["product_id"]]["price"]]
-        for line in lines:
-            line["unit_price"] = shop.products[line["product_id"]]["price"]
-        cart = shop.cart(customer)
-        if changes or (body.expected_total is not None and body.expected_total != cart["total"]):
-            raise Conflict("prices changed", code="price_changed", details={**cart, "price_changes": changes})
-        order_id = uuid.uuid4().hex
-        shop.orders[order_id] = {
-            "id": order_id, "cart_id": cart["id"], "customer_id": customer, "status": "created", "reason": None,
-            "lines": [{k: v for k, v in line.items() if k != "line_total"} for line in cart["lines"]],
-            "total": cart["total"], "currency": "EUR", "payment_id": None, "carrier": None, "tracking_number": None,
-            "created_at": NOW, "updated_at": NOW,
-            "timeline": [{"at": NOW, "status": "created", "event": "OrderCreated", "detail": "order placed"}]}
-        shop.carts[customer] = []
-        return {"order_id": order_id, "cart_id": cart["id"], "total": cart["total"], "currency": "EUR"}
-
-    return app
-
-
-class Address(BaseModel):
-    street: str = Field(min_length=1)
-    city: str = Field(min_length=1)
-    postcode: str = Field(min_length=1)
-    country: str = Field(pattern="^[A-Za-z]{2}$")
-
-
-class NewAccount(BaseModel):
-    name: str = Field(min_length=1, max_length=30)
-    email: str = Field(pattern=r"^[^@]+@[^@]+$")
-    password: str
-    address: Address
-    payment_token: str
-
-
-def account_api(shop: Shop) -> FastAPI:
-    app = standin()
-
-    def public(account: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in account.items() if k != "password"}
-
-    def found(account_id: str) -> dict[str, Any]:
-        if account_id not in shop.accounts:
-            raise NotFound("no such account", code="account_not_found")
-        return shop.accounts[account_id]
-
-    @app.post("/accounts", status_code=201)
-    async def create(body: NewAccount) -> dict[str, Any]:
-        if len(body.password) < 8:
-            raise Invalid("the password needs at least 8 characters", code="weak_password")
-        if any(a["email"] == body.email for a in shop.accounts.values()):
-            raise Conflict("an account with this email exists", code="email_taken")
-        account = shop.account(body.name, body.email)
-        account.update(password=body.password, address=body.address.model_dump(), payment_token=body.payment_token)
-        return public(account)
-
-    @app.post("/sessions")
-    async def sign_in(body: Annotated[dict[str, str], Body()]) -> dict[str, Any]:
-        match = [a for a in shop.accounts.values() if (a["email"], a["password"]) == (body["email"], body["password"])]
-        if not match:
-            raise Unauthorized("email or password is wrong", code="invalid_credentials")
-        if match[0]["status"] != "active":
-            raise Forbidden("this account is deactivated", code="account_deactivated")
-        return {"account_id": match[0]["id"], "name": match[0]["name"], "email": match[0]["email"]}
-
-    app.get("/accounts/{account_id}")(lambda account_id: public(found(account_id)))
-
-    @app.patch("/accounts/{account_id}")
-    async def change(account_id: str, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-        found(account_id).update({k: body[k] for k in ("name", "address", "payment_token") if k in body})
-        return public(found(account_id))
-
-    @app.post("/accounts/{account_id}/deactivate")
-    async def deactivate(account_id: str) -> dict[str, Any]:
-        found(account_id)["status"] = "deactivated"
-        return public(found(account_id))
-
-    return app
-
-
-def order_api(shop: Shop) -> FastAPI:
-    app = standin()
-
-    @app.get("/orders/{order_id}")
-    async def one(order_id: str) -> dict[str, Any]:
-        if order_id not in shop.orders:
-            raise NotFound("no such order", code="order_not_found")
-        return shop.orders[order_id]
-
-    @app.get("/orders")
-    async def page(customer_id: str, page: int = 1, page_size: int = 20) -> dict[str, Any]:
-        return page_of([o for o in reversed(shop.orders.values()) if o["customer_id"] == customer_id], page,
-                       page_size)
-
-    return app
-
-
-def payment_system_api() -> FastAPI:
-    app = standin()
-    app.get("/v1/test-tokens")(lambda: [
-        {"token": "tok_visa", "label": "Visa ending 4242 (succeeds)"},
-        {"token": "tok_timeout", "label": "Visa ending 0119 (answers too late)"},
-        {"token": "tok_declined", "label": "Visa ending 0002 (declined)"},
-    ])
-    return app
-
-
-async def until_live(url: str, task: asyncio.Task[None]) -> None:
-    async with httpx.AsyncClient(base_url=url) as probe, asyncio.timeout(10):
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if (await probe.get("/health/live")).status_code == 200:
-                    return
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-
-
-@contextlib.asynccontextmanager
-async def open_shop(down: tuple[str, ...] = ()) -> AsyncIterator[tuple[httpx.AsyncClient, Shop]]:
-    """The frontend over the stand-ins, all served at once; a service in `down` gets an address nobody serves."""
-    shop = Shop()
-    apps = {"catalog": catalog_api(shop), "cart": cart_api(shop), "account": account_api(shop),
-            "order": order_api(shop), "payment-system": payment_system_api()}
-    urls = {name: f"http://127.0.0.1:{free_port()}" for name in (*apps, "frontend")}
-    settings = Settings(service_urls={**urls, "mail": "http://127.0.0.1:8103"})
-    apps = {name: app for name, app in apps.items() if name not in down} | {"frontend": create_app(settings)}
-    stop = asyncio.Event()
-    tasks = {name: asyncio.create_task(serve_app(app, "127.0.0.1", int(urls[name].rsplit(":", 1)[1]), stop))
-             for name, app in apps.items()}
-    try:
-        await asyncio.gather(*(until_live(urls[name], task) for name, task in tasks.items()))
-        async with httpx.AsyncClient(base_url=urls["frontend"], timeout=10) as web:
-            yield web, shop
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks.values())
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "every page with a form carries a CSRF token"
-    return found.group(1)
-
-
-async def post_form(web: httpx.AsyncClient, page: str, action: str, **fields: Any) -> httpx.Response:
-    """Post a form as a browser does: with the CSRF token of the page it is on."""
-    token = csrf_of((await web.get(page)).text)
-    return await web.post(action, data={"csrf": token, **{k: str(v) for k, v in fields.items()}})
-
-
-async def sign_in(web: httpx.AsyncClient, shop: Shop) -> dict[str, Any]:
-    account = shop.account()
-    signed = await post_form(web, "/signin", "/signin", email=account["email"], password=PASSWORD, next="/cart")
-    assert signed.status_code == 303 and signed.headers["location"] == "/cart"
-    return account
+from .standins import PASSWORD, csrf_of, open_shop, post_form, product, sign_in, sse_events
 
 
 def test_money_is_formatted_from_integer_minor_units() -> None:
@@ -358,8 +67,16 @@ async def test_the_server_refuses_more_than_is_available_and_out_of_stock_produc
 
 async def test_sign_up_shows_each_validation_error_next_to_its_field() -> None:
     async with open_shop() as (web, shop):
-        form = {"name": "Grace Hopper", "email": "not-an-email", "password": PASSWORD, "street": "",
-                "postcode": "10117", "city": "Berlin", "country": "DE", "payment_token": "tok_visa"}
+        form = {
+            "name": "Grace Hopper",
+            "email": "not-an-email",
+            "password": PASSWORD,
+            "street": "",
+            "postcode": "10117",
+            "city": "Berlin",
+            "country": "DE",
+            "payment_token": "tok_visa",
+        }
         local = await post_form(web, "/signup", "/signup", **form)
         assert local.status_code == 422
         for field in ("email", "street"):
@@ -370,11 +87,13 @@ async def test_sign_up_shows_each_validation_error_next_to_its_field() -> None:
         shop.account(email="grace@example.com")
         taken = await post_form(web, "/signup", "/signup", **{**form, "email": "grace@example.com", "street": "A 1"})
         assert taken.status_code == 422 and re.search(r'id="email-error">An account with this email exists', taken.text)
-        weak = await post_form(web, "/signup", "/signup", **{**form, "email": "g2@example.com", "street": "A 1",
-                                                            "password": "short"})
+        weak = await post_form(
+            web, "/signup", "/signup", **{**form, "email": "g2@example.com", "street": "A 1", "password": "short"}
+        )
         assert re.search(r'id="password-error">The password needs at least 8 characters', weak.text)
-        long_name = await post_form(web, "/signup", "/signup", **{**form, "email": "g3@example.com", "street": "A 1",
-                                                                 "name": "G" * 40})
+        long_name = await post_form(
+            web, "/signup", "/signup", **{**form, "email": "g3@example.com", "street": "A 1", "name": "G" * 40}
+        )
         assert 'id="name-error"' in long_name.text
 
         created = await post_form(web, "/signup", "/signup", **{**form, "email": "g4@example.com", "street": "A 1"})
@@ -410,8 +129,17 @@ async def test_sign_in_sets_a_signed_http_only_session_and_sign_out_ends_it() ->
 async def test_the_account_page_changes_the_address_and_deactivates_only_when_confirmed() -> None:
     async with open_shop() as (web, shop):
         account = await sign_in(web, shop)
-        changed = await post_form(web, "/account", "/account", name="Ada King", street="New Road 2", postcode="10117",
-                                  city="Berlin", country="DE", payment_token="tok_declined")
+        changed = await post_form(
+            web,
+            "/account",
+            "/account",
+            name="Ada King",
+            street="New Road 2",
+            postcode="10117",
+            city="Berlin",
+            country="DE",
+            payment_token="tok_declined",
+        )
         assert changed.status_code == 303
         assert shop.accounts[account["id"]]["address"]["street"] == "New Road 2"
         assert shop.accounts[account["id"]]["payment_token"] == "tok_declined"
@@ -484,18 +212,6 @@ async def test_checkout_of_an_empty_cart_says_the_cart_is_empty() -> None:
         empty = await post_form(web, "/cart", "/checkout")
         assert empty.headers["location"] == "/cart"
         assert "Your cart is empty. Add a product" in (await web.get("/cart")).text
-
-
-async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    name, data = "message", ""
-    async for line in response.aiter_lines():
-        if line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("data:"):
-            data += line[5:].strip()
-        elif not line and data:
-            yield name, json.loads(data)
-            name, data = "message", ""
 
 
 async def test_the_order_stream_pushes_each_change_and_ends_when_the_order_is_final() -> None:

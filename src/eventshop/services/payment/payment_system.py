@@ -7,18 +7,15 @@ idempotency key and retries the charge with the same key (so the provider charge
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from enum import StrEnum
-from types import TracebackType
 from typing import Any
 
 import httpx
 
-from eventshop.platform.http import external_http, retry_pause
+from eventshop.platform.http import ExternalSystemClient, ExternalSystemError
 
 log = logging.getLogger(__name__)
-API_KEY_ENV = "EVENTSHOP_PAYMENT_SYSTEM_API_KEY"
 DECLINE_CODES = frozenset({"card_declined", "insufficient_funds", "expired_card", "invalid_payment_method"})
 # The request never reached the provider: nothing can have been charged.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -44,31 +41,12 @@ class PaymentSystemUnavailable(Exception):
     """The provider could not be reached (or kept failing) within the bounded retries; nothing was charged."""
 
 
-class PaymentSystemError(Exception):
+class PaymentSystemError(ExternalSystemError):
     """The provider refused a request for a reason retrying will not change (bad key, over-refund, ...)."""
 
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
 
-
-class PaymentSystemClient:
-    """`timeout` bounds each HTTP call; `attempts` bounds the tries of each operation."""
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        api_key: str | None = None,
-        timeout: float = 5.0,
-        attempts: int = 3,
-        retry_pause: float = 0.2,
-    ) -> None:
-        self.http = external_http(base_url, api_key or os.environ.get(API_KEY_ENV), timeout)
-        self.attempts = max(1, attempts)
-        self.retry_pause = retry_pause
+class PaymentSystemClient(ExternalSystemClient):
+    api_key_env = "EVENTSHOP_PAYMENT_SYSTEM_API_KEY"
 
     async def charge(
         self,
@@ -89,7 +67,7 @@ class PaymentSystemClient:
         maybe_charged = False
         for attempt in range(self.attempts):
             if attempt:
-                await self._pause(attempt)
+                await self.pause(attempt)
             try:
                 response = await self.http.post("/v1/payments", json=body, headers={"Idempotency-Key": idempotency_key})
             except NOT_SENT as exc:
@@ -145,7 +123,7 @@ class PaymentSystemClient:
         """Voids, refunds (by key) and reads are idempotent at the provider, so every failure is retried."""
         for attempt in range(self.attempts):
             if attempt:
-                await self._pause(attempt)
+                await self.pause(attempt)
             try:
                 response = await self.http.request(method, path, **kwargs)
             except httpx.TransportError as exc:
@@ -154,35 +132,16 @@ class PaymentSystemClient:
             if _worth_retrying(response):
                 continue
             if response.status_code >= 400:
-                raise PaymentSystemError(*_error(response))
+                raise PaymentSystemError.of(response)
             return response.json()
         raise PaymentSystemUnavailable(f"no answer from the Payment System for {method} {path}")
 
-    async def _pause(self, attempt: int) -> None:
-        await retry_pause(attempt, self.retry_pause)
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
-
-    async def __aenter__(self) -> PaymentSystemClient:
-        return self
-
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self.aclose()
-
-
-def _error(response: httpx.Response) -> tuple[str, str, int]:
-    try:
-        error = response.json()["error"]
-        return str(error["code"]), str(error["message"]), response.status_code
-    except (ValueError, KeyError, TypeError):
-        return f"http_{response.status_code}", response.text[:200], response.status_code
 
 
 def _worth_retrying(response: httpx.Response) -> bool:
     status = response.status_code
-    return status >= 500 or status == 429 or (status == 409 and _error(response)[0] == "idempotency_in_progress")
+    in_progress = status == 409 and ExternalSystemError.of(response).code == "idempotency_in_progress"
+    return status >= 500 or status == 429 or in_progress
 
 
 def _charge_result(payment: dict[str, Any]) -> ChargeResult:
@@ -196,7 +155,7 @@ def _charge_result(payment: dict[str, Any]) -> ChargeResult:
 def _charge_answer(response: httpx.Response) -> ChargeResult:
     if response.status_code in (200, 201, 402):
         return _charge_result(response.json())
-    code, message, status = _error(response)
-    if code == "invalid_payment_method":
-        return ChargeResult(ChargeOutcome.DECLINED, None, code, message)
-    raise PaymentSystemError(code, message, status)
+    error = PaymentSystemError.of(response)
+    if error.code == "invalid_payment_method":
+        return ChargeResult(ChargeOutcome.DECLINED, None, error.code, error.message)
+    raise error

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 import httpx
 
-from eventshop.platform.http import external_http, retry_pause
+from eventshop.platform.http import ExternalSystemClient, ExternalSystemError
 
 log = logging.getLogger(__name__)
-API_KEY_ENV = "EVENTSHOP_LOGISTICS_SYSTEM_API_KEY"
 # Answers about the parcel itself (its address, its contents); anything else is not the parcel's fault.
 REFUSAL_STATUSES = frozenset({400, 422})
 
@@ -27,14 +24,8 @@ class ShipmentResult:
     status: str
 
 
-class LogisticsSystemError(Exception):
+class LogisticsSystemError(ExternalSystemError):
     """The Logistics System rejected a request for a reason retrying will not change (e.g. a bad API key)."""
-
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
 
 
 class ShipmentRefused(LogisticsSystemError):
@@ -45,21 +36,8 @@ class LogisticsSystemUnavailable(Exception):
     """No answer (or only server errors) within the bounded retries."""
 
 
-class LogisticsSystemClient:
-    """`timeout` bounds each HTTP call; `attempts` bounds the tries of each operation."""
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        api_key: str | None = None,
-        timeout: float = 5.0,
-        attempts: int = 3,
-        retry_pause: float = 0.2,
-    ) -> None:
-        self.http = external_http(base_url, api_key or os.environ.get(API_KEY_ENV), timeout)
-        self.attempts = max(1, attempts)
-        self.retry_pause = retry_pause
+class LogisticsSystemClient(ExternalSystemClient):
+    api_key_env = "EVENTSHOP_LOGISTICS_SYSTEM_API_KEY"
 
     async def create_shipment(
         self,
@@ -79,7 +57,7 @@ class LogisticsSystemClient:
                 "items": [dict(item) for item in items], "weight_grams": weight_grams}
         response = await self._request("POST", "/v1/shipments", json=body)
         if response.status_code in REFUSAL_STATUSES:
-            raise ShipmentRefused(*_error(response))
+            raise ShipmentRefused.of(response)
         found = _json(response)
         return ShipmentResult(found["id"], found["carrier"], found["tracking_number"], found["status"])
 
@@ -95,7 +73,7 @@ class LogisticsSystemClient:
         """Retry timeouts, connection failures and 5xx: every call here is safe to repeat."""
         for attempt in range(self.attempts):
             if attempt:
-                await retry_pause(attempt, self.retry_pause)
+                await self.pause(attempt)
             try:
                 response = await self.http.request(method, path, **kwargs)
             except httpx.TransportError as exc:
@@ -108,27 +86,10 @@ class LogisticsSystemClient:
         raise LogisticsSystemUnavailable(f"no answer from the Logistics System for {method} {path} "
                                          f"after {self.attempts} tries")
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
-
-    async def __aenter__(self) -> LogisticsSystemClient:
-        return self
-
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self.aclose()
-
-
-def _error(response: httpx.Response) -> tuple[str, str, int]:
-    try:
-        error = response.json()["error"]
-        return str(error["code"]), str(error["message"]), response.status_code
-    except (ValueError, KeyError, TypeError):
-        return f"http_{response.status_code}", response.text[:200], response.status_code
 
 
 def _json(response: httpx.Response) -> Any:
     """The body of a successful answer; any other answer is a LogisticsSystemError."""
     if response.status_code >= 400:
-        raise LogisticsSystemError(*_error(response))
+        raise LogisticsSystemError.of(response)
     return response.json()
