@@ -22,11 +22,15 @@ OPERATOR = {"Authorization": f"Bearer {TOKEN}", "X-Eventshop-Caller": "operator"
 
 
 def free_port_base() -> int:
-    """A base whose every offset is free (the shop uses base+0 .. base+422)."""
+    """A base whose every offset is free (the shop uses base+0 .. base+422).
+
+    Bases stay below the kernel's ephemeral range (32768 and up here), so no outgoing connection of
+    a process started meanwhile can take one of the shop's ports before its server binds it.
+    """
     import socket
 
     for _ in range(50):
-        base = 20000 + (free_port() % 200) * 100
+        base = 20000 + (free_port() % 115) * 100
         ports = [base + offset for offset in PORT_OFFSETS.values()]
         try:
             for port in ports:
