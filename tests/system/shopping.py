@@ -30,14 +30,16 @@ def add_product(shop: Shop, stock: int, price: int = 1999, name: str = "Espresso
     return product
 
 
-def sign_up(shop: Shop, token: str = "tok_visa", postcode: str = "10115") -> dict[str, Any]:
+def sign_up(
+    shop: Shop, token: str = "tok_visa", postcode: str = "10115", password: str = "correct horse battery"
+) -> dict[str, Any]:
     with shop.http("account") as account:
         response = account.post(
             "/accounts",
             json={
                 "name": "Ada Lovelace",
                 "email": f"{unique('ada')}@example.com",
-                "password": "correct horse battery",
+                "password": password,
                 "address": {"street": "Invalidenstr. 1", "city": "Berlin", "postcode": postcode, "country": "DE"},
                 "payment_token": token,
             },

@@ -105,13 +105,17 @@ class ConsumerWorker:
             if not incoming.recorded:
                 await self._record(incoming)
         except AlreadyHandled:
+            log.info("%s: %s %s already handled; duplicate acknowledged", self.spec.durable, envelope.type, envelope.id)
             self._count(envelope.type, "duplicate")
             await msg.ack()
             return
         except Exception as exc:
             await self._failed(msg, envelope, exc, deliveries)
             return
-        HANDLER_SECONDS.labels(self.db.service, envelope.type).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        HANDLER_SECONDS.labels(self.db.service, envelope.type).observe(elapsed)
+        log.info("%s: handled %s %s for %s in %.1f ms", self.spec.durable, envelope.type, envelope.id,
+                 envelope.subject, elapsed * 1000)
         self._count(envelope.type, "handled")
         await msg.ack()
 
