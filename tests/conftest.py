@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -145,6 +147,25 @@ def postgres_available() -> bool:
     except TimeoutError:
         return False
     return os.environ.get("EVENTSHOP_TEST_POSTGRES", "1") != "0"
+
+
+async def create_database() -> str:
+    """A new, empty PostgreSQL database on the machine's server; its name."""
+    name = f"eventshop_test_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def drop_database(name: str) -> None:
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")

@@ -49,7 +49,7 @@ class Shop:
     data_dir: Path
     port_base: int
     env: dict[str, str]
-    nats: EmbeddedNats
+    nats: list[EmbeddedNats]  # one embedded server, or the nodes of a cluster
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -123,18 +123,21 @@ class Shop:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
-        self.nats.stop()
+        for node in self.nats:
+            node.stop()
 
 
-def start_shop(data_dir: Path, **extra_env: str) -> Shop:
+def start_shop(data_dir: Path, cluster: list[EmbeddedNats] | None = None, **extra_env: str) -> Shop:
+    """Every process of the shop; on one embedded NATS server, or on `cluster` (streams with 3 replicas)."""
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     port_base = free_port_base()
-    nats = EmbeddedNats(store_dir=data_dir / "nats", port=port_base + PORT_OFFSETS["nats"]).start()
+    nats = cluster or [EmbeddedNats(store_dir=data_dir / "nats", port=port_base + PORT_OFFSETS["nats"]).start()]
     env = {
         **os.environ,
         "EVENTSHOP_PORT_BASE": str(port_base),
         "EVENTSHOP_DATA_DIR": str(data_dir),
-        "EVENTSHOP_NATS_URL": nats.url,
+        "EVENTSHOP_NATS_URL": ",".join(node.url for node in nats),
+        "EVENTSHOP_STREAM_REPLICAS": str(min(len(nats), 3)),
         "EVENTSHOP_RETRY_BASE_SECONDS": "0.1",
         "EVENTSHOP_RETRY_MAX_SECONDS": "1.0",
         "EVENTSHOP_MAX_DELIVERIES": "30",

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 import nats
 from nats.aio.client import Client as NATS
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
 
 from eventshop.contracts.registry import TOPICS, consumed_by
 
@@ -19,6 +21,8 @@ log = logging.getLogger(__name__)
 DEAD_LETTER_STREAM = "DEAD_LETTERS"
 DEAD_LETTER_PREFIX = "deadletter"
 DUPLICATE_WINDOW_SECONDS = 120.0
+# JetStream answers these while a cluster elects its leaders or places replicas: worth asking again.
+CLUSTER_NOT_READY = frozenset({10005, 10008})  # no suitable peers yet; JetStream temporarily unavailable
 
 
 @dataclass(frozen=True)
@@ -95,11 +99,13 @@ async def connect(urls: str, name: str, *, persistent: bool = True) -> NATS:
 async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
     assert config.name is not None
     try:
-        await js.stream_info(config.name)
+        current = (await js.stream_info(config.name)).config
     except NotFoundError:
         await js.add_stream(config)
         return
-    await js.update_stream(config)
+    fields = ("description", "subjects", "storage", "num_replicas", "duplicate_window")
+    if any(getattr(current, f) != getattr(config, f) for f in fields):
+        await js.update_stream(config)
 
 
 async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
@@ -124,6 +130,7 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
             subjects=[f"{DEAD_LETTER_PREFIX}.>"],
             storage=StorageType.FILE,
             num_replicas=replicas,
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
         ),
     )
 
@@ -131,6 +138,37 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
 async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
     """Create the durable consumer, or apply changed settings to the existing one."""
     await js.add_consumer(spec.stream, spec.config())
+
+
+def _not_ready(exc: Exception) -> bool:
+    if isinstance(exc, NatsTimeout | NoRespondersError | ServiceUnavailableError):
+        return True
+    return isinstance(exc, APIError) and exc.err_code in CLUSTER_NOT_READY
+
+
+async def ensure_topology(
+    js: JetStreamContext, specs: list[ConsumerSpec], replicas: int, *, timeout: float = 60.0
+) -> None:
+    """The streams and these consumers, asked for again while JetStream is busy or still forming.
+
+    Several services starting at once on a new cluster make JetStream slow to answer; that is no
+    reason to exit. Anything else (a bad setting, a refused update) fails at once.
+    """
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + timeout, 0.5
+    while True:
+        try:
+            await ensure_streams(js, replicas)
+            for spec in specs:
+                await ensure_consumer(js, spec)
+            return
+        except Exception as exc:
+            if not _not_ready(exc) or loop.time() + delay > deadline:
+                raise
+            log.warning("JetStream not ready (%s); setting up streams and consumers again in %.1fs",
+                        type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 async def wait_for_jetstream(urls: str, timeout: float = 30.0) -> None:

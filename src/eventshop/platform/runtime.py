@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
 
 from eventshop.contracts.registry import SERVICES, consumed_by, published_by
-from eventshop.platform.broker import ConsumerSpec, connect, consumer_specs, ensure_consumer, ensure_streams
+from eventshop.platform.broker import ConsumerSpec, connect, consumer_specs, ensure_topology
 from eventshop.platform.consumers import ConsumerWorker, Handler
 from eventshop.platform.db import Database, Incoming
 from eventshop.platform.errors import install_error_handlers
@@ -80,9 +80,7 @@ class ServiceRuntime(Generic[C]):
         await upgrade(self.db, self.service.migrations)
         self.nc = await connect(self.settings.nats_url, f"eventshop-{self.service.name}")
         self.js = self.nc.jetstream(timeout=5.0)
-        await ensure_streams(self.js, self.settings.stream_replicas)
-        for spec in self.specs:
-            await ensure_consumer(self.js, spec)
+        await ensure_topology(self.js, self.specs, self.settings.stream_replicas)
         self.context = await self.service.make_context(self.db, self.settings)
         self.relay = OutboxRelay(self.db, self.js, self.settings)
         self.other_tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))

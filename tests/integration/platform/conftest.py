@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import Column, Integer, String, Table
 
@@ -18,7 +16,7 @@ from eventshop.platform.broker import wait_for_jetstream
 from eventshop.platform.db import Database, new_metadata
 from eventshop.platform.embedded_nats import EmbeddedNats, start_cluster
 from eventshop.platform.settings import Settings
-from tests.conftest import postgres_available, purge_streams
+from tests.conftest import create_database, drop_database, postgres_available, purge_streams
 
 METADATA = new_metadata()
 EFFECTS = Table(
@@ -58,24 +56,6 @@ def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Embe
     yield nodes
     for node in nodes:
         node.stop()
-
-
-async def create_database() -> str:
-    name = f"eventshop_test_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name
-
-
-async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

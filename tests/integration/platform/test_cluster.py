@@ -9,7 +9,14 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from eventshop.contracts.events import InventoryProcessedEvent
-from eventshop.platform.broker import ConsumerSpec, connect, ensure_consumer, ensure_streams, wait_for_jetstream
+from eventshop.platform.broker import (
+    ConsumerSpec,
+    connect,
+    ensure_consumer,
+    ensure_streams,
+    ensure_topology,
+    wait_for_jetstream,
+)
 from eventshop.platform.consumers import ConsumerWorker
 from eventshop.platform.db import Incoming
 from eventshop.platform.embedded_nats import start_cluster
@@ -70,6 +77,20 @@ async def test_stopping_a_cluster_node_mid_run_loses_no_event(tmp_path: Path) ->
         await nc.close()
         await publisher_db.dispose()
         await consumer_db.dispose()
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+async def test_a_service_starting_with_a_new_cluster_waits_for_it_instead_of_exiting(tmp_path: Path) -> None:
+    nodes = start_cluster(tmp_path / "cluster")  # no wait: the cluster has not elected its leaders yet
+    try:
+        nc = await connect(",".join(n.url for n in nodes), "test")
+        js = nc.jetstream(timeout=2)
+        await ensure_topology(js, [SPEC], 3)
+        assert (await js.stream_info("INVENTORY")).config.num_replicas == 3
+        assert (await js.consumer_info(SPEC.stream, SPEC.durable)).config.max_deliver == 10
+        await nc.close()
     finally:
         for node in nodes:
             node.stop()

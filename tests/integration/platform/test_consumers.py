@@ -214,3 +214,27 @@ async def _no_pending(h: Harness) -> bool:
 async def _at_least(letters: Awaitable[list[deadletters.DeadLetter]], n: int) -> list[deadletters.DeadLetter] | None:
     found = await letters
     return found if len(found) >= n else None
+
+
+async def test_streams_drifted_from_the_registry_are_put_back_and_unchanged_ones_left_alone(
+    backend: Backend, tmp_path: Path
+) -> None:
+    async with harness(backend, tmp_path) as h:
+        order = (await h.js.stream_info("ORDER")).config
+        order.duplicate_window = 30.0
+        order.description = "changed by hand"
+        await h.js.update_stream(order)
+        updates: list[str] = []
+        update = h.js.update_stream
+
+        async def counted(config: Any = None, **params: Any) -> Any:
+            updates.append(config.name)
+            return await update(config, **params)
+
+        h.js.update_stream = counted  # type: ignore[method-assign]
+        await ensure_streams(h.js, backend.replicas)
+        assert updates == ["ORDER"]
+        restored = (await h.js.stream_info("ORDER")).config
+        assert (restored.duplicate_window, restored.description) == (120.0, "Order Topic")
+        await ensure_streams(h.js, backend.replicas)
+        assert updates == ["ORDER"]

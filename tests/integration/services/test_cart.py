@@ -22,8 +22,7 @@ from eventshop.platform.settings import Settings
 from eventshop.services.cart.service import declare as cart
 from eventshop.services.catalog.service import declare as catalog
 from eventshop.services.inventory.service import declare as inventory
-from tests.conftest import RunningService, eventually, postgres_available, running
-from tests.integration.platform.conftest import create_database, drop_database
+from tests.conftest import RunningService, create_database, drop_database, eventually, postgres_available, running
 from tests.integration.publishing import collect
 
 AUTH = {"Authorization": "Bearer eventshop-internal-dev-token"}

@@ -10,8 +10,7 @@ from eventshop.contracts.values import OrderLine
 from eventshop.platform.settings import Settings
 from eventshop.services.inventory.service import declare as inventory
 from eventshop.services.order.service import declare as order
-from tests.conftest import eventually, postgres_available, running
-from tests.integration.platform.conftest import create_database, drop_database
+from tests.conftest import create_database, drop_database, eventually, postgres_available, running
 from tests.integration.publishing import collect, publish_event
 
 pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not running on 127.0.0.1:5432")
