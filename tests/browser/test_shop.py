@@ -8,11 +8,18 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
+from eventshop.cli.seeding import seed
 from tests.browser.conftest import screenshot
 from tests.shop import Shop
 from tests.system.shopping import add_product
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_catalog(shop: Shop) -> None:
+    """The catalog `eventshop up` seeds, so the screenshots show what a newcomer sees."""
+    seed(shop.settings)
 
 
 def sign_up(page: Page, shop: Shop, card: str = "tok_visa") -> str:

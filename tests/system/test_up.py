@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from eventshop.platform.settings import Settings
+from eventshop.services.catalog.demo import DEMO_PRODUCTS
 from tests.shop import free_port_base
 
 pytestmark = pytest.mark.system
@@ -71,8 +72,11 @@ def test_up_starts_the_shop_takes_an_order_and_stops_cleanly(
     assert status.stdout.count("ready") == 13, status.stdout  # nats, 3 sandboxes, 8 services, frontend
 
     with httpx.Client(timeout=15) as http:
+        catalog = http.get(f"{settings.url('catalog')}/products", params={"page_size": 50}).json()
+        assert catalog["total"] >= 20, "the demo catalog was seeded"
+        sold_out = {p["sku"] for p in catalog["items"] if p["availability"]["status"] == "out_of_stock"}
+        assert sold_out == {p.sku for p in DEMO_PRODUCTS if p.stock == 0}, "the seeded stock is shown at once"
         products = http.get(f"{settings.url('catalog')}/products", params={"q": "kettle"}).json()["items"]
-        assert products, "the demo catalog was seeded"
         customer = http.post(f"{settings.url('account')}/sessions",
                              json={"email": "demo@example.com", "password": "demo-password"}).json()
         cart = f"{settings.url('cart')}/carts/{customer['account_id']}"

@@ -23,9 +23,11 @@ def seed(settings: Settings) -> int:
             response = http.post(f"{settings.url('catalog')}/products", json=body)
             if response.status_code == 201:
                 created += 1
-            elif response.status_code != 409:
+                product_id = str(response.json()["id"])
+            elif response.status_code == 409:  # seeded before
+                product_id = _product_id(http, settings, product.sku)
+            else:
                 response.raise_for_status()
-            product_id = _product_id(http, settings, product.sku)
             stock = http.put(f"{settings.url('inventory')}/stock/{product_id}",
                              json={"sku": product.sku, "available": product.stock})
             stock.raise_for_status()
