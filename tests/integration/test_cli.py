@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import nats
@@ -13,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from eventshop.cli.main import app
-from eventshop.contracts.events import OrderProcessedEvent
+from eventshop.contracts.events import InventoryProcessedEvent, OrderCancelledEvent, OrderProcessedEvent
 from eventshop.platform.broker import ConsumerSpec, ensure_consumer, ensure_streams
 from eventshop.platform.embedded_nats import EmbeddedNats
 from tests.integration.publishing import envelope_of
@@ -82,27 +83,41 @@ def test_an_unreachable_broker_is_one_line_and_exit_code_1(monkeypatch: pytest.M
     assert "cannot reach the broker at nats://127.0.0.1:9" in result.output
 
 
-def test_events_tail_prints_each_event_readably(nats_server: EmbeddedNats) -> None:
-    async def publish_one() -> None:
+def test_events_tail_prints_history_in_time_order_across_topics_then_live_events(nats_server: EmbeddedNats) -> None:
+    reserved = InventoryProcessedEvent(order_id="o-tail", customer_id="c", lines=[], total=1, currency="EUR")
+    processed = OrderProcessedEvent(order_id="o-tail", customer_id="c", lines=[], total=1, currency="EUR")
+    other = OrderProcessedEvent(order_id="o-other", customer_id="c", lines=[], total=1, currency="EUR")
+
+    async def publish(*events: tuple[str, bytes]) -> None:
         nc = await nats.connect(nats_server.url)
         js = nc.jetstream()
         await ensure_streams(js)
-        await js.publish("order.OrderProcessedEvent", envelope_of(OrderProcessedEvent(
-            order_id="o-tail", customer_id="c", lines=[], total=1, currency="EUR")).to_bytes())
+        for subject, data in events:
+            await js.publish(subject, data)
         await nc.close()
 
-    asyncio.run(publish_one())
-    env = {**os.environ, "EVENTSHOP_NATS_URL": nats_server.url, "COLUMNS": "250"}
+    # The inventory topic is read before the order topic, but its event happened later.
+    earlier, later = envelope_of(processed), envelope_of(reserved)
+    later.time = earlier.time + timedelta(seconds=1)
+    asyncio.run(publish(("inventory.InventoryProcessedEvent", later.to_bytes()),
+                        ("order.OrderProcessedEvent", envelope_of(other).to_bytes()),
+                        ("order.OrderProcessedEvent", earlier.to_bytes())))
+    env = {**os.environ, "EVENTSHOP_NATS_URL": nats_server.url, "COLUMNS": "80"}
     tail = subprocess.Popen([sys.executable, "-m", "eventshop.cli.main", "events", "tail", "--history",
                              "--order", "o-tail"], stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert tail.stdout is not None
-        lines = [tail.stdout.readline() for _ in range(2)]
+        lines = [tail.stdout.readline() for _ in range(3)]
+        asyncio.run(publish(("order.OrderCancelledEvent", envelope_of(OrderCancelledEvent(
+            order_id="o-tail", customer_id="c", reason="x", lines=[], total=1, currency="EUR")).to_bytes())))
+        lines.append(tail.stdout.readline())
     finally:
         tail.terminate()
         tail.wait(timeout=10)
     assert "watching" in lines[0]
     assert "OrderProcessedEvent" in lines[1] and "subject=o-tail" in lines[1] and "correlation=o-tail" in lines[1]
+    assert "InventoryProcessedEvent" in lines[2] and "source=eventshop/test" in lines[2]  # one line each
+    assert "OrderCancelledEvent" in lines[3]
 
 
 def test_bench_pushes_events_through_and_prints_figures(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -151,24 +151,45 @@ def events_tail(
 
     async def run(nc: NATS) -> None:
         js = nc.jetstream()
-        done = asyncio.Event()
+        streams = {subject: TOPICS[subject.split(".")[0]].stream for subject in subjects}
+        # With --history, what the streams held at start is printed once, merged by event time.
+        backlog: dict[str, int] = {}
+        if history:
+            for stream in streams.values():
+                state = (await js.stream_info(stream)).state
+                if state.messages:
+                    backlog[stream] = state.last_seq
+        held: list[tuple[str, str, bytes]] = []
+
+        def release() -> None:
+            for _, subject, data in sorted(held, key=lambda item: item[0]):
+                console().print(describe_event(subject, data), highlight=False, soft_wrap=True)
+            held.clear()
 
         async def show(msg: Any) -> None:
-            if order:
-                try:
-                    env = json.loads(msg.data)
-                except ValueError:
-                    return
-                if order not in (env.get("correlationid"), env.get("subject")):
-                    return
-            console().print(describe_event(msg.subject, msg.data), highlight=False)
+            try:
+                env = json.loads(msg.data)
+            except ValueError:
+                env = {}
+            if order and order not in (env.get("correlationid"), env.get("subject")):
+                env = None
+            if backlog:
+                if env is not None:
+                    held.append((str(env.get("time", "")), msg.subject, msg.data))
+                stream, seq = msg.metadata.stream, msg.metadata.sequence.stream
+                if stream in backlog and seq >= backlog[stream]:
+                    del backlog[stream]
+                if not backlog:
+                    release()
+                return
+            if env is not None:
+                console().print(describe_event(msg.subject, msg.data), highlight=False, soft_wrap=True)
 
-        console().print(f"[dim]watching {', '.join(subjects)} (Ctrl-C to stop)[/]")
-        for subject in subjects:
-            stream = TOPICS[subject.split(".")[0]].stream
+        console().print(f"[dim]watching {', '.join(subjects)} (Ctrl-C to stop)[/]", soft_wrap=True)
+        for subject, stream in streams.items():
             await js.subscribe(subject, stream=stream, cb=show, ordered_consumer=True,
                                deliver_policy=None if history else _new_only())
-        await done.wait()
+        await asyncio.Event().wait()
 
     with contextlib.suppress(KeyboardInterrupt):
         with_broker(run)
