@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from eventshop.frontend import sessions
 from eventshop.frontend.clients import Unavailable
-from eventshop.frontend.pages import backend, error_page, render, signin_redirect
+from eventshop.frontend.pages import backend, error_page, reason_text, render, signin_redirect
 from eventshop.platform.errors import NotFound
 
 router = APIRouter()
@@ -96,6 +96,7 @@ async def _order_stream(request: Request, customer_id: str, order_id: str,
     while True:
         if found is not None:
             live = {field: found.get(field) for field in LIVE_FIELDS}
+            live["reason_text"] = reason_text(found.get("reason"))
             if live != sent:
                 sent, quiet_since = live, loop.time()
                 yield _event("order", live)

@@ -29,7 +29,28 @@ def money(amount: int | None, currency: str | None = "EUR") -> str:
     return f"{SYMBOLS[code]}{value}" if code in SYMBOLS else f"{value} {code}"
 
 
+# Why an order was cancelled, in the customer's words; the code stays visible for the curious.
+REASONS = {
+    "out_of_stock": "Some items were out of stock",
+    "card_declined": "The card was declined",
+    "insufficient_funds": "The card has insufficient funds",
+    "expired_card": "The card has expired",
+    "invalid_payment_method": "The payment method is not valid",
+    "account_deactivated": "The account is deactivated",
+    "undeliverable_address": "The carrier cannot deliver to this address",
+    "country_not_served": "The carrier does not deliver to this country",
+}
+
+
+def reason_text(code: str | None) -> str:
+    """"card_declined" -> "The card was declined (card_declined)"; unknown codes read as words."""
+    if not code:
+        return ""
+    return f"{REASONS.get(code, code.replace('_', ' ').capitalize())} ({code})"
+
+
 TEMPLATES.env.filters["money"] = money
+TEMPLATES.env.filters["reason"] = reason_text
 
 
 def backend(request: Request) -> Backend:

@@ -7,9 +7,15 @@ import re
 
 import pytest
 
-from eventshop.frontend.pages import money
+from eventshop.frontend.pages import money, reason_text
 
 from .standins import PASSWORD, csrf_of, open_shop, post_form, product, sign_in, sse_events
+
+
+def test_a_cancellation_reason_reads_as_words_with_its_code() -> None:
+    assert reason_text("out_of_stock") == "Some items were out of stock (out_of_stock)"
+    assert reason_text("parcel_too_heavy") == "Parcel too heavy (parcel_too_heavy)"
+    assert reason_text(None) == ""
 
 
 def test_money_is_formatted_from_integer_minor_units() -> None:

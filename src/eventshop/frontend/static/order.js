@@ -24,7 +24,7 @@
     const status = $("[data-testid=order-status]");
     status.textContent = order.status;
     status.className = "status " + order.status;
-    $("[data-testid=order-reason]").textContent = order.reason || "";
+    $("[data-testid=order-reason]").textContent = order.reason_text || "";
     $(".reason").hidden = !order.reason;
     $("[data-testid=carrier]").textContent = order.carrier || "";
     $("[data-testid=tracking-number]").textContent = order.tracking_number || "";
