@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -20,6 +21,12 @@ pytestmark = pytest.mark.browser
 def demo_catalog(shop: Shop) -> None:
     """The catalog `eventshop up` seeds, so the screenshots show what a newcomer sees."""
     seed(shop.settings)
+
+
+def demo_product(shop: Shop, sku: str) -> dict[str, Any]:
+    with shop.http("catalog") as catalog:
+        found = catalog.get("/products", params={"q": sku}).json()["items"]
+    return next(p for p in found if p["sku"] == sku)
 
 
 def sign_up(page: Page, shop: Shop, card: str = "tok_visa") -> str:
@@ -46,8 +53,7 @@ def add_to_cart(page: Page, shop: Shop, product_id: str, quantity: int = 1) -> N
 
 
 def test_a_customer_orders_two_products_and_watches_the_order_ship_live(page: Page, shop: Shop) -> None:
-    teapot = add_product(shop, stock=5, price=5490, name="Cast Iron Teapot")
-    tea = add_product(shop, stock=50, price=1190, name="Organic Sencha")
+    teapot, tea = demo_product(shop, "TEAPOT-CAST"), demo_product(shop, "TEA-SENCHA")
     email = sign_up(page, shop)
 
     page.goto(shop.url("frontend"))
