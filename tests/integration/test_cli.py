@@ -76,6 +76,25 @@ def test_dlq_commands_list_show_replay_and_purge(
     assert runner.invoke(app, ["dlq", "purge", "--yes"]).exit_code == 0
 
 
+@pytest.mark.parametrize(
+    ("env", "args", "message"),
+    [
+        ({"EVENTSHOP_PORT_BASE": "abc"}, ["status"], "EVENTSHOP_PORT_BASE='abc': Input should be a valid integer"),
+        ({"EVENTSHOP_MAX_DELIVERIES": "0"}, ["serve", "order"], "EVENTSHOP_MAX_DELIVERIES='0'"),
+        ({}, ["up", "--port-base", "70000"], "Invalid value for '--port-base'"),
+        ({}, ["bench", "--events", "-5"], "Invalid value for '--events'"),
+    ],
+)
+def test_bad_settings_and_options_are_named_with_exit_code_2(
+    env: dict[str, str], args: list[str], message: str, tmp_path: Path
+) -> None:
+    result = subprocess.run([sys.executable, "-m", "eventshop.cli.main", *args], capture_output=True, text=True,
+                            env={**os.environ, "EVENTSHOP_DATA_DIR": str(tmp_path), "COLUMNS": "200", **env},
+                            timeout=30)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr + result.stdout
+
+
 def test_an_unreachable_broker_is_one_line_and_exit_code_1(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVENTSHOP_NATS_URL", "nats://127.0.0.1:9")
     result = runner.invoke(app, ["dlq", "list"])

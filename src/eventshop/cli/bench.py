@@ -106,10 +106,10 @@ async def _exists(js: Any, spec: ConsumerSpec) -> bool:
 
 
 def bench(
-    events: Annotated[int, typer.Option(help="events to push through")] = 2000,
+    events: Annotated[int, typer.Option(help="events to push through", min=1)] = 2000,
     database_url: Annotated[str | None, typer.Option(help="producer database (default: SQLite in a temp dir)")] = None,
     nats_url: Annotated[str | None, typer.Option(help="broker (default: a fresh embedded nats-server)")] = None,
-    rate: Annotated[float, typer.Option(help="events per second to offer; 0 = as fast as possible")] = 0,
+    rate: Annotated[float, typer.Option(help="events per second to offer; 0 = as fast as possible", min=0)] = 0,
 ) -> None:
     """Commit events through the outbox, relay them via JetStream, consume them through the inbox."""
     console = Console()

@@ -13,7 +13,9 @@ from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import configure_logging
 
 
-def frontend(port: Annotated[int | None, typer.Option(help="HTTP port (default: the port base)")] = None) -> None:
+def frontend(
+    port: Annotated[int | None, typer.Option(help="HTTP port (default: the port base)", min=1, max=65535)] = None,
+) -> None:
     """Serve the shop's web pages; they call the services over HTTP."""
     settings = Settings()
     port = port or settings.port("frontend")

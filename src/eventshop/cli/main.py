@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from pydantic import ValidationError
 
 from eventshop.cli import bench, frontend, inspect, operations, sandboxes, serve, up
 
@@ -21,5 +24,16 @@ app.add_typer(operations.events, name="events")
 app.command()(bench.bench)
 
 
+def main() -> None:
+    """Run the CLI; a bad EVENTSHOP_* setting is one line naming it, not a traceback."""
+    try:
+        app()
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        name = "EVENTSHOP_" + "_".join(str(part) for part in problem["loc"]).upper()
+        typer.secho(f"error: {name}={problem.get('input')!r}: {problem['msg']}", err=True, fg="red")
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -21,7 +21,7 @@ from eventshop.sandboxes.runner import PortInUse, bind, serve_sandbox
 
 app = typer.Typer(no_args_is_help=True)
 
-Port = Annotated[int | None, typer.Option(help="HTTP port (default from the port base)")]
+Port = Annotated[int | None, typer.Option(help="HTTP port (default from the port base)", min=1, max=65535)]
 DataDir = Annotated[Path | None, typer.Option(help="where the sandbox keeps its SQLite file")]
 ApiKey = Annotated[str | None, typer.Option("--require-api-key", help="answer 401 unless this Bearer key is sent")]
 
@@ -78,7 +78,9 @@ def logistics_system(
 def mail(
     port: Port = None,
     data_dir: DataDir = None,
-    smtp_port: Annotated[int | None, typer.Option(help="SMTP port (default from the port base)")] = None,
+    smtp_port: Annotated[
+        int | None, typer.Option(help="SMTP port (default from the port base)", min=1, max=65535)
+    ] = None,
 ) -> None:
     """SMTP mail catcher with a web inbox and a JSON API."""
     prepared = Prepared("mail", data_dir)

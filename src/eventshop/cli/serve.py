@@ -52,7 +52,7 @@ def ensure_broker(settings: Settings) -> EmbeddedNats | None:
 
 def serve(
     service: Annotated[str, typer.Argument(help="a service: " + ", ".join(SERVICES))],
-    port: Annotated[int | None, typer.Option(help="HTTP port (default from the port base)")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port (default from the port base)", min=1, max=65535)] = None,
 ) -> None:
     """Run one service as one process: its API, consumers and outbox relay."""
     settings = Settings()

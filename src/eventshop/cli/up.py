@@ -23,7 +23,7 @@ from eventshop.cli.seeding import DEMO_EMAIL, DEMO_PASSWORD, seed
 from eventshop.cli.serve import port_is_free
 from eventshop.cli.supervisor import Child, Supervisor
 from eventshop.platform.embedded_nats import nats_server_binary
-from eventshop.platform.settings import Settings
+from eventshop.platform.settings import MAX_PORT_BASE, Settings
 
 SERVICES = ["account", "catalog", "inventory", "cart", "order", "payment", "shipping", "notification"]
 SANDBOXES = ["payment-system", "logistics-system", "mail"]
@@ -135,7 +135,9 @@ def fail(message: str) -> typer.Exit:
 def up(
     data_dir: Annotated[Path | None, typer.Option(help="where databases, broker store and logs live")] = None,
     fresh: Annotated[bool, typer.Option(help="start from empty data (deletes the data directory)")] = False,
-    port_base: Annotated[int | None, typer.Option(help="ports are base + offset (default 8000)")] = None,
+    port_base: Annotated[
+        int | None, typer.Option(help="ports are base + offset (default 8000)", min=1, max=MAX_PORT_BASE)
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="no combined log stream on the terminal")] = False,
     no_seed: Annotated[bool, typer.Option("--no-seed", help="do not create the demo catalog and customer")] = False,
 ) -> None:

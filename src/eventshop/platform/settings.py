@@ -25,6 +25,7 @@ PORT_OFFSETS: dict[str, int] = {
     "smtp": 25,
     "nats": 422,
 }
+MAX_PORT_BASE = 65535 - max(PORT_OFFSETS.values())
 
 
 def env_key(name: str) -> str:
@@ -38,21 +39,21 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EVENTSHOP_", extra="ignore")
 
     data_dir: Path = Field(default=Path("eventshop-data"))
-    port_base: int = 8000
+    port_base: int = Field(default=8000, ge=1, le=MAX_PORT_BASE)
     host: str = "127.0.0.1"
     nats_url: str | None = None
-    stream_replicas: int = 1
-    max_deliveries: int = 8
-    retry_base_seconds: float = 0.2
-    retry_max_seconds: float = 5.0
-    http_timeout_seconds: float = 3.0
+    stream_replicas: int = Field(default=1, ge=1, le=5)
+    max_deliveries: int = Field(default=8, ge=1)
+    retry_base_seconds: float = Field(default=0.2, gt=0)
+    retry_max_seconds: float = Field(default=5.0, gt=0)
+    http_timeout_seconds: float = Field(default=3.0, gt=0)
     internal_token: str = "eventshop-internal-dev-token"
     log_level: str = "INFO"
     log_json: bool = False
     # Test switch: the relay publishes every event twice and holds some back, so
     # consumers see duplicates and cross-topic reordering.
     chaos_duplicates: bool = False
-    chaos_max_delay_ms: int = 0
+    chaos_max_delay_ms: int = Field(default=0, ge=0)
     # Explicit base URLs by name (tests and in-process runs); env vars and ports otherwise.
     service_urls: dict[str, str] = Field(default_factory=dict)
 
