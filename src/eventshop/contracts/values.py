@@ -6,6 +6,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Currency = str  # ISO 4217, e.g. "EUR"
 
+# Amounts and counts live in 32-bit integer columns: every input is bounded so none can overflow.
+MAX_AMOUNT = 2**31 - 1  # minor units of a total, charge or refund (21,474,836.47 in a currency with cents)
+MAX_UNIT_PRICE = 10_000_000  # minor units of one item (100,000.00)
+MAX_UNITS = 1_000_000  # items in one line or one stock level
+MAX_PAGE = 100_000  # highest page number a list endpoint accepts
+
 
 class OrderLine(BaseModel):
     """One product line of a cart or order. Prices are integer minor units (cents)."""
@@ -15,8 +21,8 @@ class OrderLine(BaseModel):
     product_id: str
     sku: str
     name: str
-    quantity: int = Field(gt=0)
-    unit_price: int = Field(ge=0)
+    quantity: int = Field(gt=0, le=MAX_UNITS)
+    unit_price: int = Field(ge=0, le=MAX_UNIT_PRICE)
     currency: Currency = Field(min_length=3, max_length=3)
 
     @property

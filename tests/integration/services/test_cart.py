@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 
+from eventshop.contracts.values import MAX_UNIT_PRICE
 from eventshop.platform.db import PLATFORM_TABLES
 from eventshop.platform.embedded_nats import free_port
 from eventshop.platform.serving import serve_app
@@ -173,6 +174,17 @@ async def test_bad_quantities_unknown_products_and_mixed_currencies_are_refused(
         assert mixed.status_code == 422 and mixed.json()["error"]["code"] == "mixed_currency"
         absent = await s.cart.http.put("/carts/c2/lines/tea", json={"quantity": 2})
         assert absent.status_code == 404 and absent.json()["error"]["code"] == "line_not_found"
+
+
+async def test_a_cart_whose_total_cannot_be_stored_is_refused_at_checkout(
+    settings: Settings, clean_broker: None
+) -> None:
+    async with shop(settings) as s:
+        for n in range(3):  # three lines of 99 at the highest unit price: more than any order may total
+            await s.add("c9", await s.add_product(f"CAR-{n}", MAX_UNIT_PRICE), 99)
+        refused = await s.checkout("c9")
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "total_too_large"
+        assert s.order.received == [] and (await s.view("c9"))["status"] == "open"
 
 
 async def test_an_empty_cart_cannot_be_checked_out(settings: Settings, clean_broker: None) -> None:

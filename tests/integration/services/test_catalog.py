@@ -139,3 +139,12 @@ async def test_skus_that_slug_alike_get_ids_of_their_own(settings: Settings, cle
         second = await add(cat, product("CUP_1", "Cup"))
         assert first["id"] == "cup-1" and second["id"] != "cup-1"
         assert (await cat.http.get(f"/products/{second['id']}")).json()["sku"] == "CUP_1"
+
+
+async def test_numbers_too_large_to_store_are_refused_with_422(settings: Settings, clean_broker: None) -> None:
+    async with running(inventory(), settings) as inv, running(catalog(), settings) as cat:
+        price = await cat.http.post("/products", json=product("YACHT", "Yacht", price=10**21), headers=AUTH)
+        page = await cat.http.get("/products", params={"page": 10**30})
+        stock = await inv.http.put("/stock/p1", json={"sku": "P1", "available": 2**65}, headers=AUTH)
+        for answer in (price, page, stock):
+            assert answer.status_code == 422 and answer.json()["error"]["code"] == "validation_error"

@@ -47,7 +47,7 @@ class Recipient(BaseModel):
 
 class Item(BaseModel):
     sku: str = Field(min_length=1, max_length=100)
-    quantity: int = Field(gt=0)
+    quantity: int = Field(gt=0, le=1_000_000)
 
 
 class ShipmentRequest(BaseModel):

@@ -29,7 +29,7 @@ class ChargeRequest(BaseModel):
 
 
 class RefundRequest(BaseModel):
-    amount: int | None = Field(default=None, gt=0, description="default: everything not yet refunded")
+    amount: int | None = Field(default=None, gt=0, le=99_999_999, description="default: everything not yet refunded")
 
 
 class Interrupted(Exception):

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from eventshop.contracts.values import MAX_AMOUNT
+
 MAX_QUANTITY = 99
 
 
@@ -67,6 +69,12 @@ def cart_currency(lines: Iterable[PricedLine]) -> str | None:
 
 def total(lines: Iterable[PricedLine]) -> int:
     return sum(line.quantity * line.price.amount for line in lines)
+
+
+def check_orderable_total(amount: int) -> None:
+    if amount > MAX_AMOUNT:
+        raise CartRuleBroken("total_too_large", f"an order can total at most {MAX_AMOUNT} minor units; "
+                                                "remove some items")
 
 
 def price_changes(lines: Iterable[PricedLine], current: Mapping[str, Price]) -> list[PriceChange]:

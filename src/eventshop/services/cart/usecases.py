@@ -183,6 +183,7 @@ async def checkout(
         raise PricesChanged(state, [], f"the cart total is {state.total}, not the expected {expected_total}")
     try:
         currency = domain.cart_currency(state.priced) or ""
+        domain.check_orderable_total(state.total)
     except CartRuleBroken as broken:
         raise _invalid(broken) from None
     order_id = await _reserve_order_id(ctx, state.cart.id)

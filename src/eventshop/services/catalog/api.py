@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
+from eventshop.contracts.values import MAX_PAGE, MAX_UNIT_PRICE
 from eventshop.platform.auth import internal_only
 from eventshop.platform.runtime import context_of
 from eventshop.services.catalog import domain, usecases
@@ -23,7 +24,7 @@ class ProductBody(BaseModel):
     sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
-    price: int = Field(ge=0, description="minor units, e.g. cents")
+    price: int = Field(ge=0, le=MAX_UNIT_PRICE, description="minor units, e.g. cents")
     currency: str = Field(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")
 
     def value(self) -> ProductData:
@@ -76,7 +77,7 @@ class ProductPage(BaseModel):
 async def list_products(
     ctx: Ctx,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ProductPage:
     """Search by name, description or SKU (case-insensitive); each product with its availability."""

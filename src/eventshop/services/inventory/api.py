@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from eventshop.contracts.values import OrderLine
+from eventshop.contracts.values import MAX_AMOUNT, MAX_UNITS, OrderLine
 from eventshop.platform.auth import callers_of_request, internal_only
 from eventshop.platform.runtime import context_of
 from eventshop.services.inventory import usecases
@@ -39,14 +39,14 @@ class StockLevel(BaseModel):
 
 class StockTake(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
-    available: int = Field(ge=0, description="units free to sell")
+    available: int = Field(ge=0, le=MAX_UNITS, description="units free to sell")
 
 
 class ReservationRequest(BaseModel):
     order_id: str
     customer_id: str
     lines: list[OrderLine] = Field(min_length=1)
-    total: int = Field(ge=0)
+    total: int = Field(ge=0, le=MAX_AMOUNT)
     currency: str = Field(min_length=3, max_length=3)
 
 

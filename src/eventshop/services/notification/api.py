@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from eventshop.contracts.values import MAX_PAGE
 from eventshop.platform.auth import callers_of_request
 from eventshop.platform.runtime import context_of
 from eventshop.services.notification import usecases
@@ -52,7 +53,7 @@ class NotifyCustomer(BaseModel):
 async def list_notifications(
     ctx: Ctx,
     customer_id: Annotated[str, Query(min_length=1)],
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> NotificationPage:
     """What the shop told (or chose not to tell) a customer, newest first."""

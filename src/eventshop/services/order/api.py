@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from eventshop.contracts.values import OrderLine
+from eventshop.contracts.values import MAX_AMOUNT, MAX_PAGE, OrderLine
 from eventshop.platform.auth import callers_of_request
 from eventshop.platform.runtime import context_of
 from eventshop.services.order import usecases
@@ -24,7 +24,7 @@ class CreateOrder(BaseModel):
     cart_id: str = Field(min_length=1, max_length=64)
     customer_id: str = Field(min_length=1, max_length=64)
     lines: list[OrderLine] = Field(min_length=1)
-    total: int = Field(ge=0)
+    total: int = Field(ge=0, le=MAX_AMOUNT)
     currency: str = Field(min_length=3, max_length=3)
 
 
@@ -101,7 +101,7 @@ async def get_order(ctx: Ctx, order_id: str) -> OrderView:
 async def list_orders(
     ctx: Ctx,
     customer_id: Annotated[str, Query(min_length=1)],
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> OrderPage:
     """A customer's orders, newest first."""
