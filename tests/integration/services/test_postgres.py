@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 import nats
 import pytest
 
-from eventshop.contracts.events import OrderProcessedEvent
+from eventshop.contracts.events import (
+    OrderProcessedEvent,
+    PaymentProcessedEvent,
+    ShippingProcessedEvent,
+    ShoppingCartOrderedEvent,
+)
 from eventshop.contracts.values import OrderLine
 from eventshop.platform.settings import Settings
 from eventshop.services.inventory.service import declare as inventory
@@ -42,3 +50,41 @@ async def test_inventory_and_order_run_on_postgresql(
     finally:
         for name in names.values():
             await drop_database(name)
+
+
+async def test_payment_and_shipping_results_arriving_together_never_undo_each_other_on_postgresql(
+    settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Order's consumers of the payment and shipping topics run at once; without a row lock the
+    later of two commits on one order would overwrite the other ("shipped" back to "paid")."""
+    name = await create_database()
+    monkeypatch.setenv("EVENTSHOP_ORDER_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+    line = OrderLine(product_id="p1", sku="P1", name="Lamp", quantity=1, unit_price=990, currency="EUR")
+    ids = [f"race{n}" for n in range(30)]
+    try:
+        async with running(order(), settings) as orders:
+            nc = await nats.connect(settings.nats_url)
+            for order_id in ids:
+                await publish_event(nc, ShoppingCartOrderedEvent(cart_id=f"cart-{order_id}", order_id=order_id,
+                                                                 customer_id="c", lines=[line], total=990,
+                                                                 currency="EUR"))
+
+            async def statuses() -> list[str]:
+                return [(await orders.http.get(f"/orders/{i}")).json().get("status", "") for i in ids]
+
+            await eventually(lambda: _all(statuses, "processing"), timeout=30)
+            for order_id in ids:
+                await asyncio.gather(
+                    publish_event(nc, PaymentProcessedEvent(order_id=order_id, customer_id="c", payment_id="pay",
+                                                            amount=990, currency="EUR", lines=[line])),
+                    publish_event(nc, ShippingProcessedEvent(order_id=order_id, customer_id="c", shipment_id="s",
+                                                             carrier="DHL", tracking_number=f"T{order_id}")),
+                )
+            await eventually(lambda: _all(statuses, "shipped"), timeout=30)
+            await nc.close()
+    finally:
+        await drop_database(name)
+
+
+async def _all(statuses: Callable[[], Awaitable[list[str]]], wanted: str) -> bool:
+    return all(status == wanted for status in await statuses())

@@ -88,8 +88,8 @@ async def create_account(ctx: AccountContext, new: NewAccount) -> Account:
     return account
 
 
-async def _load(uow: UnitOfWork, account_id: str) -> Account:
-    account = await uow.session.get(Account, account_id)
+async def _load(uow: UnitOfWork, account_id: str, *, for_update: bool = False) -> Account:
+    account = await uow.session.get(Account, account_id, with_for_update=for_update)
     if account is None:
         raise NotFound(f"no account {account_id}", code="account_not_found")
     return account
@@ -104,7 +104,7 @@ async def update_account(ctx: AccountContext, account_id: str, changes: AccountC
     _check_secrets(changes.password, changes.payment_token)
     new_hash = await _hash(changes.password) if changes.password else None
     async with ctx.db.transaction() as uow:
-        account = await _load(uow, account_id)
+        account = await _load(uow, account_id, for_update=True)
         if not domain.may_change(AccountStatus(account.status)):
             raise Conflict("a deactivated account cannot be changed", code="account_deactivated")
         before = _snapshot(account)
@@ -128,7 +128,7 @@ async def update_account(ctx: AccountContext, account_id: str, changes: AccountC
 
 async def deactivate_account(ctx: AccountContext, account_id: str, reason: str | None) -> Account:
     async with ctx.db.transaction() as uow:
-        account = await _load(uow, account_id)
+        account = await _load(uow, account_id, for_update=True)
         if account.status == AccountStatus.DEACTIVATED:
             return account
         account.status = AccountStatus.DEACTIVATED
@@ -155,7 +155,7 @@ async def sign_in(ctx: AccountContext, email: str, password: str) -> Account:
         raise Forbidden("this account is deactivated", code="account_deactivated")
     if HASHER.check_needs_rehash(account.password_hash):
         async with ctx.db.transaction() as uow:
-            stored = await _load(uow, account.id)
+            stored = await _load(uow, account.id, for_update=True)
             stored.password_hash = await _hash(password)
             await uow.commit()
     return account

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 # A fresh notification is sent by its handler right after commit; the retry job leaves it alone
 # until this grace period has passed, so the two never send the same email at once.
 HANDLER_GRACE = timedelta(seconds=30)
+# While one send is under way its row is not due: longer than the SMTP client's own timeouts.
+SEND_LEASE = timedelta(minutes=2)
 
 
 @dataclass
@@ -77,13 +79,19 @@ async def _record(
     return row
 
 
-async def send(ctx: NotificationContext, notification_id: int) -> Notification:
-    """Try the SMTP send once; a failure keeps it pending with the next try scheduled."""
+async def send(ctx: NotificationContext, notification_id: int, *, due_only: bool = False) -> Notification:
+    """Try the SMTP send once; a failure keeps it pending with the next try scheduled.
+
+    The row is claimed first (locked, its next try moved past the send), so the retry job of
+    this or another replica does not send the same email while this send is under way.
+    """
     async with ctx.db.transaction() as uow:
-        row = await uow.session.get(Notification, notification_id)
+        row = await uow.session.get(Notification, notification_id, with_for_update=True)
         assert row is not None
-    if row.status != "pending":
-        return row
+        if row.status != "pending" or (due_only and row.next_attempt_at and row.next_attempt_at > utcnow()):
+            return row
+        row.next_attempt_at = utcnow() + SEND_LEASE
+        await uow.commit()
     error: str | None = None
     try:
         await ctx.sender.send(row.recipient or "", row.subject or "", row.text_body or "", row.html_body or "")
@@ -111,7 +119,7 @@ async def send_due(ctx: NotificationContext, limit: int = 50) -> int:
             .order_by(Notification.next_attempt_at).limit(limit)
         )).all()
     for notification_id in due:
-        await send(ctx, notification_id)
+        await send(ctx, notification_id, due_only=True)
     return len(due)
 
 

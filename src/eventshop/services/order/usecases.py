@@ -115,7 +115,9 @@ async def advance_order(ctx: OrderContext, incoming: Incoming[Any]) -> Outcome:
     event = incoming.event
     name = event.type_name()
     async with ctx.db.transaction(handled=incoming) as uow:
-        order = await uow.session.get(Order, event.order_id)
+        # Locked: Order's consumers run at once, and two events about one order must not both
+        # move it from the state they read (on PostgreSQL the later commit would win).
+        order = await uow.session.get(Order, event.order_id, with_for_update=True)
         if order is None and isinstance(event, ShoppingCartOrderedEvent):
             # The event carries the whole order, so a lost "Create Order" response costs nothing.
             order = _add_order(uow, _from_cart_event(event))

@@ -104,7 +104,7 @@ async def charge_payment(ctx: PaymentContext, order: OrderToPay, handled: Incomi
     status = await _status(ctx, order.order_id)
     decision = await _attempt_charge(ctx, order) if domain.may_charge(status) else None
     async with ctx.db.transaction(handled) as uow:
-        payment = await uow.session.get(Payment, order.order_id)
+        payment = await uow.session.get(Payment, order.order_id, with_for_update=True)
         if payment is None:
             payment = _add(uow, order, PaymentStatus.PENDING, "opened on stock reservation")
         if decision is None or not domain.may_charge(PaymentStatus(payment.status)):
@@ -137,7 +137,7 @@ async def void_payment(ctx: PaymentContext, order: OrderToPay, handled: Incoming
     """Out of stock: nothing was charged (charging waits for the reservation), so the pending
     payment is voided here and the order told why; a voided record also stops a late open."""
     async with ctx.db.transaction(handled) as uow:
-        payment = await uow.session.get(Payment, order.order_id)
+        payment = await uow.session.get(Payment, order.order_id, with_for_update=True)
         if payment is None:
             payment = _add(uow, order, PaymentStatus.PENDING, "opened on stock shortage")
         if domain.may_void(PaymentStatus(payment.status)):
@@ -161,7 +161,7 @@ async def refund_payment(ctx: PaymentContext, order_id: str, handled: Incoming[A
             provider_id, amount = payment.provider_payment_id, payment.amount
         refunded = await ctx.provider.refund(provider_id, amount, idempotency_key=f"order-{order_id}-refund")
     async with ctx.db.transaction(handled) as uow:
-        payment = await uow.session.get(Payment, order_id)
+        payment = await uow.session.get(Payment, order_id, with_for_update=True)
         if refunded is not None and payment is not None and payment.status == PaymentStatus.SUCCEEDED:
             payment.refunded_amount = int(refunded["amount"])
             _move(uow, payment, PaymentStatus.REFUNDED, f"refunded {payment.refunded_amount} {payment.currency}")
@@ -172,7 +172,7 @@ async def replicate_account(
     ctx: PaymentContext, account_id: str, status: str, revision: int, handled: Incoming[Any] | None = None
 ) -> None:
     async with ctx.db.transaction(handled) as uow:
-        replica = await uow.session.get(AccountReplica, account_id)
+        replica = await uow.session.get(AccountReplica, account_id, with_for_update=True)
         if replica is None:
             uow.session.add(AccountReplica(account_id=account_id, status=status, revision=revision,
                                            updated_at=utcnow()))
