@@ -342,7 +342,10 @@ async def test_concurrent_requests_on_postgresql_open_one_cart_and_make_one_orde
             first_visits = await asyncio.gather(*(s.cart.http.get("/carts/c10") for _ in range(8)))
             assert {r.status_code for r in first_visits} == {200}
             assert len({r.json()["id"] for r in first_visits}) == 1
-            await s.add("c10", await s.add_product("MUG", 1200))
+            mug = await s.add_product("MUG", 1200)
+            adds = await asyncio.gather(*(s.add("c10", mug) for _ in range(6)))  # a customer clicking fast
+            assert {r.status_code for r in adds} <= {200, 201}
+            assert lines_of(await s.view("c10")) == [(mug, 6, 7200)]
 
             checkouts = await asyncio.gather(*(s.checkout("c10") for _ in range(4)))
 

@@ -71,7 +71,8 @@ def _invalid(broken: CartRuleBroken) -> Invalid:
 
 
 async def _find_open_cart(uow: UnitOfWork, customer_id: str) -> Cart | None:
-    query = select(Cart).where(Cart.customer_id == customer_id, Cart.status == CartStatus.OPEN)
+    """Locked for the transaction: two requests on one cart (a double click) change it one after the other."""
+    query = select(Cart).where(Cart.customer_id == customer_id, Cart.status == CartStatus.OPEN).with_for_update()
     found: Cart | None = await uow.session.scalar(query)
     return found
 
