@@ -170,7 +170,7 @@ async def drop_database(name: str) -> None:
 
 @pytest.fixture(scope="session")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    running = start_shop(tmp_path_factory.mktemp("shop"))
+    running = start_shop(tmp_path_factory.mktemp("shop"), EVENTSHOP_LOG_JSON="true")
     yield running
     running.stop()
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import nats
 from nats.aio.client import Client as NATS
 
 from eventshop.contracts.envelope import Envelope, Event, new_trace_parent
+from eventshop.platform.settings import Settings
+
+
+async def broker(settings: Settings) -> NATS:
+    """A connection to the broker the test's services use."""
+    assert settings.nats_url, "tests always name their broker"
+    return await nats.connect(servers=settings.nats_url.split(","))
 
 
 def envelope_of(event: Event, source: str = "eventshop/test", event_id: str | None = None) -> Envelope:

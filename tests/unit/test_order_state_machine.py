@@ -51,7 +51,8 @@ def test_a_second_cart_event_does_not_process_twice() -> None:
 
 
 def run(events: list[str]) -> tuple[OrderStatus, list[Emit]]:
-    status, emitted = S.CREATED, []
+    status = S.CREATED
+    emitted: list[Emit] = []
     for event in events:
         decision = decide(status, event)
         if decision.outcome is Outcome.APPLY:

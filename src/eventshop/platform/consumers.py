@@ -21,7 +21,7 @@ from eventshop.platform.broker import ConsumerSpec
 from eventshop.platform.db import AlreadyHandled, Database, Incoming
 from eventshop.platform.errors import NotReady
 from eventshop.platform.settings import Settings
-from eventshop.platform.telemetry import EVENTS_CONSUMED, HANDLER_SECONDS
+from eventshop.platform.telemetry import EVENTS_CONSUMED, HANDLER_SECONDS, event_log_context
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,10 @@ class ConsumerWorker:
         except Undecodable as exc:
             await self._dead_letter(msg, str(exc), "?")
             return
+        with event_log_context(envelope):
+            await self._run(msg, envelope, event, deliveries)
+
+    async def _run(self, msg: Msg, envelope: Envelope, event: Any, deliveries: int) -> None:
         handler = self.handlers.get(envelope.type)
         if handler is None:
             await self._dead_letter(msg, f"{self.spec.durable} has no handler for {envelope.type}", envelope.type)

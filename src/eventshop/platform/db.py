@@ -31,9 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
-from eventshop.contracts.envelope import Envelope, Event, child_trace_parent, new_trace_parent
+from eventshop.contracts.envelope import Envelope, Event, child_trace_parent
 from eventshop.contracts.events import ALL_EVENTS
 from eventshop.contracts.registry import TOPICS
+from eventshop.platform.telemetry import current_log_context
 
 E = TypeVar("E", bound=Event)
 
@@ -203,7 +204,7 @@ class UnitOfWork:
             dataschema=f"eventshop:{TOPICS[event.topic].key}/{event.type_name()}/v{event.version}",
             correlationid=correlation or (cause.correlationid if cause else None) or event.key() or None,
             causationid=cause.id if cause else None,
-            traceparent=child_trace_parent(cause.traceparent) if cause else new_trace_parent(),
+            traceparent=child_trace_parent(cause.traceparent if cause else current_log_context().get("traceparent")),
             data=json.loads(event.model_dump_json()),
         )
         self.staged.append(envelope)

@@ -11,9 +11,11 @@ from typing import Any, ClassVar, Self
 import httpx
 import stamina
 
+from eventshop.contracts.envelope import child_trace_parent
 from eventshop.contracts.registry import display_name, requests_from
 from eventshop.platform.errors import DependencyUnavailable, DomainError, NotFound
 from eventshop.platform.settings import Settings
+from eventshop.platform.telemetry import CORRELATION_HEADER, current_log_context
 
 CALLER_HEADER = "X-Eventshop-Caller"
 
@@ -33,6 +35,7 @@ class ServiceClient:
                 CALLER_HEADER: caller,
                 "Authorization": f"Bearer {settings.internal_token}",
             },
+            event_hooks={"request": [pass_on_log_context]},
         )
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -82,6 +85,15 @@ class ServiceClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+async def pass_on_log_context(request: httpx.Request) -> None:
+    """The callee's log lines carry the caller's correlation id and continue its trace."""
+    context = current_log_context()
+    if "correlation_id" in context:
+        request.headers[CORRELATION_HEADER] = context["correlation_id"]
+    if "traceparent" in context:
+        request.headers["traceparent"] = child_trace_parent(context["traceparent"])
 
 
 class _ServerError(Exception):

@@ -25,6 +25,7 @@ from eventshop.platform.errors import install_error_handlers
 from eventshop.platform.migrations import upgrade
 from eventshop.platform.outbox import OutboxRelay
 from eventshop.platform.settings import Settings
+from eventshop.platform.telemetry import LogContextMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,7 @@ class ServiceRuntime(Generic[C]):
             lifespan=lifespan,
         )
         install_error_handlers(app)
+        app.add_middleware(LogContextMiddleware)
         app.include_router(self.service.router)
         app.include_router(health_router(self))
         return app

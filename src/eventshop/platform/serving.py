@@ -20,7 +20,7 @@ class _Server(uvicorn.Server):
 
 async def serve_app(app: Any, host: str, port: int, stop: asyncio.Event | None = None) -> None:
     """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down via the app's lifespan."""
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,
                                    timeout_graceful_shutdown=5))
     loop = asyncio.get_running_loop()
 

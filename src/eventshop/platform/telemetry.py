@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import TextIO
 
 from prometheus_client import Counter, Gauge, Histogram
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from eventshop.contracts.envelope import Envelope
 
 EVENTS_PUBLISHED = Counter(
     "eventshop_events_published_total", "Events published from the outbox", ["service", "type"]
@@ -26,15 +35,80 @@ OUTBOX_OLDEST_AGE = Gauge(
 )
 
 
+CORRELATION_HEADER = "X-Correlation-Id"
+CONTEXT_FIELDS = ("correlation_id", "causation_id", "event_id", "event_type", "trace_id")
+
+_NO_CONTEXT: Mapping[str, str] = MappingProxyType({})
+_context: ContextVar[Mapping[str, str]] = ContextVar("eventshop_log_context", default=_NO_CONTEXT)
+
+
+@contextlib.contextmanager
+def log_context(**fields: str | None) -> Iterator[None]:
+    """Fields that every log line written inside the block carries, so one order can be followed."""
+    token = _context.set({**_context.get(), **{key: value for key, value in fields.items() if value}})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def event_log_context(envelope: Envelope) -> contextlib.AbstractContextManager[None]:
+    return log_context(
+        correlation_id=envelope.correlationid,
+        causation_id=envelope.causationid,
+        event_id=envelope.id,
+        event_type=envelope.type,
+        traceparent=envelope.traceparent,
+    )
+
+
+def current_log_context() -> Mapping[str, str]:
+    return _context.get()
+
+
+class LogContextMiddleware:
+    """Binds an incoming request's correlation id and traceparent to the log context."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        with log_context(correlation_id=headers.get(CORRELATION_HEADER), traceparent=headers.get("traceparent")):
+            await self.app(scope, receive, send)
+
+
+class ContextFilter(logging.Filter):
+    """Copies the log context onto each record (`trace_id` is taken from the W3C traceparent)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = _context.get()
+        for key in CONTEXT_FIELDS:
+            if key in context and not hasattr(record, key):
+                setattr(record, key, context[key])
+        traceparent = context.get("traceparent", "")
+        if traceparent.count("-") == 3 and not hasattr(record, "trace_id"):
+            record.trace_id = traceparent.split("-")[1]
+        return True
+
+
 class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
+            "service": self.service,
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("service", "correlation_id", "event_id", "event_type"):
+        for key in CONTEXT_FIELDS:
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
@@ -42,12 +116,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
-def configure_logging(service: str, level: str = "INFO", as_json: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(service: str, level: str = "INFO", as_json: bool = False, stream: TextIO | None = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
     if as_json:
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(JsonFormatter(service))
     else:
         handler.setFormatter(logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

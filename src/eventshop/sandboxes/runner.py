@@ -56,7 +56,7 @@ async def serve_sandbox(
 ) -> None:
     """Serve until SIGINT/SIGTERM (main thread only) or `stop` is set; a second signal stops at once."""
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,
                             timeout_graceful_shutdown=graceful_seconds)
     server = _Server(config)
     loop = asyncio.get_running_loop()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from eventshop.platform.broker import ConsumerSpec, connect, ensure_consumer, en
 from eventshop.platform.consumers import ConsumerWorker
 from eventshop.platform.db import Database, Incoming
 from eventshop.platform.settings import Settings
+from eventshop.platform.telemetry import configure_logging
 from tests.conftest import eventually
 from tests.integration.platform.conftest import EFFECTS, Backend, open_database
 from tests.integration.publishing import envelope_of
@@ -238,3 +242,37 @@ async def test_streams_drifted_from_the_registry_are_put_back_and_unchanged_ones
         assert (restored.duplicate_window, restored.description) == (120.0, "Order Topic")
         await ensure_streams(h.js, backend.replicas)
         assert updates == ["ORDER"]
+
+
+async def test_every_log_line_written_while_handling_names_the_event_and_its_order(
+    backend: Backend, tmp_path: Path
+) -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging("inventory", "INFO", as_json=True, stream=stream)
+    try:
+        async with harness(backend, tmp_path) as h:
+            async def reserving(incoming: Incoming[Any]) -> None:
+                logging.getLogger("inventory.reserve").warning("reserving stock")
+                await record_effect(h.db, incoming)
+
+            event_id = await h.publish(processed("o-logged"))
+            async with h.worker(reserving):
+                await eventually(lambda: _no_pending(h), message="acked")
+            logging.getLogger("inventory.reserve").warning("after the event")
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    during = [line for line in lines if line.get("event_id") == event_id]
+    assert {line["message"] for line in during} >= {"reserving stock"}
+    assert any(line["message"].startswith(f"{SPEC.durable}: handled OrderProcessedEvent") for line in during)
+    for line in during:
+        assert line["service"] == "inventory"
+        assert line["correlation_id"] == "o-logged"
+        assert line["event_type"] == "OrderProcessedEvent"
+        assert len(line["trace_id"]) == 32
+    [after] = [line for line in lines if line["message"] == "after the event"]
+    assert "correlation_id" not in after and "event_id" not in after

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import nats
-
 from eventshop.platform.settings import Settings
 from eventshop.services.account.service import declare
 from tests.conftest import eventually, running
-from tests.integration.publishing import collect
+from tests.integration.publishing import broker, collect
 
 TOKEN = "Bearer eventshop-internal-dev-token"
 NEW = {"name": "Ada Lovelace", "email": "Ada@Example.com", "password": "correct horse battery",
@@ -25,7 +23,7 @@ async def test_create_update_deactivate_publish_events_with_growing_revisions(
     settings: Settings, clean_broker: None
 ) -> None:
     async with running(declare(), settings) as account:
-        nc = await nats.connect(settings.nats_url)
+        nc = await broker(settings)
         events = await collect(nc, "account.>")
         created = await account.http.post("/accounts", json=NEW)
         assert created.status_code == 201

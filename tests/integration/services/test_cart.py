@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import nats
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -24,7 +23,7 @@ from eventshop.services.cart.service import declare as cart
 from eventshop.services.catalog.service import declare as catalog
 from eventshop.services.inventory.service import declare as inventory
 from tests.conftest import RunningService, create_database, drop_database, eventually, postgres_available, running
-from tests.integration.publishing import collect
+from tests.integration.publishing import broker, collect
 
 AUTH = {"Authorization": "Bearer eventshop-internal-dev-token"}
 
@@ -201,7 +200,7 @@ async def test_checkout_creates_one_order_and_publishes_one_event_with_the_lines
         mug, tea = await s.add_product("MUG", 1200), await s.add_product("TEA", 499)
         await s.add("c4", mug, 2)
         cart_id = (await s.add("c4", tea)).json()["id"]
-        nc = await nats.connect(settings.nats_url)
+        nc = await broker(settings)
         published = await collect(nc, "shopping-cart.>")
 
         done = await s.checkout("c4")

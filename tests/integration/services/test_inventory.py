@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import nats
-
 from eventshop.contracts.events import OrderCancelledEvent, OrderProcessedEvent
 from eventshop.contracts.values import OrderLine
 from eventshop.platform.settings import Settings
 from eventshop.services.inventory.service import declare
 from tests.conftest import eventually, running
-from tests.integration.publishing import collect, publish_event
+from tests.integration.publishing import broker, collect, publish_event
 
 AUTH = {"Authorization": "Bearer eventshop-internal-dev-token"}
 
@@ -23,7 +21,7 @@ async def test_order_reserves_all_lines_and_cancel_releases_them(settings: Setti
     async with running(declare(), settings) as inventory:
         await inventory.http.put("/stock/p1", json={"sku": "P1", "available": 5}, headers=AUTH)
         await inventory.http.put("/stock/p2", json={"sku": "P2", "available": 1}, headers=AUTH)
-        nc = await nats.connect(settings.nats_url)
+        nc = await broker(settings)
         events = await collect(nc, "inventory.>")
         lines = [line("p1", 2), line("p2", 1)]
         await publish_event(nc, OrderProcessedEvent(order_id="o1", customer_id="c1", lines=lines, total=1500,
@@ -47,7 +45,7 @@ async def test_shortage_on_one_line_reserves_nothing(settings: Settings, clean_b
     async with running(declare(), settings) as inventory:
         await inventory.http.put("/stock/p1", json={"sku": "P1", "available": 5}, headers=AUTH)
         await inventory.http.put("/stock/p2", json={"sku": "P2", "available": 0}, headers=AUTH)
-        nc = await nats.connect(settings.nats_url)
+        nc = await broker(settings)
         events = await collect(nc, "inventory.>")
         await publish_event(nc, OrderProcessedEvent(order_id="o2", customer_id="c1",
                                                     lines=[line("p1", 1), line("p2", 1)], total=1000,

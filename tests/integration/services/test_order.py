@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import nats
-
 from eventshop.contracts.events import (
     PaymentFailedEvent,
     PaymentProcessedEvent,
@@ -16,7 +14,7 @@ from eventshop.contracts.values import OrderLine
 from eventshop.platform.settings import Settings
 from eventshop.services.order.service import declare
 from tests.conftest import eventually, running
-from tests.integration.publishing import collect, publish_event
+from tests.integration.publishing import broker, collect, publish_event
 
 CART = {"Authorization": "Bearer eventshop-internal-dev-token", "X-Eventshop-Caller": "cart"}
 LINES = [OrderLine(product_id="p1", sku="P1", name="Kettle", quantity=2, unit_price=1250, currency="EUR")]
@@ -38,7 +36,7 @@ async def status_of(http: Any, order_id: str) -> str:
 
 async def test_order_goes_from_created_to_shipped(settings: Settings, clean_broker: None) -> None:
     async with running(declare(), settings) as order:
-        nc = await nats.connect(settings.nats_url)
+        nc = await broker(settings)
         announced = await collect(nc, "order.>")
         created = await order.http.post("/orders", json=new_order("o1"), headers=CART)
         assert created.status_code == 201 and created.json()["status"] == "created"
@@ -69,7 +67,7 @@ async def test_order_goes_from_created_to_shipped(settings: Settings, clean_brok
 
 async def test_payment_failure_cancels_and_publishes_order_cancelled(settings: Settings, clean_broker: None) -> None:
     async with running(declare(), settings) as order:
-        nc = await nats.connect(settings.nats_url)
+        nc = await broker(settings)
         announced = await collect(nc, "order.>")
         await order.http.post("/orders", json=new_order("o2"), headers=CART)
         await publish_event(nc, cart_event("o2"))
@@ -88,7 +86,7 @@ async def test_a_payment_result_before_the_order_exists_is_retried_not_lost(
     settings: Settings, clean_broker: None
 ) -> None:
     async with running(declare(), settings) as order:
-        nc = await nats.connect(settings.nats_url)
+        nc = await broker(settings)
         await publish_event(nc, cart_event("o3"))  # no REST create: the event alone creates the order
         await publish_event(nc, PaymentProcessedEvent(order_id="o4", customer_id="c1", payment_id="pay_4",
                                                       amount=2500, currency="EUR", lines=LINES))

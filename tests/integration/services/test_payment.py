@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 from fastapi import FastAPI
 
 from eventshop.contracts.events import (
@@ -21,7 +20,7 @@ from eventshop.platform.settings import Settings
 from eventshop.sandboxes.payment_system.app import create_app as payment_system
 from eventshop.services.payment.service import declare as payment
 from tests.conftest import eventually, running, serving
-from tests.integration.publishing import collect, publish
+from tests.integration.publishing import broker, collect, publish
 
 LINES = [OrderLine(product_id="p1", sku="P1", name="Kettle", quantity=1, unit_price=4990, currency="EUR")]
 
@@ -59,7 +58,7 @@ async def test_a_redelivered_reservation_charges_once_even_before_the_cart_event
     async with serving(payment_system(tmp_path / "ps")) as provider, serving(stand_in_account(accounts)) as account:
         settings.service_urls.update({"payment-system": provider, "account": account})
         async with running(payment(), settings) as service:
-            nc = await nats.connect(settings.nats_url)
+            nc = await broker(settings)
             results = await collect(nc, "payment.>")
             cart_event, reserved = order_events("o1", "c1")
             event_id = await publish(nc, reserved)  # the reservation arrives first...
@@ -85,7 +84,7 @@ async def test_a_deactivated_account_fails_with_that_reason_and_stale_events_are
     async with serving(payment_system(tmp_path / "ps")) as provider, serving(stand_in_account(accounts)) as account:
         settings.service_urls.update({"payment-system": provider, "account": account})
         async with running(payment(), settings):
-            nc = await nats.connect(settings.nats_url)
+            nc = await broker(settings)
             results = await collect(nc, "payment.>")
             fields = {"account_id": "c2", "email": "c2@example.com", "name": "C"}
             await publish(nc, AccountDeactivatedEvent(revision=3, status="deactivated", **fields))
@@ -106,7 +105,7 @@ async def test_a_declined_card_fails_with_the_decline_reason(
     async with serving(payment_system(tmp_path / "ps")) as provider, serving(stand_in_account(accounts)) as account:
         settings.service_urls.update({"payment-system": provider, "account": account})
         async with running(payment(), settings) as service:
-            nc = await nats.connect(settings.nats_url)
+            nc = await broker(settings)
             results = await collect(nc, "payment.>")
             for event in order_events("o3", "c3"):
                 await publish(nc, event)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-import nats
 import pytest
 
 from eventshop.contracts.events import (
@@ -19,7 +18,7 @@ from eventshop.platform.settings import Settings
 from eventshop.services.inventory.service import declare as inventory
 from eventshop.services.order.service import declare as order
 from tests.conftest import create_database, drop_database, eventually, postgres_available, running
-from tests.integration.publishing import collect, publish_event
+from tests.integration.publishing import broker, collect, publish_event
 
 pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not running on 127.0.0.1:5432")
 AUTH = {"Authorization": "Bearer eventshop-internal-dev-token"}
@@ -38,7 +37,7 @@ async def test_inventory_and_order_run_on_postgresql(
             assert inv.runtime.db.url.startswith("postgresql+asyncpg")
             assert (await orders.http.get("/orders", params={"customer_id": "c"})).json()["total"] == 0
             await inv.http.put("/stock/p1", json={"sku": "P1", "available": 2}, headers=AUTH)
-            nc = await nats.connect(settings.nats_url)
+            nc = await broker(settings)
             seen = await collect(nc, "inventory.>")
             line = OrderLine(product_id="p1", sku="P1", name="Lamp", quantity=2, unit_price=990, currency="EUR")
             await publish_event(nc, OrderProcessedEvent(order_id="pg1", customer_id="c", lines=[line], total=1980,
@@ -63,7 +62,7 @@ async def test_payment_and_shipping_results_arriving_together_never_undo_each_ot
     ids = [f"race{n}" for n in range(30)]
     try:
         async with running(order(), settings) as orders:
-            nc = await nats.connect(settings.nats_url)
+            nc = await broker(settings)
             for order_id in ids:
                 await publish_event(nc, ShoppingCartOrderedEvent(cart_id=f"cart-{order_id}", order_id=order_id,
                                                                  customer_id="c", lines=[line], total=990,

@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 
 import httpx
-import nats
 from fastapi import FastAPI
 
 from eventshop.contracts.events import PaymentFailedEvent, PaymentProcessedEvent
@@ -17,7 +16,7 @@ from eventshop.platform.settings import Settings
 from eventshop.sandboxes.logistics_system.app import create_app as logistics_system
 from eventshop.services.shipping.service import declare as shipping
 from tests.conftest import eventually, running, serving
-from tests.integration.publishing import collect, publish
+from tests.integration.publishing import broker, collect, publish
 
 LINES = [OrderLine(product_id="p1", sku="P1", name="Kettle", quantity=2, unit_price=4990, currency="EUR")]
 
@@ -46,7 +45,7 @@ async def test_a_paid_order_ships_once_and_an_undeliverable_one_fails_with_the_r
             serving(stand_in_account(postcodes)) as account:
         settings.service_urls.update({"logistics-system": logistics, "account": account})
         async with running(shipping(), settings) as service:
-            nc = await nats.connect(settings.nats_url)
+            nc = await broker(settings)
             results = await collect(nc, "shipping.>")
             event_id = await publish(nc, paid("o1", "c1"))
             await publish(nc, paid("o1", "c1"), event_id=event_id, copy=1)
@@ -71,7 +70,7 @@ async def test_a_late_payment_success_never_ships_an_order_whose_payment_failed(
             serving(stand_in_account({"c3": "10115"})) as account:
         settings.service_urls.update({"logistics-system": logistics, "account": account})
         async with running(shipping(), settings) as service:
-            nc = await nats.connect(settings.nats_url)
+            nc = await broker(settings)
             await publish(nc, PaymentFailedEvent(order_id="o3", customer_id="c3", amount=1, currency="EUR",
                                                  reason="card_declined"))
             await eventually(lambda: _status(service.http, "o3", "cancelled"), message="cancelled record")
@@ -89,7 +88,7 @@ async def test_logistics_down_is_retried_and_ships_when_it_returns(
     async with serving(stand_in_account({"c4": "10115"})) as account:
         settings.service_urls["account"] = account
         async with running(shipping(), settings) as service:
-            nc = await nats.connect(settings.nats_url)
+            nc = await broker(settings)
             await publish(nc, paid("o4", "c4"))
             await asyncio.sleep(1.0)
             assert (await service.http.get("/shipments/o4")).status_code == 404
