@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from eventshop.platform.embedded_nats import EmbeddedNats, free_port
-from eventshop.platform.settings import PORT_OFFSETS, Settings
+from eventshop.platform.settings import PORT_OFFSETS, Settings, env_key
 
 SERVICES = ["account", "catalog", "inventory", "cart", "order", "payment", "shipping", "notification"]
 SANDBOXES = ["payment-system", "logistics-system", "mail"]
@@ -51,12 +51,15 @@ class Shop:
     env: dict[str, str]
     nats: list[EmbeddedNats]  # one embedded server, or the nodes of a cluster
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    replica_ports: dict[str, int] = field(default_factory=dict)  # "payment#2" -> its own port
 
     @property
     def settings(self) -> Settings:
         return Settings(port_base=self.port_base, data_dir=self.data_dir)
 
     def url(self, name: str) -> str:
+        if name in self.replica_ports:
+            return f"http://127.0.0.1:{self.replica_ports[name]}"
         return self.settings.url(name)
 
     def http(self, name: str) -> httpx.Client:
@@ -64,6 +67,7 @@ class Shop:
 
     def command(self, name: str) -> list[str]:
         cli = [sys.executable, "-m", "eventshop.cli.main"]
+        name = name.split("#")[0]
         if name in SERVICES:
             return [*cli, "serve", name]
         if name == "frontend":
@@ -75,12 +79,22 @@ class Shop:
 
     def start(self, name: str) -> None:
         log = open(self.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
+        env = self.env
+        if name in self.replica_ports:
+            env = {**env, f"EVENTSHOP_{env_key(name.split('#')[0])}_PORT": str(self.replica_ports[name])}
         self.processes[name] = subprocess.Popen(
-            self.command(name), env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.command(name), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
+    def start_replica(self, service: str) -> str:
+        """A second process of `service` on its own port, sharing the first one's database and broker."""
+        name = f"{service}#2"
+        self.replica_ports[name] = free_port()
+        self.start(name)
+        return name
+
     def health_url(self, name: str) -> str:
-        return f"{self.url(name)}/health" + ("/ready" if name in [*SERVICES, "frontend"] else "")
+        return f"{self.url(name)}/health" + ("/ready" if name.split("#")[0] in [*SERVICES, "frontend"] else "")
 
     def wait_ready(self, names: list[str], timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout

@@ -4,6 +4,7 @@ all of them on a 3-node JetStream cluster whose streams keep 3 replicas."""
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,7 +15,18 @@ from eventshop.platform.broker import wait_for_jetstream
 from eventshop.platform.embedded_nats import start_cluster
 from tests.conftest import create_database, drop_database, postgres_available
 from tests.shop import SERVICES, Shop, start_shop
-from tests.system.shopping import add_product, final_order, ledger_for, order, sign_up, stock_of
+from tests.system.shopping import (
+    add_product,
+    emails_to,
+    final_order,
+    ledger_for,
+    order,
+    settled,
+    sign_up,
+    stock_of,
+)
+
+SAGA = ["inventory", "order", "payment", "shipping", "notification"]
 
 pytestmark = [
     pytest.mark.system,
@@ -66,6 +78,43 @@ def test_concurrent_orders_never_oversell_on_postgresql(production_shop: Shop) -
     assert outcomes.count("shipped") == 4 and outcomes.count("cancelled") == 8
     level = stock_of(shop, kettle["id"])
     assert level["available"] == 0 and level["reserved"] + level.get("committed", 0) >= 0
+
+
+def test_two_replicas_of_every_saga_service_share_the_work_without_doing_anything_twice(
+    production_shop: Shop,
+) -> None:
+    """How it scales on Kubernetes: a second process of each service on the same database and consumers."""
+    shop = production_shop
+    replicas = [shop.start_replica(service) for service in SAGA]
+    try:
+        shop.wait_ready(replicas)
+        vase = add_product(shop, stock=5, price=2500, name="Vase")
+        customers = [sign_up(shop) for _ in range(12)]
+        with ThreadPoolExecutor(12) as pool:
+            order_ids = list(pool.map(lambda c: order(shop, c["id"], [(vase["id"], 1)]), customers))
+        outcomes = [final_order(shop, order_id, timeout=90) for order_id in order_ids]
+        assert [o["status"] for o in outcomes].count("shipped") == 5, [o["status"] for o in outcomes]
+        assert stock_of(shop, vase["id"])["available"] == 0
+        for placed, customer in zip(outcomes, customers, strict=True):
+            shipped = placed["status"] == "shipped"
+            assert len([m for m in ledger_for(shop, placed["id"]) if m["type"] == "charge"]) == int(shipped)
+            last = "shipped" if shipped else "stock"
+            mails = settled(shop, lambda c=customer, w=last: _mentioning(subjects(shop, c["email"]), w),
+                            message=f"the {last} email")
+            assert len(mails) == len(set(mails)), f"an email was sent twice: {mails}"
+        idle = [name for name in replicas if ": handled " not in shop.log_tail(name, lines=10_000)]
+        assert not idle, f"{idle} handled no event: the replicas did not share the work"
+    finally:
+        for name in replicas:
+            shop.kill(name, signal.SIGTERM)
+
+
+def subjects(shop: Shop, email: str) -> list[str]:
+    return [str(m["subject"]) for m in emails_to(shop, email)]
+
+
+def _mentioning(found: list[str], word: str) -> list[str] | None:
+    return found if any(word in subject.lower() for subject in found) else None
 
 
 def test_a_cluster_node_stopped_mid_saga_loses_no_order(production_shop: Shop) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command, context, op
 from alembic.config import Config
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection, MetaData, text
 
 from eventshop.platform.db import Database, new_metadata
 
@@ -18,13 +18,22 @@ def alembic_config(migrations_dir: Path, connection: Connection | None = None) -
     return config
 
 
+MIGRATION_LOCK = 0x657665_6E7473  # any constant that no other advisory lock of the database uses
+
+
 async def upgrade(db: Database, migrations_dir: Path) -> None:
-    """Bring the service's database to the newest revision (idempotent)."""
+    """Bring the service's database to the newest revision (idempotent).
+
+    On PostgreSQL, replicas that start together take turns: a transaction-scoped advisory lock makes
+    the second wait for the first to commit, and it then finds nothing left to apply.
+    """
 
     def run(connection: Connection) -> None:
         command.upgrade(alembic_config(migrations_dir, connection), "head")
 
     async with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await conn.run_sync(run)
 
 

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
+from sqlalchemy import text
 
 from eventshop.contracts.events import (
     OrderProcessedEvent,
@@ -14,6 +15,8 @@ from eventshop.contracts.events import (
     ShoppingCartOrderedEvent,
 )
 from eventshop.contracts.values import OrderLine
+from eventshop.platform.db import Database
+from eventshop.platform.migrations import upgrade
 from eventshop.platform.settings import Settings
 from eventshop.services.inventory.service import declare as inventory
 from eventshop.services.order.service import declare as order
@@ -87,3 +90,18 @@ async def test_payment_and_shipping_results_arriving_together_never_undo_each_ot
 
 async def _all(statuses: Callable[[], Awaitable[list[str]]], wanted: str) -> bool:
     return all(status == wanted for status in await statuses())
+
+
+async def test_replicas_starting_together_migrate_one_at_a_time_on_postgresql() -> None:
+    """Two replicas of a new deployment start at once: one applies the migrations, the other finds them done."""
+    name = await create_database()
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    replicas = [Database(url, "order") for _ in range(3)]
+    try:
+        await asyncio.gather(*(upgrade(db, order().migrations) for db in replicas))
+        async with replicas[0].sessions() as session:
+            assert await session.scalar(text("SELECT count(*) FROM alembic_version")) == 1
+    finally:
+        for db in replicas:
+            await db.dispose()
+        await drop_database(name)
