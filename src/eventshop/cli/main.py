@@ -7,7 +7,7 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from eventshop.cli import bench, frontend, inspect, operations, sandboxes, serve, up
+from eventshop.cli import bench, deploy, frontend, inspect, operations, sandboxes, serve, up
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="eventshop: an event-driven online shop.")
 app.command()(up.up)
@@ -22,6 +22,9 @@ app.command()(inspect.asyncapi)
 app.add_typer(operations.dlq, name="dlq")
 app.add_typer(operations.events, name="events")
 app.command()(bench.bench)
+deployment = typer.Typer(no_args_is_help=True, help="Generate deployment manifests.")
+deployment.command()(deploy.kubernetes)
+app.add_typer(deployment, name="deploy")
 
 
 def main() -> None:

@@ -1,0 +1,214 @@
+"""`eventshop deploy kubernetes`: one Deployment and Service per process, derived from the registry.
+
+Every service runs the same image as `eventshop serve <service>`; which other services it calls, and so
+which URLs it is given, comes from the registry's requests, like the architecture document. Secrets
+(database URLs, the internal token, provider keys) are referenced, never written here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from eventshop.contracts.registry import SERVICES, requests_from
+from eventshop.platform.settings import env_key
+
+PORT = 8080
+SMTP_PORT = 2525
+PART_OF = "eventshop"
+EXTERNAL = {"Payment System": "payment-system", "Logistics System": "logistics-system", "Email System": "mail"}
+SANDBOXES = ("payment-system", "logistics-system", "mail")
+
+Manifest = dict[str, Any]
+
+
+def resource_name(name: str) -> str:
+    return f"{PART_OF}-{name}"
+
+
+def callees(source: str) -> list[str]:
+    """Services and external systems `source` calls in the event-driven style, as process names."""
+    return [
+        EXTERNAL.get(r.target, r.target)
+        for r in requests_from(source)
+        if r.kind in ("calls", "request") and r.style != "orchestrated"
+    ]
+
+
+def config_ref(key: str) -> Manifest:
+    return {"configMapKeyRef": {"name": PART_OF, "key": key}}
+
+
+def secret_ref(name: str, key: str, optional: bool = False) -> Manifest:
+    ref: Manifest = {"name": resource_name(name), "key": key}
+    if optional:
+        ref["optional"] = True
+    return {"secretKeyRef": ref}
+
+
+def environment(process: str) -> list[Manifest]:
+    """What one process needs to know, all of it from the environment (see README, Configuration)."""
+    env: list[Manifest] = [
+        {"name": "EVENTSHOP_HOST", "value": "0.0.0.0"},
+        {"name": "EVENTSHOP_DATA_DIR", "value": "/data"},
+        {"name": "EVENTSHOP_LOG_JSON", "value": "true"},
+    ]
+    if process not in SANDBOXES:
+        env.append({"name": "EVENTSHOP_INTERNAL_TOKEN", "valueFrom": secret_ref("internal", "token")})
+    if process in SERVICES:
+        env += [
+            {"name": "EVENTSHOP_NATS_URL", "valueFrom": config_ref("nats-url")},
+            {"name": "EVENTSHOP_STREAM_REPLICAS", "valueFrom": config_ref("stream-replicas")},
+            {"name": f"EVENTSHOP_{env_key(process)}_DATABASE_URL",
+             "valueFrom": secret_ref(f"{process}-database", "url")},
+        ]
+    for callee in callees(process):
+        if callee == "mail":
+            env += [
+                {"name": "EVENTSHOP_SMTP_HOST", "valueFrom": config_ref("smtp-host")},
+                {"name": "EVENTSHOP_SMTP_PORT", "valueFrom": config_ref("smtp-port")},
+                {"name": "EVENTSHOP_SMTP_USERNAME", "valueFrom": secret_ref("smtp", "username", optional=True)},
+                {"name": "EVENTSHOP_SMTP_PASSWORD", "valueFrom": secret_ref("smtp", "password", optional=True)},
+            ]
+        elif callee in SANDBOXES:
+            env += [
+                {"name": f"EVENTSHOP_{env_key(callee)}_URL", "valueFrom": config_ref(f"{callee}-url")},
+                {"name": f"EVENTSHOP_{env_key(callee)}_API_KEY",
+                 "valueFrom": secret_ref(callee, "api-key", optional=True)},
+            ]
+        else:
+            env.append({"name": f"EVENTSHOP_{env_key(callee)}_URL", "value": f"http://{resource_name(callee)}"})
+    if process == "frontend":
+        env += [
+            {"name": "EVENTSHOP_FRONTEND_SECRET", "valueFrom": secret_ref("frontend", "session-key")},
+            {"name": "EVENTSHOP_MAIL_URL", "valueFrom": config_ref("mail-url")},
+        ]
+    return env
+
+
+def arguments(process: str) -> list[str]:
+    if process in SERVICES:
+        return ["serve", process, "--port", str(PORT)]
+    if process == "frontend":
+        return ["frontend", "--port", str(PORT)]
+    extra = ["--smtp-port", str(SMTP_PORT)] if process == "mail" else []
+    return ["sandbox", process, "--port", str(PORT), "--data-dir", "/data", *extra]
+
+
+def deployment(process: str, image: str, replicas: int) -> Manifest:
+    labels = {"app.kubernetes.io/name": process, "app.kubernetes.io/part-of": PART_OF}
+    ready = "/health/ready" if process in SERVICES or process == "frontend" else "/health"
+    live = "/health/live" if process in SERVICES or process == "frontend" else "/health"
+    ports = [{"name": "http", "containerPort": PORT}]
+    if process == "mail":
+        ports.append({"name": "smtp", "containerPort": SMTP_PORT})
+    container: Manifest = {
+        "name": process,
+        "image": image,
+        "args": arguments(process),
+        "ports": ports,
+        "env": environment(process),
+        # a service may wait up to a minute for a forming cluster before it is ready
+        "startupProbe": {"httpGet": {"path": live, "port": "http"}, "periodSeconds": 2, "failureThreshold": 45},
+        "readinessProbe": {"httpGet": {"path": ready, "port": "http"}, "periodSeconds": 5},
+        "livenessProbe": {"httpGet": {"path": live, "port": "http"}, "periodSeconds": 10, "failureThreshold": 3},
+        "resources": {"requests": {"cpu": "100m", "memory": "160Mi"}, "limits": {"memory": "512Mi"}},
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
+        "volumeMounts": [{"name": "data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}],
+    }
+    metadata: Manifest = {"labels": labels}
+    if process in SERVICES:
+        metadata["annotations"] = {"prometheus.io/scrape": "true", "prometheus.io/port": str(PORT),
+                                   "prometheus.io/path": "/metrics"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": resource_name(process), "labels": labels},
+        "spec": {
+            # a sandbox keeps its state in one SQLite file: one replica
+            "replicas": 1 if process in SANDBOXES else replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": metadata,
+                "spec": {
+                    # SIGTERM: stop fetching, finish the message in hand, flush the outbox
+                    "terminationGracePeriodSeconds": 30,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
+                    "containers": [container],
+                    "volumes": [{"name": "data", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+                },
+            },
+        },
+    }
+
+
+def service(process: str) -> Manifest:
+    labels = {"app.kubernetes.io/name": process, "app.kubernetes.io/part-of": PART_OF}
+    ports = [{"name": "http", "port": 80, "targetPort": "http"}]
+    if process == "mail":
+        ports.append({"name": "smtp", "port": SMTP_PORT, "targetPort": "smtp"})
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": resource_name(process), "labels": labels},
+        "spec": {"selector": labels, "ports": ports},
+    }
+
+
+def config_map(nats_url: str, stream_replicas: int) -> Manifest:
+    data = {"nats-url": nats_url, "stream-replicas": str(stream_replicas),
+            "smtp-host": resource_name("mail"), "smtp-port": str(SMTP_PORT),
+            "mail-url": f"http://{resource_name('mail')}"}
+    data |= {f"{name}-url": f"http://{resource_name(name)}" for name in SANDBOXES if name != "mail"}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": PART_OF}, "data": data}
+
+
+def processes(sandboxes: bool) -> list[str]:
+    return [*SERVICES, "frontend", *(SANDBOXES if sandboxes else ())]
+
+
+def required_secrets() -> list[str]:
+    """The `kubectl create secret` lines an operator runs first (values are placeholders)."""
+    lines = [f"kubectl create secret generic {resource_name('internal')} --from-literal=token=<random>",
+             f"kubectl create secret generic {resource_name('frontend')} --from-literal=session-key=<random>"]
+    lines += [
+        f"kubectl create secret generic {resource_name(name + '-database')} "
+        f"--from-literal=url=postgresql+asyncpg://<user>:<password>@<host>/eventshop_{name}"
+        for name in SERVICES
+    ]
+    return lines
+
+
+def manifests(image: str, nats_url: str, replicas: int, stream_replicas: int, sandboxes: bool) -> list[Manifest]:
+    documents = [config_map(nats_url, stream_replicas)]
+    for process in processes(sandboxes):
+        documents += [deployment(process, image, replicas), service(process)]
+    return documents
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """No anchors and aliases: each manifest reads on its own."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def render(documents: list[Manifest]) -> str:
+    header = ["# eventshop on Kubernetes: generated by `eventshop deploy kubernetes`.",
+              "# Create these secrets first (provider API keys and SMTP credentials are optional):",
+              *(f"#   {line}" for line in required_secrets())]
+    body = yaml.dump_all(documents, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False)
+    return "\n".join(header) + "\n---\n" + body
+
+
+def kubernetes(
+    image: Annotated[str, typer.Option(help="the eventshop image (built from the Dockerfile)")] = "eventshop:latest",
+    nats_url: Annotated[str, typer.Option(help="broker URL(s), comma-separated for a cluster")] = "nats://nats:4222",
+    replicas: Annotated[int, typer.Option(help="processes per service and frontend", min=1, max=20)] = 2,
+    stream_replicas: Annotated[int, typer.Option(help="JetStream replicas per stream", min=1, max=5)] = 3,
+    sandboxes: Annotated[bool, typer.Option(help="also run the three sandboxes instead of real providers")] = True,
+) -> None:
+    """Print Kubernetes manifests: a Deployment and a Service per process, one ConfigMap."""
+    typer.echo(render(manifests(image, nats_url, replicas, stream_replicas, sandboxes)), nl=False)
