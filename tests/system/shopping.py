@@ -99,6 +99,16 @@ def ledger_for(shop: Shop, order_id: str) -> list[dict[str, Any]]:
     return [m for m in movements if m.get("reference") == order_id]
 
 
+def subjects(shop: Shop, email: str) -> list[str]:
+    return [str(m["subject"]) for m in emails_to(shop, email)]
+
+
+def all_mentioned(found: list[str], words: list[str]) -> list[str] | None:
+    """`found` when together its lines mention every word, for polling with `settled`."""
+    lowered = " | ".join(found).lower()
+    return found if all(word in lowered for word in words) else None
+
+
 def emails_to(shop: Shop, address: str) -> list[dict[str, Any]]:
     with shop.http("mail") as mail:
         response = mail.get("/api/messages", params={"to": address})

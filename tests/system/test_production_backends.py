@@ -17,13 +17,14 @@ from tests.conftest import create_database, drop_database, postgres_available
 from tests.shop import SERVICES, Shop, start_shop
 from tests.system.shopping import (
     add_product,
-    emails_to,
+    all_mentioned,
     final_order,
     ledger_for,
     order,
     settled,
     sign_up,
     stock_of,
+    subjects,
 )
 
 SAGA = ["inventory", "order", "payment", "shipping", "notification"]
@@ -99,7 +100,7 @@ def test_two_replicas_of_every_saga_service_share_the_work_without_doing_anythin
             shipped = placed["status"] == "shipped"
             assert len([m for m in ledger_for(shop, placed["id"]) if m["type"] == "charge"]) == int(shipped)
             last = "shipped" if shipped else "stock"
-            mails = settled(shop, lambda c=customer, w=last: _mentioning(subjects(shop, c["email"]), w),
+            mails = settled(shop, lambda c=customer, w=last: all_mentioned(subjects(shop, c["email"]), [w]),
                             message=f"the {last} email")
             assert len(mails) == len(set(mails)), f"an email was sent twice: {mails}"
         idle = [name for name in replicas if ": handled " not in shop.log_tail(name, lines=10_000)]
@@ -107,14 +108,6 @@ def test_two_replicas_of_every_saga_service_share_the_work_without_doing_anythin
     finally:
         for name in replicas:
             shop.kill(name, signal.SIGTERM)
-
-
-def subjects(shop: Shop, email: str) -> list[str]:
-    return [str(m["subject"]) for m in emails_to(shop, email)]
-
-
-def _mentioning(found: list[str], word: str) -> list[str] | None:
-    return found if any(word in subject.lower() for subject in found) else None
 
 
 def test_a_cluster_node_stopped_mid_saga_loses_no_order(production_shop: Shop) -> None:

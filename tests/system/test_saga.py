@@ -9,6 +9,7 @@ import pytest
 from tests.shop import Shop
 from tests.system.shopping import (
     add_product,
+    all_mentioned,
     emails_to,
     final_order,
     ledger_for,
@@ -16,6 +17,7 @@ from tests.system.shopping import (
     settled,
     sign_up,
     stock_of,
+    subjects,
 )
 
 pytestmark = pytest.mark.system
@@ -23,10 +25,6 @@ pytestmark = pytest.mark.system
 
 def charges(shop: Shop, order_id: str) -> list[dict[str, object]]:
     return [m for m in ledger_for(shop, order_id) if m.get("type") == "charge"]
-
-
-def subjects(shop: Shop, email: str) -> list[str]:
-    return [str(m["subject"]) for m in emails_to(shop, email)]
 
 
 def test_happy_path_ships_with_tracking_charges_once_and_mails_the_customer(shop: Shop) -> None:
@@ -44,13 +42,8 @@ def test_happy_path_ships_with_tracking_charges_once_and_mails_the_customer(shop
     assert stock_of(shop, mug["id"])["available"] == 3
     assert [c["amount"] for c in charges(shop, order_id)] == [4100]
     expected = ["confirmed", "payment", "shipped"]
-    mails = settled(shop, lambda: _all_mentioned(subjects(shop, customer["email"]), expected), message="emails")
+    mails = settled(shop, lambda: all_mentioned(subjects(shop, customer["email"]), expected), message="emails")
     assert any(placed["tracking_number"] in str(m.get("text", "")) for m in emails_to(shop, customer["email"])), mails
-
-
-def _all_mentioned(found: list[str], words: list[str]) -> list[str] | None:
-    lowered = " | ".join(found).lower()
-    return found if all(word in lowered for word in words) else None
 
 
 def test_out_of_stock_cancels_without_charging_and_tells_the_customer(shop: Shop) -> None:
@@ -64,7 +57,7 @@ def test_out_of_stock_cancels_without_charging_and_tells_the_customer(shop: Shop
     assert charges(shop, order_id) == []
     with shop.http("payment") as payment:
         assert payment.get(f"/payments/{order_id}").json()["status"] == "voided"
-    settled(shop, lambda: _all_mentioned(subjects(shop, customer["email"]), ["stock"]), message="out-of-stock mail")
+    settled(shop, lambda: all_mentioned(subjects(shop, customer["email"]), ["stock"]), message="out-of-stock mail")
 
 
 def test_declined_card_cancels_and_releases_the_reservation(shop: Shop) -> None:
