@@ -76,7 +76,7 @@ def test_each_process_finds_its_database_broker_and_exactly_the_callees_the_regi
     for target in declared:
         if target == "Email System":
             smtp = SmtpSettings()
-            assert smtp.host == "eventshop-mail" and smtp.port == SMTP_PORT
+            assert smtp.host == "eventshop-mail" and smtp.port == SMTP_PORT and not smtp.start_tls
             assert SMTP_PORT in SERVICE_PORTS["eventshop-mail"]
             continue
         callee = {"Payment System": "payment-system", "Logistics System": "logistics-system"}.get(target, target)
@@ -102,3 +102,12 @@ def test_each_container_runs_a_command_the_cli_accepts_with_probes_and_no_secret
 def test_a_bad_option_exits_2() -> None:
     result = CliRunner().invoke(app, ["deploy", "kubernetes", "--replicas", "0"])
     assert result.exit_code == 2
+
+
+def test_without_sandboxes_the_providers_are_addresses_to_replace_not_missing_services() -> None:
+    documents = list(yaml.safe_load_all(render(build("eventshop:1", "nats://n:4222", 1, 3, False), False)))
+    names = {d["metadata"]["name"] for d in documents if d["kind"] == "Deployment"}
+    assert names == {f"eventshop-{p}" for p in [*SERVICES, "frontend"]}
+    config = next(d for d in documents if d["kind"] == "ConfigMap")["data"]
+    assert config["payment-system-url"] == "http://payment-system.invalid"
+    assert (config["smtp-host"], config["smtp-port"], config["smtp-start-tls"]) == ("mail.invalid", "587", "true")
