@@ -1,50 +1,98 @@
-"""Runs an ASGI app under uvicorn with our own signal handling: SIGINT/SIGTERM mean a graceful stop."""
+"""Runs an ASGI app under uvicorn with our own signal handling: SIGINT/SIGTERM mean a graceful stop.
+
+The socket is bound before uvicorn starts, so a taken port is one clear error (`PortInUse`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
-from collections.abc import Generator
+import socket
+import threading
+from collections.abc import Callable, Generator
 from typing import Any
 
 import uvicorn
 
 
+class PortInUse(OSError):
+    def __init__(self, host: str, port: int, what: str) -> None:
+        super().__init__(f"port {port} on {host} for {what} is already in use")
+        self.port = port
+
+
+def bind(host: str, port: int, what: str) -> socket.socket:
+    """A listening TCP socket; port 0 picks a free one (see `sock.getsockname()`)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortInUse(host, port, what) from None
+        raise
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
-        # The caller installs the handlers; uvicorn must not re-raise the signal afterwards.
+        # serve_socket installs its own handlers; uvicorn must not re-raise the signal afterwards.
         yield
 
 
-async def serve_app(app: Any, host: str, port: int, stop: asyncio.Event | None = None) -> None:
-    """Serve until SIGINT/SIGTERM (or `stop` is set), then shut down via the app's lifespan."""
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,
-                                   timeout_graceful_shutdown=5))
+async def serve_socket(
+    app: Any,
+    sock: socket.socket,
+    stop: asyncio.Event | None = None,
+    *,
+    handle_signals: bool = True,
+    graceful_seconds: int = 5,
+) -> bool:
+    """Serve until SIGINT/SIGTERM (main thread only) or `stop` is set; a second signal stops at once.
+
+    Returns whether the app started (its lifespan start-up succeeded).
+    """
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,
+                            timeout_graceful_shutdown=graceful_seconds)
+    server = _Server(config)
     loop = asyncio.get_running_loop()
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    signals = (signal.SIGINT, signal.SIGTERM) if handle_signals and in_main_thread else ()
 
     def request_exit() -> None:
+        if server.should_exit:
+            server.force_exit = True
         server.should_exit = True
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in signals:
         loop.add_signal_handler(sig, request_exit)
-    watcher = None
-    if stop is not None:
-
-        async def watch() -> None:
-            await stop.wait()
-            request_exit()
-
-        watcher = asyncio.create_task(watch())
+    watcher = asyncio.create_task(_exit_when_set(stop, request_exit)) if stop is not None else None
     try:
-        await server.serve()
+        await server.serve(sockets=[sock])
     finally:
-        if watcher:
+        if watcher is not None:
             watcher.cancel()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in signals:
             loop.remove_signal_handler(sig)
-    if server.started is False and not server.should_exit:
+        sock.close()
+    return bool(server.started) or server.should_exit
+
+
+async def _exit_when_set(stop: asyncio.Event, request_exit: Callable[[], None]) -> None:
+    await stop.wait()
+    request_exit()
+
+
+async def serve_app(app: Any, host: str, port: int, stop: asyncio.Event | None = None) -> None:
+    """Serve a service or the frontend on host:port until a signal or `stop`."""
+    if not await serve_socket(app, bind(host, port, "the app"), stop):
         raise OSError(f"could not serve on {host}:{port}")
 
 

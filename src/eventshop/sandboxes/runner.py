@@ -3,47 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
-import signal
 import socket
-import threading
-from collections.abc import Generator
 from typing import Any
 
-import uvicorn
+from eventshop.platform.serving import PortInUse, bind, serve_socket
+
+__all__ = ["GRACEFUL_SECONDS", "PortInUse", "bind", "serve_sandbox"]
 
 # How long a stop waits for requests in flight (a tok_timeout charge sleeps far longer).
 GRACEFUL_SECONDS = 2
-
-
-class PortInUse(OSError):
-    def __init__(self, host: str, port: int, what: str) -> None:
-        super().__init__(f"port {port} on {host} for {what} is already in use")
-        self.port = port
-
-
-def bind(host: str, port: int, what: str) -> socket.socket:
-    """A listening TCP socket; port 0 picks a free one (see `sock.getsockname()`)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-            raise PortInUse(host, port, what) from None
-        raise
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        # serve_sandbox installs its own handlers; uvicorn must not re-raise the signal afterwards.
-        yield
 
 
 async def serve_sandbox(
@@ -55,32 +23,4 @@ async def serve_sandbox(
     graceful_seconds: int = GRACEFUL_SECONDS,
 ) -> None:
     """Serve until SIGINT/SIGTERM (main thread only) or `stop` is set; a second signal stops at once."""
-    host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,
-                            timeout_graceful_shutdown=graceful_seconds)
-    server = _Server(config)
-    loop = asyncio.get_running_loop()
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    signals = (signal.SIGINT, signal.SIGTERM) if handle_signals and in_main_thread else ()
-
-    def request_exit() -> None:
-        if server.should_exit:
-            server.force_exit = True
-        server.should_exit = True
-
-    for sig in signals:
-        loop.add_signal_handler(sig, request_exit)
-    watcher = asyncio.create_task(_exit_when_set(stop, request_exit)) if stop is not None else None
-    try:
-        await server.serve(sockets=[sock])
-    finally:
-        if watcher is not None:
-            watcher.cancel()
-        for sig in signals:
-            loop.remove_signal_handler(sig)
-        sock.close()
-
-
-async def _exit_when_set(stop: asyncio.Event, request_exit: Any) -> None:
-    await stop.wait()
-    request_exit()
+    await serve_socket(app, sock, stop, handle_signals=handle_signals, graceful_seconds=graceful_seconds)
