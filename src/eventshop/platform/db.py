@@ -27,7 +27,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
@@ -253,8 +259,13 @@ class UnitOfWork:
         # On PostgreSQL, ids are handed out before commit; holding this lock until commit makes
         # id order equal commit order, which the relay relies on. SQLite writers are serial already.
         if not self.db.is_sqlite:
-            key = int.from_bytes(hashlib.sha1(b"eventshop-outbox").digest()[:4], "big")
-            await self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+            await hold_advisory_lock(self.session, "eventshop-outbox")
+
+
+async def hold_advisory_lock(executor: AsyncSession | AsyncConnection, name: str) -> None:
+    """PostgreSQL: wait for the lock called `name` and hold it until the transaction ends."""
+    key = int.from_bytes(hashlib.sha1(name.encode()).digest()[:4], "big")
+    await executor.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def _topic_of(event_type: str) -> str:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from alembic import command, context, op
 from alembic.config import Config
-from sqlalchemy import Connection, MetaData, text
+from sqlalchemy import Connection, MetaData
 
-from eventshop.platform.db import Database, new_metadata
+from eventshop.platform.db import Database, hold_advisory_lock, new_metadata
 
 
 def alembic_config(migrations_dir: Path, connection: Connection | None = None) -> Config:
@@ -16,9 +16,6 @@ def alembic_config(migrations_dir: Path, connection: Connection | None = None) -
     config.set_main_option("script_location", str(migrations_dir))
     config.attributes["connection"] = connection
     return config
-
-
-MIGRATION_LOCK = 0x657665_6E7473  # any constant that no other advisory lock of the database uses
 
 
 async def upgrade(db: Database, migrations_dir: Path) -> None:
@@ -33,7 +30,7 @@ async def upgrade(db: Database, migrations_dir: Path) -> None:
 
     async with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            await hold_advisory_lock(conn, "eventshop-migrations")
         await conn.run_sync(run)
 
 

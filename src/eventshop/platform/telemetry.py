@@ -45,6 +45,9 @@ _context: ContextVar[Mapping[str, str]] = ContextVar("eventshop_log_context", de
 @contextlib.contextmanager
 def log_context(**fields: str | None) -> Iterator[None]:
     """Fields that every log line written inside the block carries, so one order can be followed."""
+    traceparent = fields.get("traceparent") or ""
+    if traceparent.count("-") == 3:  # W3C: version-trace_id-span_id-flags
+        fields["trace_id"] = traceparent.split("-")[1]
     token = _context.set({**_context.get(), **{key: value for key, value in fields.items() if value}})
     try:
         yield
@@ -82,16 +85,13 @@ class LogContextMiddleware:
 
 
 class ContextFilter(logging.Filter):
-    """Copies the log context onto each record (`trace_id` is taken from the W3C traceparent)."""
+    """Copies the log context onto each record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         context = _context.get()
         for key in CONTEXT_FIELDS:
             if key in context and not hasattr(record, key):
                 setattr(record, key, context[key])
-        traceparent = context.get("traceparent", "")
-        if traceparent.count("-") == 3 and not hasattr(record, "trace_id"):
-            record.trace_id = traceparent.split("-")[1]
         return True
 
 
