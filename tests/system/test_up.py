@@ -53,9 +53,13 @@ def shop_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Settings, l
     try:
         yield process, settings, output
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        if process.poll() is None:  # stopped as a person would; a SIGKILL would orphan its nats-server
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def test_up_starts_the_shop_takes_an_order_and_stops_cleanly(
