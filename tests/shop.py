@@ -21,6 +21,11 @@ TOKEN = "eventshop-internal-dev-token"
 OPERATOR = {"Authorization": f"Bearer {TOKEN}", "X-Eventshop-Caller": "operator"}
 
 
+def program_of(name: str) -> str:
+    """`payment#2` (a replica) runs the program `payment`."""
+    return name.split("#")[0]
+
+
 def free_port_base() -> int:
     """A base whose every offset is free (the shop uses base+0 .. base+422).
 
@@ -67,7 +72,7 @@ class Shop:
 
     def command(self, name: str) -> list[str]:
         cli = [sys.executable, "-m", "eventshop.cli.main"]
-        name = name.split("#")[0]
+        name = program_of(name)
         if name in SERVICES:
             return [*cli, "serve", name]
         if name == "frontend":
@@ -81,7 +86,7 @@ class Shop:
         log = open(self.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
         env = self.env
         if name in self.replica_ports:
-            env = {**env, f"EVENTSHOP_{env_key(name.split('#')[0])}_PORT": str(self.replica_ports[name])}
+            env = {**env, f"EVENTSHOP_{env_key(program_of(name))}_PORT": str(self.replica_ports[name])}
         self.processes[name] = subprocess.Popen(
             self.command(name), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -94,7 +99,7 @@ class Shop:
         return name
 
     def health_url(self, name: str) -> str:
-        return f"{self.url(name)}/health" + ("/ready" if name.split("#")[0] in [*SERVICES, "frontend"] else "")
+        return f"{self.url(name)}/health" + ("/ready" if program_of(name) in [*SERVICES, "frontend"] else "")
 
     def wait_ready(self, names: list[str], timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from eventshop.cli.deploy import SANDBOXES, SMTP_PORT, render
+from eventshop.cli.deploy import EXTERNAL, SANDBOXES, SMTP_PORT, render
 from eventshop.cli.deploy import manifests as build
 from eventshop.cli.main import app
 from eventshop.contracts.registry import SERVICES, requests_from
@@ -79,7 +79,7 @@ def test_each_process_finds_its_database_broker_and_exactly_the_callees_the_regi
             assert smtp.host == "eventshop-mail" and smtp.port == SMTP_PORT and not smtp.start_tls
             assert SMTP_PORT in SERVICE_PORTS["eventshop-mail"]
             continue
-        callee = {"Payment System": "payment-system", "Logistics System": "logistics-system"}.get(target, target)
+        callee = EXTERNAL.get(target, target)
         assert settings.url(callee) == f"http://eventshop-{callee}"  # the Service in front of it, port 80
         assert 80 in SERVICE_PORTS[f"eventshop-{callee}"]
     urls = {name for name in environment(process) if name.endswith("_URL") and "DATABASE" not in name

@@ -100,8 +100,8 @@ def arguments(process: str) -> list[str]:
 
 def deployment(process: str, image: str, replicas: int) -> Manifest:
     labels = {"app.kubernetes.io/name": process, "app.kubernetes.io/part-of": PART_OF}
-    ready = "/health/ready" if process in SERVICES or process == "frontend" else "/health"
-    live = "/health/live" if process in SERVICES or process == "frontend" else "/health"
+    # services and the frontend tell live from ready; a sandbox has one /health
+    ready, live = ("/health", "/health") if process in SANDBOXES else ("/health/ready", "/health/live")
     ports = [{"name": "http", "containerPort": PORT}]
     if process == "mail":
         ports.append({"name": "smtp", "containerPort": SMTP_PORT})
