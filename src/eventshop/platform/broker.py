@@ -171,15 +171,27 @@ async def ensure_topology(
             delay = min(delay * 2, 5.0)
 
 
+PROBE_STREAM = "EVENTSHOP_PROBE"
+
+
 async def wait_for_jetstream(urls: str, timeout: float = 30.0) -> None:
-    """Wait until JetStream answers (a new cluster needs a few seconds to elect its meta leader)."""
+    """Wait until JetStream can place a stream on every server of `urls`.
+
+    A new or restarted cluster answers before all its peers have joined; a stream with one replica
+    per server is placed only once they have, so a probe stream is created (and removed) to be sure.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    replicas = min(len(urls.split(",")), 3)
+    probe = StreamConfig(name=PROBE_STREAM, subjects=["eventshop-probe"], num_replicas=replicas,
+                         storage=StorageType.MEMORY)
     nc = await connect(urls, "eventshop-probe")
     try:
+        js = nc.jetstream(timeout=2.0)
         while True:
             try:
-                await nc.jetstream(timeout=1.0).account_info()
+                await js.add_stream(probe)
+                await js.delete_stream(PROBE_STREAM)
                 return
             except Exception:
                 if loop.time() > deadline:
