@@ -1,4 +1,4 @@
-"""Consuming through the inbox: one worker per durable consumer, ack only after commit."""
+"""Consuming through the inbox: one worker per durable consumer, concurrent across orders, ack only after commit."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
@@ -20,6 +21,7 @@ from eventshop.platform import deadletters
 from eventshop.platform.broker import ConsumerSpec
 from eventshop.platform.db import AlreadyHandled, Database, Incoming
 from eventshop.platform.errors import NotReady
+from eventshop.platform.pulling import HEARTBEAT_SECONDS, PullFeed
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import EVENTS_CONSUMED, HANDLER_SECONDS, event_log_context
 
@@ -46,8 +48,37 @@ def decode(data: bytes) -> tuple[Envelope, Any]:
         raise Undecodable(f"{envelope.type} fails its schema: {exc}") from exc
 
 
+@dataclass
+class Delivery:
+    """A fetched message, decoded once (or the reason it cannot be)."""
+
+    msg: Msg
+    decoded: tuple[Envelope, Any] | Undecodable
+    waiting_since: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def of(cls, msg: Msg) -> Delivery:
+        try:
+            return cls(msg, decode(msg.data))
+        except Undecodable as exc:
+            return cls(msg, exc)
+
+    @property
+    def key(self) -> str:
+        """The entity the event is about: deliveries with the same key are handled in order."""
+        if isinstance(self.decoded, Undecodable):
+            return ""
+        envelope = self.decoded[0]
+        return envelope.subject or envelope.correlationid or envelope.id
+
+
 class ConsumerWorker:
-    """Fetches from one durable consumer and runs each delivery through its handler."""
+    """Handles one durable consumer's deliveries concurrently, one key (order, account) at a time.
+
+    Deliveries about the same entity (the envelope's subject) run one after another in delivery order;
+    different entities run side by side, at most `max_in_flight` at once, so one slow order does not hold
+    up the others. Each delivery is acked only after its transaction commits.
+    """
 
     def __init__(
         self,
@@ -63,23 +94,73 @@ class ConsumerWorker:
         self.handlers = handlers
         self.settings = settings
         self.stopping = asyncio.Event()
+        self.lanes: dict[str, deque[Delivery]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.feed: PullFeed | None = None
 
     async def run(self) -> None:
-        sub = await self.js.pull_subscribe_bind(durable=self.spec.durable, stream=self.spec.stream)
+        feed = PullFeed(self.js._nc, self.js._prefix, self.spec.stream, self.spec.durable,
+                        self.settings.consumer_max_in_flight, self._accept)
+        self.feed = feed
+        await feed.start()
         while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=HEARTBEAT_SECONDS)
+            await feed.top_up()
+            await self._extend_slow_deliveries()
+        # In-flight deliveries finish even when a stop is requested; new arrivals go back at once.
+        while self.tasks:
+            await asyncio.wait(set(self.tasks))
+        await feed.stop()
+
+    def _accept(self, msg: Msg) -> None:
+        if self.stopping.is_set():
+            self._spawn(self._give_back(msg))
+            return
+        delivery = Delivery.of(msg)
+        lane = self.lanes.get(delivery.key)
+        if lane is not None:
+            lane.append(delivery)
+            return
+        self.lanes[delivery.key] = deque([delivery])
+        self._spawn(self._drain(delivery.key))
+
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(job)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _drain(self, key: str) -> None:
+        lane = self.lanes[key]
+        while lane:
+            delivery = lane[0]
             try:
-                messages = await sub.fetch(batch=20, timeout=1.0)
-            except (NatsTimeoutError, TimeoutError):
-                continue
-            except Exception as exc:  # broker away: the client reconnects; try again shortly
-                log.warning("%s cannot fetch: %s", self.spec.durable, exc)
-                await asyncio.sleep(0.5)
-                continue
-            for msg in messages:
-                # In-flight deliveries finish even when a stop is requested.
-                await self.handle(msg)
+                await self._settle(delivery)
+            except Exception:  # the broker went away while acking: redelivery takes it from here
+                log.exception("%s: delivery of %s not settled", self.spec.durable, delivery.msg.subject)
+            lane.popleft()
+            await self._finished()
+        del self.lanes[key]
+
+    async def _give_back(self, msg: Msg) -> None:
         with contextlib.suppress(Exception):
-            await sub.unsubscribe()
+            await msg.nak()
+        await self._finished()
+
+    async def _finished(self) -> None:
+        if self.feed is not None:
+            self.feed.finished()
+            await self.feed.top_up()
+
+    async def _extend_slow_deliveries(self) -> None:
+        """A delivery waiting or running longer than a third of ack_wait tells the server it is still alive."""
+        now = time.monotonic()
+        for lane in list(self.lanes.values()):
+            for delivery in list(lane):
+                if now - delivery.waiting_since > self.spec.ack_wait_seconds / 3:
+                    delivery.waiting_since = now
+                    with contextlib.suppress(Exception):
+                        await delivery.msg.in_progress()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -88,12 +169,16 @@ class ConsumerWorker:
         return min(self.settings.retry_base_seconds * 2 ** (deliveries - 1), self.settings.retry_max_seconds)
 
     async def handle(self, msg: Msg) -> None:
+        """Handle one message now (tests and tools); the run loop goes through the lanes."""
+        await self._settle(Delivery.of(msg))
+
+    async def _settle(self, delivery: Delivery) -> None:
+        msg = delivery.msg
         deliveries = msg.metadata.num_delivered
-        try:
-            envelope, event = decode(msg.data)
-        except Undecodable as exc:
-            await self._dead_letter(msg, str(exc), "?")
+        if isinstance(delivery.decoded, Undecodable):
+            await self._dead_letter(msg, str(delivery.decoded), "?")
             return
+        envelope, event = delivery.decoded
         with event_log_context(envelope):
             await self._run(msg, envelope, event, deliveries)
 

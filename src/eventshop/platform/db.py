@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +42,7 @@ from sqlalchemy.types import TypeDecorator
 from eventshop.contracts.envelope import Envelope, Event, child_trace_parent
 from eventshop.contracts.events import ALL_EVENTS
 from eventshop.contracts.registry import TOPICS
+from eventshop.platform import sqlite_inline
 from eventshop.platform.telemetry import current_log_context
 
 E = TypeVar("E", bound=Event)
@@ -122,18 +125,36 @@ class Database:
         self.publishes = frozenset(publishes)
         self.is_sqlite = _is_sqlite(url)
         if self.is_sqlite:
-            path = make_url(url).database
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: AsyncEngine = create_async_engine(url, connect_args={"timeout": 30})
-            _tune_sqlite(self.engine)
+            self.engine: AsyncEngine = _sqlite_engine(url, "BEGIN IMMEDIATE")
+            self.read_engine = _sqlite_engine(url, "BEGIN")
         else:
-            self.engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            # No pre-ping: a connection the server dropped fails one transaction, which is retried, and
+            # SQLAlchemy then replaces the pool; pinging would cost a round trip on every checkout.
+            self.engine = create_async_engine(url, pool_size=10, max_overflow=10)
+            self.read_engine = self.engine
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # SQLite has one writer per database: writers of this process queue here, in order, instead of
+        # sleeping in SQLite's busy handler; readers (WAL) go alongside on their own connections.
+        self._writer = asyncio.Lock() if self.is_sqlite else None
         self.outbox_signal = asyncio.Event()
 
     def transaction(self, handled: Incoming[Any] | None = None) -> UnitOfWork:
+        """A unit of work that may write: state, outbox rows and the inbox mark commit together."""
         return UnitOfWork(self, handled)
+
+    def reading(self) -> UnitOfWork:
+        """A read-only unit of work: takes no write lock; committing a change from it is an error."""
+        return UnitOfWork(self, None, readonly=True)
+
+    @contextlib.asynccontextmanager
+    async def writer(self) -> AsyncIterator[None]:
+        """Hold this process's turn to write (SQLite); nothing to wait for on PostgreSQL."""
+        if self._writer is None:
+            yield
+            return
+        async with self._writer:
+            yield
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -141,14 +162,28 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    """WAL, a busy timeout, and BEGIN IMMEDIATE so concurrent writers queue instead of failing."""
+def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
+    path = make_url(url).database
+    if not path or path == ":memory:":
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+    else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, async_creator=sqlite_inline.creator(path, timeout=30))
+    _tune_sqlite(engine, begin)
+    return engine
+
+
+def _tune_sqlite(engine: AsyncEngine, begin: str) -> None:
+    """WAL and a busy timeout; writers BEGIN IMMEDIATE so another process's writer makes them wait, not fail."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_conn: Any, _: ConnectionPoolEntry) -> None:
-        dbapi_conn.isolation_level = None
+        if dbapi_conn.isolation_level is not None:
+            dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
@@ -158,7 +193,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
 
 class UnitOfWork:
@@ -167,24 +202,40 @@ class UnitOfWork:
     Leaving the block without `commit()` rolls everything back.
     """
 
-    def __init__(self, db: Database, handled: Incoming[Any] | None) -> None:
+    def __init__(self, db: Database, handled: Incoming[Any] | None, *, readonly: bool = False) -> None:
         self.db = db
         self.handled = handled
-        self.session: AsyncSession = db.sessions()
+        self.readonly = readonly
+        self.session: AsyncSession = db.read_sessions() if readonly else db.sessions()
         self.staged: list[Envelope] = []
+        self._turn: contextlib.AbstractAsyncContextManager[None] | None = None
 
     async def __aenter__(self) -> UnitOfWork:
-        if self.handled is not None and await self._seen(self.handled):
-            await self.session.close()
-            raise AlreadyHandled(self.handled.envelope.id)
+        if not self.readonly:
+            self._turn = self.db.writer()
+            await self._turn.__aenter__()
+        try:
+            if self.handled is not None and await self._seen(self.handled):
+                raise AlreadyHandled(self.handled.envelope.id)
+        except BaseException:
+            await self._close()
+            raise
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        await self._close()
+
+    async def _close(self) -> None:
         # close() rolls back anything uncommitted and detaches objects without expiring them,
         # so results stay readable after the block.
-        await self.session.close()
+        try:
+            await self.session.close()
+        finally:
+            if self._turn is not None:
+                turn, self._turn = self._turn, None
+                await turn.__aexit__(None, None, None)
 
     async def _seen(self, incoming: Incoming[Any]) -> bool:
         inbox = self.db_table("inbox")
@@ -217,6 +268,11 @@ class UnitOfWork:
         return envelope
 
     async def commit(self) -> None:
+        if self.readonly:
+            if self.staged or self.session.new or self.session.dirty or self.session.deleted:
+                raise RuntimeError("a read-only unit of work cannot commit changes; use db.transaction()")
+            await self.session.rollback()
+            return
         if self.staged:
             await self._serialize_outbox_writers()
             outbox = self.db_table("outbox")

@@ -18,6 +18,7 @@ from eventshop.platform.telemetry import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBO
 log = logging.getLogger(__name__)
 OUTBOX = PLATFORM_TABLES["outbox"]
 BATCH = 200
+PUBACK_TIMEOUT_SECONDS = 5.0
 IDLE_CHECK_SECONDS = 1.0
 
 
@@ -63,38 +64,49 @@ class OutboxRelay:
             await asyncio.wait_for(self.stopping.wait(), timeout=delay)
 
     async def publish_pending(self) -> int:
-        """Publish one batch in id order; stop at the first failure so order is kept."""
+        """Publish one batch in id order, many PubAcks in flight; stop at the first failure so order is kept.
+
+        Messages go out on one connection in id order, so the stream stores them in that order; only a
+        failed PubAck is sent again (with the same message id, so what was stored is not stored twice).
+        """
         self.db.outbox_signal.clear()
-        async with self.db.sessions() as session:
+        async with self.db.reading() as uow:
             rows = (
-                await session.execute(
+                await uow.session.execute(
                     select(OUTBOX.c.id, OUTBOX.c.event_id, OUTBOX.c.event_type, OUTBOX.c.subject, OUTBOX.c.payload)
                     .where(OUTBOX.c.published_at.is_(None))
                     .order_by(OUTBOX.c.id)
                     .limit(BATCH)
                 )
             ).all()
-            await session.rollback()
         if not rows:
-            await self.refresh_gauges()
             return 0
+        acks = [await self._publish(row.subject, row.payload, row.event_id, row.event_type) for row in rows]
         published: list[int] = []
+        failure: BaseException | None = None
         try:
-            for row in rows:
-                await self._publish(row.subject, row.payload, row.event_id, row.event_type)
-                published.append(row.id)
+            async with asyncio.timeout(PUBACK_TIMEOUT_SECONDS):
+                for row, ack in zip(rows, acks, strict=True):
+                    await ack
+                    published.append(row.id)
+                    EVENTS_PUBLISHED.labels(self.db.service, row.event_type).inc()
+        except (Exception, TimeoutError) as exc:
+            failure = exc
         finally:
+            for ack in acks[len(published):]:
+                ack.cancel()
             if published:
                 await self._mark_published(published)
-        await self.refresh_gauges()
+        if failure is not None:
+            raise failure
         return len(published)
 
-    async def _publish(self, subject: str, payload: bytes, event_id: str, event_type: str) -> None:
+    async def _publish(self, subject: str, payload: bytes, event_id: str, event_type: str) -> asyncio.Future[Any]:
         headers = {"Nats-Msg-Id": event_id, "Ce-Type": event_type}
-        await self.js.publish(subject, payload, headers=headers, timeout=3.0)
-        EVENTS_PUBLISHED.labels(self.db.service, event_type).inc()
+        ack = await self.js.publish_async(subject, payload, headers=headers)
         if self.settings.chaos_duplicates:
             self._publish_chaos_copy(subject, payload, event_id, event_type)
+        return ack
 
     def _publish_chaos_copy(self, subject: str, payload: bytes, event_id: str, event_type: str) -> None:
         # Test switch only: a second copy under another message id defeats broker dedup and,
@@ -113,9 +125,9 @@ class OutboxRelay:
         task.add_done_callback(self._chaos_tasks.discard)
 
     async def _mark_published(self, ids: list[int]) -> None:
-        async with self.db.sessions() as session:
-            await session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(published_at=utcnow()))
-            await session.commit()
+        async with self.db.transaction() as uow:
+            await uow.session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(published_at=utcnow()))
+            await uow.commit()
 
     async def refresh_gauges(self) -> None:
         stats = await self.backlog()
@@ -123,13 +135,13 @@ class OutboxRelay:
         OUTBOX_OLDEST_AGE.labels(self.db.service).set(stats["oldest_age_seconds"])
 
     async def backlog(self) -> dict[str, Any]:
-        async with self.db.sessions() as session:
+        """Counted when asked (/metrics, readiness), not on every publishing cycle."""
+        async with self.db.reading() as uow:
             count, oldest = (
-                await session.execute(
+                await uow.session.execute(
                     select(func.count(), func.min(OUTBOX.c.created_at)).where(OUTBOX.c.published_at.is_(None))
                 )
             ).one()
-            await session.rollback()
         age = 0.0
         if oldest is not None:
             if oldest.tzinfo is None:

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     nats_url: str | None = None
     stream_replicas: int = Field(default=1, ge=1, le=5)
     max_deliveries: int = Field(default=8, ge=1)
+    # Deliveries one consumer handles at once (different orders in parallel, one order in sequence).
+    consumer_max_in_flight: int = Field(default=64, ge=1, le=1000)
     retry_base_seconds: float = Field(default=0.2, gt=0)
     retry_max_seconds: float = Field(default=5.0, gt=0)
     http_timeout_seconds: float = Field(default=3.0, gt=0)

@@ -276,3 +276,55 @@ async def test_every_log_line_written_while_handling_names_the_event_and_its_ord
         assert len(line["trace_id"]) == 32
     [after] = [line for line in lines if line["message"] == "after the event"]
     assert "correlation_id" not in after and "event_id" not in after
+
+
+async def test_a_slow_handler_for_one_order_does_not_delay_another_orders_events(
+    backend: Backend, tmp_path: Path
+) -> None:
+    async with harness(backend, tmp_path) as h:
+        release = asyncio.Event()
+        handled: list[str] = []
+
+        async def slow_for_o1(incoming: Incoming[Any]) -> None:
+            if incoming.event.order_id == "o1":
+                await release.wait()
+            await record_effect(h.db, incoming)
+            handled.append(incoming.event.order_id)
+
+        await h.publish(processed("o1"))
+        await h.publish(processed("o2"))
+        await h.publish(processed("o3"))
+        async with h.worker(slow_for_o1):
+            await eventually(lambda: sorted(handled) == ["o2", "o3"], message="o2 and o3 handled while o1 waits")
+            release.set()
+            await eventually(lambda: sorted(handled) == ["o1", "o2", "o3"], message="o1 handled once released")
+
+
+async def test_events_about_one_order_are_handled_one_at_a_time_in_delivery_order(
+    backend: Backend, tmp_path: Path
+) -> None:
+    async with harness(backend, tmp_path) as h:
+        seen: list[tuple[str, str]] = []
+        running: set[str] = set()
+        overlapped: list[str] = []
+
+        async def in_order(incoming: Incoming[Any]) -> None:
+            order_id = incoming.event.order_id
+            if order_id in running:
+                overlapped.append(order_id)
+            running.add(order_id)
+            await asyncio.sleep(0.02)  # long enough for a second delivery of the same order to overlap
+            await record_effect(h.db, incoming)
+            seen.append((order_id, incoming.envelope.type))
+            running.discard(order_id)
+
+        for order_id in ("a", "b"):
+            await h.publish(processed(order_id))
+            await h.publish(OrderCancelledEvent(order_id=order_id, customer_id="c1", reason="test", lines=[], total=100,
+                                                 currency="EUR"))
+        async with h.worker(in_order):
+            await eventually(lambda: len(seen) == 4, message="all four handled")
+        for order_id in ("a", "b"):
+            types = [event_type for key, event_type in seen if key == order_id]
+            assert types == ["OrderProcessedEvent", "OrderCancelledEvent"]
+        assert overlapped == []

@@ -78,6 +78,15 @@ async def test_availability_comes_from_a_running_inventory(settings: Settings, c
         assert detail["image_url"] == "/products/b-few/image.svg"
 
 
+async def test_product_data_without_availability_does_not_ask_inventory(settings: Settings, clean_broker: None) -> None:
+    async with running(catalog(), settings) as cat:  # no Inventory running: asking it would say "unknown"
+        await add(cat, product("B-FEW", "Few"))
+        detail = (await cat.http.get("/products/b-few", params={"availability": "false"})).json()
+        assert detail["availability"] is None and detail["price"] == 1000
+        asked = (await cat.http.get("/products/b-few")).json()
+        assert asked["availability"] == {"status": "unknown", "available": None}
+
+
 async def test_products_render_with_availability_unknown_when_inventory_is_not_running(
     settings: Settings, clean_broker: None
 ) -> None:

@@ -31,7 +31,8 @@ def cart_event(order_id: str) -> ShoppingCartOrderedEvent:
 
 
 async def status_of(http: Any, order_id: str) -> str:
-    return str((await http.get(f"/orders/{order_id}")).json()["status"])
+    """The order's status, or "" while it does not exist yet."""
+    return str((await http.get(f"/orders/{order_id}")).json().get("status", ""))
 
 
 async def test_order_goes_from_created_to_shipped(settings: Settings, clean_broker: None) -> None:

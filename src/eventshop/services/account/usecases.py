@@ -141,7 +141,7 @@ async def deactivate_account(ctx: AccountContext, account_id: str, reason: str |
 
 
 async def sign_in(ctx: AccountContext, email: str, password: str) -> Account:
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.reading() as uow:
         account = await uow.session.scalar(select(Account).where(Account.email == domain.normalise_email(email)))
     wrong = Unauthorized("email or password is wrong", code="invalid_credentials")
     if account is None:
@@ -162,5 +162,5 @@ async def sign_in(ctx: AccountContext, email: str, password: str) -> Account:
 
 
 async def get_account(ctx: AccountContext, account_id: str) -> Account:
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.reading() as uow:
         return await _load(uow, account_id)

@@ -35,7 +35,8 @@ class CatalogClient:
 
     async def product(self, product_id: str) -> CatalogProduct:
         """Name, SKU and current price; NotFound (product_not_found) or DependencyUnavailable otherwise."""
-        found = await self.client.get(f"/products/{quote(product_id, safe='')}")
+        # The cart needs name and price only: no stock look-up at Inventory on its behalf.
+        found = await self.client.get(f"/products/{quote(product_id, safe='')}", params={"availability": "false"})
         return CatalogProduct(
             product_id=str(found["id"]),
             sku=str(found["sku"]),

@@ -86,10 +86,16 @@ async def list_products(
 
 
 @router.get("/products/{product_id}", response_model=ProductView)
-async def get_product(ctx: Ctx, product_id: str) -> ProductView:
-    """Product data and price (Shopping Cart's "Product Data"), availability from Inventory."""
-    product, availability = await usecases.get_product_with_availability(ctx, product_id)
-    return ProductView.of(product, availability)
+async def get_product(
+    ctx: Ctx,
+    product_id: str,
+    availability: Annotated[bool, Query(description="ask Inventory for the stock level (Check Inventory)")] = True,
+) -> ProductView:
+    """Product data and price (Shopping Cart's "Product Data"), availability from Inventory unless not asked."""
+    if not availability:
+        return ProductView.of(await usecases.get_product(ctx, product_id))
+    product, stock = await usecases.get_product_with_availability(ctx, product_id)
+    return ProductView.of(product, stock)
 
 
 @router.get("/products/{product_id}/image.svg", response_class=Response)

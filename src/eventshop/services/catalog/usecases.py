@@ -85,7 +85,7 @@ async def change_product(ctx: CatalogContext, product_id: str, data: ProductData
 
 
 async def get_product(ctx: CatalogContext, product_id: str) -> Product:
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.reading() as uow:
         product = await uow.session.get(Product, product_id)
     if product is None:
         raise NotFound(f"no product {product_id}", code="product_not_found")
@@ -109,7 +109,7 @@ async def search_products(
         matches = or_(*(func.lower(column).like(pattern, escape=domain.LIKE_ESCAPE)
                         for column in (Product.name, Product.description, Product.sku)))
         count, rows = count.where(matches), rows.where(matches)
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.reading() as uow:
         total = int(await uow.session.scalar(count) or 0)
         products = list((await uow.session.scalars(rows)).all())
     levels = await ctx.inventory.available([p.id for p in products]) if products else {}

@@ -136,7 +136,8 @@ async def set_stock(ctx: InventoryContext, product_id: str, sku: str, available:
 
 
 async def stock_levels(ctx: InventoryContext, product_ids: list[str]) -> list[Stock]:
-    async with ctx.db.sessions() as session:
+    async with ctx.db.reading() as uow:
+        session = uow.session
         query = select(Stock).order_by(Stock.product_id)
         if product_ids:
             query = query.where(Stock.product_id.in_(product_ids))
@@ -144,7 +145,8 @@ async def stock_levels(ctx: InventoryContext, product_ids: list[str]) -> list[St
 
 
 async def reservation(ctx: InventoryContext, order_id: str) -> tuple[Reservation, list[ReservationLine]]:
-    async with ctx.db.sessions() as session:
+    async with ctx.db.reading() as uow:
+        session = uow.session
         found = await session.get(Reservation, order_id)
         if found is None:
             raise NotFound(f"no reservation for order {order_id}", code="reservation_not_found")

@@ -180,7 +180,7 @@ class OrderDetails:
 
 
 async def get_order(ctx: OrderContext, order_id: str) -> OrderDetails:
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.reading() as uow:
         order = await uow.session.get(Order, order_id)
         if order is None:
             raise NotFound(f"no order {order_id}", code="order_not_found")
@@ -191,7 +191,7 @@ async def get_order(ctx: OrderContext, order_id: str) -> OrderDetails:
 
 
 async def list_orders(ctx: OrderContext, customer_id: str, page: int, page_size: int) -> tuple[list[Order], int]:
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.reading() as uow:
         total = await uow.session.scalar(select(func.count()).where(Order.customer_id == customer_id))
         rows = await uow.session.scalars(
             select(Order)

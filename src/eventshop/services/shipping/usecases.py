@@ -42,7 +42,7 @@ class OrderToShip:
 
 
 async def _existing(ctx: ShippingContext, order_id: str) -> ShipmentStatus | None:
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.reading() as uow:
         found = await uow.session.get(Shipment, order_id)
         return ShipmentStatus(found.status) if found else None
 
@@ -99,7 +99,7 @@ async def cancel_shipment(
 
 
 async def get_shipment(ctx: ShippingContext, order_id: str) -> tuple[Shipment, dict[str, Any] | None]:
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.reading() as uow:
         shipment = await uow.session.get(Shipment, order_id)
     if shipment is None:
         raise NotFound(f"no shipment for order {order_id}", code="shipment_not_found")
