@@ -105,9 +105,9 @@ class PullFeed:
         self.counter += 1
         token = str(self.counter)
         self.requests[token] = _Request(free, now + EXPIRES_SECONDS + 2.0)
-        request = {"batch": free, "expires": int(EXPIRES_SECONDS * 1e9), "idle_heartbeat": int(HEARTBEAT_SECONDS * 1e9)}
+        pull = {"batch": free, "expires": int(EXPIRES_SECONDS * 1e9), "idle_heartbeat": int(HEARTBEAT_SECONDS * 1e9)}
         try:
-            await self.nc.publish(self.api_subject, json.dumps(request).encode(), reply=f"{self.inbox}.{token}")
+            await self.nc.publish(self.api_subject, json.dumps(pull).encode(), reply=f"{self.inbox}.{token}")
         except Exception as exc:  # disconnected: the watchdog asks again
             self.requests.pop(token, None)
             log.debug("pull request not sent: %s", exc)
