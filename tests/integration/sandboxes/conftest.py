@@ -96,6 +96,59 @@ async def mail_catcher(data_dir: Path, faults: FaultConfig | None = None) -> Asy
         await server
 
 
+class SmtpRelay:
+    """A TCP relay in front of an SMTP server: counts the connections made through it and can drop them
+    all at once, as a server restart or an idle timeout on the provider's side would."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.connections = 0
+        self.port = 0
+        self._open: list[asyncio.StreamWriter] = []
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self._open += [client_writer, server_writer]
+        await asyncio.gather(_pipe(client_reader, server_writer), _pipe(server_reader, client_writer),
+                             return_exceptions=True)
+
+    def drop(self) -> None:
+        for writer in self._open:
+            writer.close()
+        self._open.clear()
+
+    async def close(self) -> None:
+        self.drop()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
+
+
+@contextlib.asynccontextmanager
+async def smtp_relay(target_port: int) -> AsyncIterator[SmtpRelay]:
+    relay = SmtpRelay(target_port)
+    await relay.start()
+    try:
+        yield relay
+    finally:
+        await relay.close()
+
+
 def unique(prefix: str) -> str:
     """Shared sandboxes keep what every test did: each test uses its own keys, references and addresses."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from eventshop.sandboxes.runner import bind
 from eventshop.services.notification.email_sender import EmailNotSent, EmailSender, SmtpSettings
-from tests.integration.sandboxes.conftest import MailSandbox, mail_catcher, unique
+from tests.integration.sandboxes.conftest import MailSandbox, mail_catcher, smtp_relay, unique
 
 
 @pytest.mark.asyncio
@@ -85,3 +86,22 @@ async def test_an_unreachable_smtp_server_is_a_clear_error() -> None:
     with pytest.raises(EmailNotSent) as unreachable:
         await EmailSender(SmtpSettings(host="127.0.0.1", port=port, timeout=1)).send("a@b.c", "s", "t")
     assert unreachable.value.temporary and f"127.0.0.1:{port}" in str(unreachable.value)
+
+
+@pytest.mark.asyncio
+async def test_emails_share_one_smtp_connection_and_a_dropped_one_is_reopened(mail: MailSandbox) -> None:
+    domain = f"{unique('reuse')}.example"
+    async with smtp_relay(mail.smtp_port) as relay:
+        sender = EmailSender(SmtpSettings(host="127.0.0.1", port=relay.port, timeout=3))
+        try:
+            await asyncio.gather(*(sender.send(f"c{i}@{domain}", f"email {i}", "t") for i in range(3)))
+            await sender.send(f"c3@{domain}", "email 3", "t")
+            assert relay.connections == 1, "four emails, one connection"
+
+            relay.drop()  # the server side goes away while the sender still holds the connection
+            await sender.send(f"c4@{domain}", "after the drop", "t")
+            assert relay.connections == 2
+        finally:
+            await sender.aclose()
+    received = (await mail.http.get("/api/messages", params={"to": domain})).json()
+    assert sorted(m["subject"] for m in received) == sorted([*(f"email {i}" for i in range(4)), "after the drop"])

@@ -8,12 +8,16 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from fastapi import FastAPI
 
+from eventshop.contracts.events import AccountUpdatedEvent, OrderProcessedEvent
+from eventshop.contracts.values import OrderLine
 from eventshop.platform.embedded_nats import free_port
 from eventshop.platform.settings import Settings
 from eventshop.services.account.service import declare as account
 from eventshop.services.notification.service import declare as notification
-from tests.conftest import eventually, running
+from tests.conftest import eventually, running, serving
+from tests.integration.publishing import broker, publish
 
 NEW = {
     "name": "Ada Lovelace", "email": "ada@example.com", "password": "correct horse battery",
@@ -87,3 +91,58 @@ async def test_a_failed_smtp_send_stays_pending_and_is_retried_until_sent(
             assert [m["Subject"] for m in inbox.messages] == ["Welcome to eventshop"]
         finally:
             smtp.stop()
+
+
+def stand_in_account(asked: list[str]) -> FastAPI:
+    """Account's "Email for Account" for one customer at revision 1; `asked` logs each call."""
+    app = FastAPI()
+
+    @app.get("/internal/accounts/{account_id}/contact")
+    async def contact(account_id: str) -> dict[str, Any]:
+        asked.append(account_id)
+        return {"account_id": account_id, "name": "Ada", "email": "ada@example.com", "status": "active",
+                "revision": 1}
+
+    return app
+
+
+def order_processed(order_id: str) -> OrderProcessedEvent:
+    line = OrderLine(product_id="p1", sku="P1", name="Kettle", quantity=1, unit_price=4990, currency="EUR")
+    return OrderProcessedEvent(order_id=order_id, customer_id="c1", lines=[line], total=4990, currency="EUR")
+
+
+async def test_the_email_address_is_asked_of_account_only_while_the_replica_lacks_the_account(
+    settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, port = Inbox(), free_port()
+    asked: list[str] = []
+    monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(port))
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        async with serving(stand_in_account(asked)) as account_url:
+            settings.service_urls["account"] = account_url
+            async with running(notification(), settings) as notes:
+                nc = await broker(settings)
+                await publish(nc, order_processed("order-1"))  # before any account event
+                await eventually(lambda: _all_sent(notes.http, "c1", 1), message="first order mailed")
+                assert asked == ["c1"]
+
+                await publish(nc, order_processed("order-2"))
+                await eventually(lambda: _all_sent(notes.http, "c1", 2), message="second order mailed")
+                assert asked == ["c1"], "the second order's address came from the replica"
+
+                fields = {"account_id": "c1", "name": "Ada King", "status": "active"}
+                await publish(nc, AccountUpdatedEvent(revision=3, email="ada@king.example", changed=["name"],
+                                                      **fields))
+                await eventually(lambda: _all_sent(notes.http, "c1", 3), message="update mailed")
+                await publish(nc, AccountUpdatedEvent(revision=2, email="old@example.com", changed=["name"],
+                                                      **fields))  # stale
+                await eventually(lambda: _all_sent(notes.http, "c1", 4), message="stale update recorded")
+                await publish(nc, order_processed("order-3"))
+                await eventually(lambda: _all_sent(notes.http, "c1", 5), message="third order mailed")
+                assert asked == ["c1"]
+                assert [m["To"] for m in inbox.messages] == ["ada@example.com"] * 2 + ["ada@king.example"] * 3
+                await nc.close()
+    finally:
+        smtp.stop()

@@ -25,12 +25,14 @@ from tests.integration.publishing import broker, collect, publish
 LINES = [OrderLine(product_id="p1", sku="P1", name="Kettle", quantity=1, unit_price=4990, currency="EUR")]
 
 
-def stand_in_account(tokens: dict[str, tuple[str, str]]) -> FastAPI:
-    """Account's "Payment Data" as this test decides it: account id -> (status, token)."""
+def stand_in_account(tokens: dict[str, tuple[str, str]], asked: list[str] | None = None) -> FastAPI:
+    """Account's "Payment Data" as this test decides it: account id -> (status, token); `asked` logs each call."""
     app = FastAPI()
 
     @app.get("/internal/accounts/{account_id}/payment-data")
     async def payment_data(account_id: str) -> dict[str, str]:
+        if asked is not None:
+            asked.append(account_id)
         status, token = tokens[account_id]
         return {"account_id": account_id, "status": status, "payment_token": token}
 
@@ -114,3 +116,41 @@ async def test_a_declined_card_fails_with_the_decline_reason(
             view = (await service.http.get("/payments/o3")).json()
             assert (view["status"], view["failure_reason"]) == ("failed", "insufficient_funds")
             await nc.close()
+
+
+async def test_payment_data_is_asked_of_account_once_until_an_event_says_the_token_changed(
+    settings: Settings, clean_broker: None, tmp_path: Path
+) -> None:
+    accounts: dict[str, tuple[str, str]] = {"c4": ("active", "tok_visa")}
+    asked: list[str] = []
+    fields = {"account_id": "c4", "email": "c4@example.com", "name": "C", "status": "active"}
+    async with serving(payment_system(tmp_path / "ps")) as provider, \
+            serving(stand_in_account(accounts, asked)) as account:
+        settings.service_urls.update({"payment-system": provider, "account": account})
+        async with running(payment(), settings) as service:
+            nc = await broker(settings)
+            for event in order_events("o4", "c4"):  # no account event yet: the replica lacks the account
+                await publish(nc, event)
+            await eventually(lambda: _settled(service.http, "o4"), message="first order paid")
+            assert asked == ["c4"]
+
+            await publish(nc, AccountUpdatedEvent(revision=2, changed=["name"], **fields))
+            for event in order_events("o5", "c4"):
+                await publish(nc, event)
+            await eventually(lambda: _settled(service.http, "o5"), message="second order paid")
+            assert asked == ["c4"], "the second order used the cached token"
+
+            accounts["c4"] = ("active", "tok_insufficient_funds")
+            await publish(nc, AccountUpdatedEvent(revision=3, changed=["payment_token"], **fields))
+            await publish(nc, AccountUpdatedEvent(revision=1, changed=["name"], **fields))  # stale: no effect
+            await asyncio.sleep(0.5)
+            for event in order_events("o6", "c4"):
+                await publish(nc, event)
+            await eventually(lambda: _failed(service.http, "o6"), message="third order charged with the new token")
+            assert asked == ["c4", "c4"], "the changed token was asked for again"
+            await nc.close()
+
+
+async def _failed(http: httpx.AsyncClient, order_id: str) -> bool:
+    response = await http.get(f"/payments/{order_id}")
+    return response.status_code == 200 and response.json()["failure_reason"] == "insufficient_funds"

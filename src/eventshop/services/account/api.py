@@ -99,6 +99,7 @@ class Contact(BaseModel):
     name: str
     email: str
     status: str
+    revision: int
 
 
 @router.post("/accounts", response_model=AccountView, status_code=201)
@@ -153,7 +154,7 @@ async def address(ctx: Ctx, account_id: str) -> AddressView:
 async def contact(ctx: Ctx, account_id: str) -> Contact:
     """Notification Service's "Email for Account"."""
     a = await usecases.get_account(ctx, account_id)
-    return Contact(account_id=a.id, name=a.name, email=a.email, status=a.status)
+    return Contact(account_id=a.id, name=a.name, email=a.email, status=a.status, revision=a.revision)
 
 
 @router.get("/internal/accounts/{account_id}/status", response_model=AccountStatusView,

@@ -12,6 +12,8 @@ from eventshop.platform.settings import Settings
 class Contact:
     name: str
     email: str
+    status: str = "active"
+    revision: int = 0  # the account's revision this was read at; 0 when Account does not say
 
 
 class AccountClient:
@@ -20,4 +22,5 @@ class AccountClient:
 
     async def contact(self, account_id: str) -> Contact:
         found = await self.client.get(f"/internal/accounts/{account_id}/contact")
-        return Contact(name=str(found["name"]), email=str(found["email"]))
+        return Contact(name=str(found["name"]), email=str(found["email"]), status=str(found.get("status", "active")),
+                       revision=int(found.get("revision", 0)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -44,8 +46,15 @@ class EmailNotSent(Exception):
 
 
 class EmailSender:
+    """Sends over one SMTP connection kept open between emails (opened on first use, reopened when dropped).
+
+    Emails are sent concurrently by handlers and the retry job; a lock lets one use the connection at a time.
+    """
+
     def __init__(self, settings: SmtpSettings | None = None) -> None:
         self.settings = settings or SmtpSettings()
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._lock = asyncio.Lock()
 
     def compose(self, to: str, subject: str, text: str, html: str | None) -> EmailMessage:
         """A multipart/alternative message: plain text first, HTML as the preferred alternative."""
@@ -64,9 +73,42 @@ class EmailSender:
         """Send one message; its Message-ID. Raises EmailNotSent on any refusal, timeout or connection failure."""
         message = self.compose(to, subject, text, html)
         s = self.settings
+        async with self._lock:
+            try:
+                await self._send_reconnecting(message)
+            except aiosmtplib.SMTPResponseException as exc:
+                self._drop()
+                raise EmailNotSent(f"SMTP server {s.host}:{s.port} answered {exc.code} {exc.message}",
+                                   temporary=not 500 <= exc.code < 600, smtp_code=exc.code) from None
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                self._drop()
+                codes = [refusal.code for refusal in exc.recipients]
+                reply = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+                raise EmailNotSent(f"SMTP server {s.host}:{s.port} refused the recipient: {reply}",
+                                   temporary=any(code < 500 for code in codes),
+                                   smtp_code=codes[0] if codes else None) from None
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                self._drop()
+                raise EmailNotSent(f"SMTP server {s.host}:{s.port} unreachable or not answering: "
+                                   f"{type(exc).__name__}: {exc}", temporary=True) from None
+        return str(message["Message-ID"])
+
+    async def _send_reconnecting(self, message: EmailMessage) -> None:
+        """A connection kept open may have been dropped by the server meanwhile: reconnect once and resend."""
+        reused = self._smtp is not None and self._smtp.is_connected
+        smtp = await self._connection()
         try:
-            await aiosmtplib.send(
-                message,
+            await smtp.send_message(message)
+        except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+            self._drop()
+            if not reused:
+                raise
+            await (await self._connection()).send_message(message)
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        if self._smtp is None or not self._smtp.is_connected:
+            s = self.settings
+            smtp = aiosmtplib.SMTP(
                 hostname=s.host,
                 port=s.port,
                 username=s.username,
@@ -75,16 +117,20 @@ class EmailSender:
                 start_tls=s.start_tls,
                 timeout=s.timeout,
             )
-        except aiosmtplib.SMTPResponseException as exc:
-            raise EmailNotSent(f"SMTP server {s.host}:{s.port} answered {exc.code} {exc.message}",
-                               temporary=not 500 <= exc.code < 600, smtp_code=exc.code) from None
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [refusal.code for refusal in exc.recipients]
-            reply = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
-            raise EmailNotSent(f"SMTP server {s.host}:{s.port} refused the recipient: {reply}",
-                               temporary=any(code < 500 for code in codes), smtp_code=codes[0] if codes else None
-                               ) from None
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise EmailNotSent(f"SMTP server {s.host}:{s.port} unreachable or not answering: "
-                               f"{type(exc).__name__}: {exc}", temporary=True) from None
-        return str(message["Message-ID"])
+            await smtp.connect()
+            self._smtp = smtp
+        return self._smtp
+
+    def _drop(self) -> None:
+        """Forget the connection after a failure: its state is unknown, the next send opens a new one."""
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
+    async def aclose(self) -> None:
+        """Say QUIT and close the connection (at shutdown)."""
+        async with self._lock:
+            if self._smtp is not None and self._smtp.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await self._smtp.quit()
+            self._drop()

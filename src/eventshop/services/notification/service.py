@@ -23,6 +23,7 @@ async def make_context(db: Database, settings: Settings) -> NotificationContext:
 
 async def close_context(ctx: NotificationContext) -> None:
     await ctx.accounts.client.aclose()
+    await ctx.sender.aclose()
 
 
 def declare() -> Service[NotificationContext]:

@@ -11,19 +11,18 @@ from typing import Any
 from sqlalchemy import func, select
 
 from eventshop.contracts.envelope import Event
-from eventshop.platform.db import Database, Incoming, utcnow
+from eventshop.contracts.events.account import AccountEvent
+from eventshop.platform.db import Database, Incoming, UnitOfWork, utcnow
 from eventshop.platform.settings import Settings
 from eventshop.services.notification import domain
 from eventshop.services.notification.clients import AccountClient, Contact
 from eventshop.services.notification.domain import Draft
 from eventshop.services.notification.email_sender import EmailNotSent, EmailSender
-from eventshop.services.notification.tables import Notification
+from eventshop.services.notification.tables import AccountContact, Notification
 
 log = logging.getLogger(__name__)
-# A fresh notification is sent by its handler right after commit; the retry job leaves it alone
-# until this grace period has passed, so the two never send the same email at once.
-HANDLER_GRACE = timedelta(seconds=30)
-# While one send is under way its row is not due: longer than the SMTP client's own timeouts.
+# A recorded email is claimed for its handler's send at once: the retry job leaves it alone until this
+# lease has passed (longer than the SMTP client's own timeouts), so the two never send it both.
 SEND_LEASE = timedelta(minutes=2)
 
 
@@ -39,18 +38,6 @@ def customer_of(event: Event) -> str:
     return str(getattr(event, "customer_id", None) or getattr(event, "account_id", ""))
 
 
-async def record_event(ctx: NotificationContext, incoming: Incoming[Any]) -> Notification:
-    """One record per consumed event; an email when the draft says so."""
-    event: Event = incoming.event
-    draft = domain.draft_for(event)
-    contact = await ctx.accounts.contact(customer_of(event)) if draft.sends_email else None
-    about = Subject(event.type_name(), customer_of(event), getattr(event, "order_id", None))
-    notification = await _record(ctx, about, draft, contact, incoming)
-    if notification.status == "pending":
-        notification = await send(ctx, notification.id)
-    return notification
-
-
 @dataclass(frozen=True)
 class Subject:
     """What a notification is about."""
@@ -60,31 +47,83 @@ class Subject:
     order_id: str | None
 
 
-async def _record(
-    ctx: NotificationContext, about: Subject, draft: Draft, contact: Contact | None, incoming: Incoming[Any] | None
-) -> Notification:
-    now = utcnow()
-    row = Notification(
-        event_id=incoming.envelope.id if incoming else None, event_type=about.kind,
-        customer_id=about.customer_id, order_id=about.order_id, why=draft.why,
-        channel="email" if contact else "none", status="pending" if contact else "skipped", attempts=0,
-        created_at=now, next_attempt_at=now + HANDLER_GRACE if contact else None,
-    )
-    if contact is not None:
-        row.recipient, row.subject = contact.email, draft.subject
-        row.text_body, row.html_body = domain.render(draft, contact.name)
+async def record_event(ctx: NotificationContext, incoming: Incoming[Any]) -> Notification:
+    """One record per consumed event, and its email sent when the draft says so.
+
+    The record, its claim for this send, the contact replica and the inbox mark commit in one
+    transaction; the SMTP send follows it, and one more transaction says how the send went.
+    """
+    event: Event = incoming.event
+    about = Subject(event.type_name(), customer_of(event), getattr(event, "order_id", None))
+    told = Contact(event.name, event.email, event.status, event.revision) if isinstance(event, AccountEvent) else None
+    return await _record_and_send(ctx, about, domain.draft_for(event), told, incoming)
+
+
+async def _record_and_send(ctx: NotificationContext, about: Subject, draft: Draft, told: Contact | None,
+                           incoming: Incoming[Any] | None) -> Notification:
+    notification = await _record(ctx, about, draft, told, incoming)
+    if notification is None:  # the replica lacks the account (its event has not come yet): ask Account
+        learned = await ctx.accounts.contact(about.customer_id)
+        notification = await _record(ctx, about, draft, learned, incoming)
+        assert notification is not None
+    if notification.status == "pending":
+        notification = await _deliver(ctx, notification)
+    return notification
+
+
+async def _record(ctx: NotificationContext, about: Subject, draft: Draft, told: Contact | None,
+                  incoming: Incoming[Any] | None) -> Notification | None:
+    """The record, in the delivery's transaction; None (nothing written) when the email has no address yet."""
     async with ctx.db.transaction(incoming) as uow:
+        contact = await _replicate(uow, about.customer_id, told) if told else None
+        if draft.sends_email and contact is None:
+            contact = await _replica_contact(uow, about.customer_id)
+            if contact is None:
+                return None
+        row = _notification(about, draft, contact if draft.sends_email else None, incoming)
         uow.session.add(row)
         await uow.commit()
     return row
 
 
-async def send(ctx: NotificationContext, notification_id: int, *, due_only: bool = False) -> Notification:
-    """Try the SMTP send once; a failure keeps it pending with the next try scheduled.
+def _notification(about: Subject, draft: Draft, contact: Contact | None, incoming: Incoming[Any] | None
+                  ) -> Notification:
+    now = utcnow()
+    row = Notification(
+        event_id=incoming.envelope.id if incoming else None, event_type=about.kind,
+        customer_id=about.customer_id, order_id=about.order_id, why=draft.why,
+        channel="email" if contact else "none", status="pending" if contact else "skipped", attempts=0,
+        created_at=now, next_attempt_at=now + SEND_LEASE if contact else None,
+    )
+    if contact is not None:
+        row.recipient, row.subject = contact.email, draft.subject
+        row.text_body, row.html_body = domain.render(draft, contact.name)
+    return row
 
-    The row is claimed first (locked, its next try moved past the send), so the retry job of
-    this or another replica does not send the same email while this send is under way.
-    """
+
+async def _replicate(uow: UnitOfWork, account_id: str, told: Contact) -> Contact:
+    """Keep what an event or Account told unless the replica is newer; the newest contact known."""
+    replica = await uow.session.get(AccountContact, account_id, with_for_update=True)
+    if replica is None:
+        uow.session.add(AccountContact(account_id=account_id, email=told.email, name=told.name, status=told.status,
+                                       revision=told.revision, updated_at=utcnow()))
+        return told
+    if told.revision > replica.revision:
+        replica.email, replica.name, replica.status = told.email, told.name, told.status
+        replica.revision, replica.updated_at = told.revision, utcnow()
+        return told
+    log.info("account %s revision %d is stale (have %d)", account_id, told.revision, replica.revision)
+    return Contact(replica.name, replica.email, replica.status, replica.revision)
+
+
+async def _replica_contact(uow: UnitOfWork, account_id: str) -> Contact | None:
+    replica = await uow.session.get(AccountContact, account_id)
+    return Contact(replica.name, replica.email, replica.status, replica.revision) if replica else None
+
+
+async def send(ctx: NotificationContext, notification_id: int, *, due_only: bool = False) -> Notification:
+    """The retry job's send: claim the row (locked, its next try moved past the send), so the retry job
+    of this or another replica does not send the same email while this send is under way; then send."""
     async with ctx.db.transaction() as uow:
         row = await uow.session.get(Notification, notification_id, with_for_update=True)
         assert row is not None
@@ -92,14 +131,20 @@ async def send(ctx: NotificationContext, notification_id: int, *, due_only: bool
             return row
         row.next_attempt_at = utcnow() + SEND_LEASE
         await uow.commit()
+    return await _deliver(ctx, row)
+
+
+async def _deliver(ctx: NotificationContext, claimed: Notification) -> Notification:
+    """Try the SMTP send of a claimed row once; a failure keeps it pending with the next try scheduled."""
     error: str | None = None
     try:
-        await ctx.sender.send(row.recipient or "", row.subject or "", row.text_body or "", row.html_body or "")
+        await ctx.sender.send(claimed.recipient or "", claimed.subject or "", claimed.text_body or "",
+                              claimed.html_body or "")
     except EmailNotSent as exc:
         error = str(exc)[:500]
-        log.warning("email %s to customer %s not sent (%s); will retry", row.id, row.customer_id, error)
+        log.warning("email %s to customer %s not sent (%s); will retry", claimed.id, claimed.customer_id, error)
     async with ctx.db.transaction() as uow:
-        row = await uow.session.get(Notification, notification_id)
+        row = await uow.session.get(Notification, claimed.id, with_for_update=True)
         assert row is not None
         row.attempts += 1
         if error is None:
@@ -148,7 +193,5 @@ async def list_notifications(
 async def notify_customer(ctx: NotificationContext, customer_id: str, order_id: str, subject: str,
                           message: str) -> Notification:
     """Orchestrated style's "Notify Customer": the same record-then-send path as the events."""
-    contact = await ctx.accounts.contact(customer_id)
     draft = Draft("notified by Order", subject, (message,))
-    notification = await _record(ctx, Subject("NotifyCustomer", customer_id, order_id), draft, contact, None)
-    return await send(ctx, notification.id)
+    return await _record_and_send(ctx, Subject("NotifyCustomer", customer_id, order_id), draft, None, None)

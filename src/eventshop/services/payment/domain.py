@@ -45,3 +45,13 @@ def decline_reason(failure_code: str | None) -> str:
 def newer(stored_revision: int | None, incoming_revision: int) -> bool:
     """Account events may arrive out of order; only a higher revision changes the replica."""
     return stored_revision is None or incoming_revision > stored_revision
+
+
+def token_outdated(token_revision: int | None, incoming_revision: int, changed: list[str]) -> bool:
+    """A cached token is dropped when a later revision changed it, even if that event comes late."""
+    return token_revision is not None and "payment_token" in changed and incoming_revision > token_revision
+
+
+def may_cache_token(revision_asked_at: int | None, revision_now: int | None) -> bool:
+    """A token asked of Account is kept only if no account event arrived meanwhile: it might predate it."""
+    return revision_asked_at == revision_now

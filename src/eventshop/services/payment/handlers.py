@@ -8,7 +8,7 @@ from eventshop.contracts.events import (
     ShippingFailedEvent,
     ShoppingCartOrderedEvent,
 )
-from eventshop.contracts.events.account import AccountEvent
+from eventshop.contracts.events.account import AccountEvent, AccountUpdatedEvent
 from eventshop.platform.db import Incoming
 from eventshop.services.payment import usecases
 from eventshop.services.payment.usecases import OrderToPay, PaymentContext
@@ -35,4 +35,5 @@ async def on_shipping_failed(ctx: PaymentContext, incoming: Incoming[ShippingFai
 
 async def on_account_event(ctx: PaymentContext, incoming: Incoming[AccountEvent]) -> None:
     e = incoming.event
-    await usecases.replicate_account(ctx, e.account_id, e.status, e.revision, incoming)
+    changed = e.changed if isinstance(e, AccountUpdatedEvent) else []
+    await usecases.replicate_account(ctx, e.account_id, e.status, e.revision, changed, incoming)

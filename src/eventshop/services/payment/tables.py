@@ -42,11 +42,15 @@ class PaymentHistory(Base):
 
 
 class AccountReplica(Base):
-    """What Payment knows of each account from the Account Topic."""
+    """What Payment knows of each account: status from the Account Topic, and the payment token last
+    asked of Account (never on the broker), cleared when an event says the token changed."""
 
     __tablename__ = "account_replicas"
 
     account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
     revision: Mapped[int] = mapped_column(Integer)
+    payment_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The replica's revision when the token was asked for: a token change after it clears the token.
+    token_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -15,7 +15,7 @@ from eventshop.platform.db import Database, Incoming, UnitOfWork, utcnow
 from eventshop.platform.errors import NotFound, NotReady
 from eventshop.platform.settings import Settings
 from eventshop.services.payment import domain
-from eventshop.services.payment.clients import AccountClient
+from eventshop.services.payment.clients import AccountClient, PaymentData
 from eventshop.services.payment.domain import PaymentStatus
 from eventshop.services.payment.payment_system import ChargeOutcome, PaymentSystemClient
 from eventshop.services.payment.tables import AccountReplica, Payment, PaymentHistory
@@ -63,16 +63,24 @@ async def open_payment(ctx: PaymentContext, order: OrderToPay, handled: Incoming
         await uow.commit()
 
 
-async def _status(ctx: PaymentContext, order_id: str) -> PaymentStatus | None:
-    async with ctx.db.transaction() as uow:
-        payment = await uow.session.get(Payment, order_id)
-        return PaymentStatus(payment.status) if payment else None
+@dataclass(frozen=True)
+class ChargeView:
+    """What a charge reads in one transaction: the payment's status and Payment's replica of the account."""
+
+    status: PaymentStatus | None
+    account_status: str | None = None
+    payment_token: str | None = None
+    replica_revision: int | None = None
 
 
-async def _replica_status(ctx: PaymentContext, account_id: str) -> str | None:
+async def _read_for_charge(ctx: PaymentContext, order: OrderToPay) -> ChargeView:
     async with ctx.db.transaction() as uow:
-        replica = await uow.session.get(AccountReplica, account_id)
-        return replica.status if replica else None
+        payment = await uow.session.get(Payment, order.order_id)
+        replica = await uow.session.get(AccountReplica, order.customer_id)
+    status = PaymentStatus(payment.status) if payment else None
+    if replica is None:
+        return ChargeView(status)
+    return ChargeView(status, replica.status, replica.payment_token, replica.revision)
 
 
 @dataclass(frozen=True)
@@ -81,29 +89,56 @@ class ChargeDecision:
     provider_payment_id: str | None = None
     reason: str | None = None
     message: str = ""
+    learned: PaymentData | None = None  # what Account told, when the replica had no token
 
 
-async def _attempt_charge(ctx: PaymentContext, order: OrderToPay) -> ChargeDecision:
-    if await _replica_status(ctx, order.customer_id) == "deactivated":
-        return ChargeDecision(PaymentStatus.FAILED, reason="account_deactivated", message="the account is deactivated")
-    data = await ctx.accounts.payment_data(order.customer_id)
-    if data.status == "deactivated":
-        return ChargeDecision(PaymentStatus.FAILED, reason="account_deactivated", message="the account is deactivated")
-    result = await ctx.provider.charge(amount=order.amount, currency=order.currency, token=data.payment_token,
+def _deactivated(learned: PaymentData | None = None) -> ChargeDecision:
+    return ChargeDecision(PaymentStatus.FAILED, reason="account_deactivated", message="the account is deactivated",
+                          learned=learned)
+
+
+async def _attempt_charge(ctx: PaymentContext, order: OrderToPay, view: ChargeView) -> ChargeDecision:
+    if view.account_status == "deactivated":
+        return _deactivated()
+    token, learned = view.payment_token, None
+    if token is None:
+        learned = await ctx.accounts.payment_data(order.customer_id)
+        if learned.status == "deactivated":
+            return _deactivated(learned)
+        token = learned.payment_token
+    result = await ctx.provider.charge(amount=order.amount, currency=order.currency, token=token,
                                        reference=order.order_id, idempotency_key=f"order-{order.order_id}-charge")
     if result.outcome is ChargeOutcome.UNKNOWN:
         raise NotReady(f"charge for order {order.order_id} has an unknown outcome; looking again later")
     if result.outcome is ChargeOutcome.SUCCEEDED:
-        return ChargeDecision(PaymentStatus.SUCCEEDED, result.payment_id)
+        return ChargeDecision(PaymentStatus.SUCCEEDED, result.payment_id, learned=learned)
     return ChargeDecision(PaymentStatus.FAILED, result.payment_id, domain.decline_reason(result.failure_code),
-                          result.failure_message or "")
+                          result.failure_message or "", learned=learned)
+
+
+async def _remember(uow: UnitOfWork, account_id: str, learned: PaymentData, asked_at: int | None) -> None:
+    """Keep what Account told in the replica, unless an account event arrived while it was asked."""
+    replica = await uow.session.get(AccountReplica, account_id, with_for_update=True)
+    token = learned.payment_token if learned.status != "deactivated" else None
+    if replica is None and asked_at is None:
+        # Revision 0: every Account event (revisions start at 1) is newer and corrects the status.
+        uow.session.add(AccountReplica(account_id=account_id, status=learned.status, revision=0,
+                                       payment_token=token, token_revision=0, updated_at=utcnow()))
+    elif replica is not None and domain.may_cache_token(asked_at, replica.revision):
+        replica.payment_token, replica.token_revision, replica.updated_at = token, replica.revision, utcnow()
 
 
 async def charge_payment(ctx: PaymentContext, order: OrderToPay, handled: Incoming[Any] | None = None) -> Payment:
-    """Charge the order's amount once; publish PaymentProcessedEvent or PaymentFailedEvent."""
-    status = await _status(ctx, order.order_id)
-    decision = await _attempt_charge(ctx, order) if domain.may_charge(status) else None
+    """Charge the order's amount once; publish PaymentProcessedEvent or PaymentFailedEvent.
+
+    One read transaction, the external calls (Account only when the replica has no token), then one
+    write transaction holding the inbox mark, the payment's new state, the replica update and the event.
+    """
+    view = await _read_for_charge(ctx, order)
+    decision = await _attempt_charge(ctx, order, view) if domain.may_charge(view.status) else None
     async with ctx.db.transaction(handled) as uow:
+        if decision is not None and decision.learned is not None:
+            await _remember(uow, order.customer_id, decision.learned, view.replica_revision)
         payment = await uow.session.get(Payment, order.order_id, with_for_update=True)
         if payment is None:
             payment = _add(uow, order, PaymentStatus.PENDING, "opened on stock reservation")
@@ -111,20 +146,24 @@ async def charge_payment(ctx: PaymentContext, order: OrderToPay, handled: Incomi
             log.info("payment for order %s is already %s; not charged again", order.order_id, payment.status)
             await uow.commit()
             return payment
-        payment.provider_payment_id = decision.provider_payment_id
-        payment.lines = payment.lines or [line.model_dump() for line in order.lines]
-        if decision.status is PaymentStatus.SUCCEEDED:
-            _move(uow, payment, PaymentStatus.SUCCEEDED, f"charged {payment.amount} {payment.currency}")
-            uow.publish(PaymentProcessedEvent(
-                order_id=payment.order_id, customer_id=payment.customer_id,
-                payment_id=decision.provider_payment_id or "", amount=payment.amount, currency=payment.currency,
-                lines=[OrderLine.model_validate(line) for line in payment.lines]))
-        else:
-            payment.failure_reason = decision.reason
-            _move(uow, payment, PaymentStatus.FAILED, f"failed: {decision.reason}")
-            _publish_failure(uow, payment, decision.reason or "card_declined", decision.message)
+        _record_charge(uow, payment, order, decision)
         await uow.commit()
         return payment
+
+
+def _record_charge(uow: UnitOfWork, payment: Payment, order: OrderToPay, decision: ChargeDecision) -> None:
+    payment.provider_payment_id = decision.provider_payment_id
+    payment.lines = payment.lines or [line.model_dump() for line in order.lines]
+    if decision.status is PaymentStatus.SUCCEEDED:
+        _move(uow, payment, PaymentStatus.SUCCEEDED, f"charged {payment.amount} {payment.currency}")
+        uow.publish(PaymentProcessedEvent(
+            order_id=payment.order_id, customer_id=payment.customer_id,
+            payment_id=decision.provider_payment_id or "", amount=payment.amount, currency=payment.currency,
+            lines=[OrderLine.model_validate(line) for line in payment.lines]))
+    else:
+        payment.failure_reason = decision.reason
+        _move(uow, payment, PaymentStatus.FAILED, f"failed: {decision.reason}")
+        _publish_failure(uow, payment, decision.reason or "card_declined", decision.message)
 
 
 def _publish_failure(uow: UnitOfWork, payment: Payment, reason: str, message: str) -> None:
@@ -147,19 +186,22 @@ async def void_payment(ctx: PaymentContext, order: OrderToPay, handled: Incoming
         await uow.commit()
 
 
+async def _read_payment(ctx: PaymentContext, order_id: str) -> Payment | None:
+    async with ctx.db.transaction() as uow:
+        return await uow.session.get(Payment, order_id)
+
+
 async def refund_payment(ctx: PaymentContext, order_id: str, handled: Incoming[Any] | None = None) -> None:
-    """Shipping failed: give the whole charge back."""
-    status = await _status(ctx, order_id)
-    decision = domain.refund_decision(status)
+    """Shipping failed: give the whole charge back (one read, the refund call, one write)."""
+    charged = await _read_payment(ctx, order_id)
+    decision = domain.refund_decision(PaymentStatus(charged.status) if charged else None)
     if decision == "wait":
         raise NotReady(f"payment for order {order_id} is not charged yet; refund waits")
     refunded = None
     if decision == "refund":
-        async with ctx.db.transaction() as uow:
-            payment = await uow.session.get(Payment, order_id)
-            assert payment is not None and payment.provider_payment_id
-            provider_id, amount = payment.provider_payment_id, payment.amount
-        refunded = await ctx.provider.refund(provider_id, amount, idempotency_key=f"order-{order_id}-refund")
+        assert charged is not None and charged.provider_payment_id
+        refunded = await ctx.provider.refund(charged.provider_payment_id, charged.amount,
+                                             idempotency_key=f"order-{order_id}-refund")
     async with ctx.db.transaction(handled) as uow:
         payment = await uow.session.get(Payment, order_id, with_for_update=True)
         if refunded is not None and payment is not None and payment.status == PaymentStatus.SUCCEEDED:
@@ -169,17 +211,22 @@ async def refund_payment(ctx: PaymentContext, order_id: str, handled: Incoming[A
 
 
 async def replicate_account(
-    ctx: PaymentContext, account_id: str, status: str, revision: int, handled: Incoming[Any] | None = None
+    ctx: PaymentContext, account_id: str, status: str, revision: int, changed: list[str] | None = None,
+    handled: Incoming[Any] | None = None,
 ) -> None:
+    """Keep the account's status; forget a cached payment token that a later revision changed."""
     async with ctx.db.transaction(handled) as uow:
         replica = await uow.session.get(AccountReplica, account_id, with_for_update=True)
         if replica is None:
             uow.session.add(AccountReplica(account_id=account_id, status=status, revision=revision,
                                            updated_at=utcnow()))
-        elif domain.newer(replica.revision, revision):
-            replica.status, replica.revision, replica.updated_at = status, revision, utcnow()
         else:
-            log.info("account %s revision %d is stale (have %d); ignored", account_id, revision, replica.revision)
+            if domain.token_outdated(replica.token_revision, revision, changed or []):
+                replica.payment_token, replica.token_revision, replica.updated_at = None, None, utcnow()
+            if domain.newer(replica.revision, revision):
+                replica.status, replica.revision, replica.updated_at = status, revision, utcnow()
+            else:
+                log.info("account %s revision %d is stale (have %d)", account_id, revision, replica.revision)
         await uow.commit()
 
 
