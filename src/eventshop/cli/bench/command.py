@@ -17,12 +17,13 @@ from eventshop.platform.settings import MAX_PORT_BASE
 
 DEFAULT_PORT_BASE = 18000
 console = Console()
+errors = Console(stderr=True)
 app = typer.Typer(help="Measure the shop: end to end (default), or `bench messaging` for the messaging path.")
 app.command()(messaging.messaging)
 
 
 def usage_error(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    errors.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -72,7 +73,7 @@ def end_to_end(
     try:
         figures = _run(workload, port_base, data_dir, postgres, database_url_template)
     except shop.ShopUnavailable as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        errors.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     report.print_figures(console, figures)
     if json_path is not None:
