@@ -106,7 +106,8 @@ def print_figures(console: Console, figures: dict[str, Any]) -> None:
     table.add_row("checkout request p50 / p99 (shopper's view)",
                   " / ".join(_ms(orders["checkout_request_ms"][k]) for k in ("p50", "p99")))
     for stage, times in orders["stages"].items():
-        table.add_row(f"  stage {stage} mean / p50", f"{_ms(times['mean_ms'])} / {_ms(times['p50_ms'])}")
+        table.add_row(f"  stage {stage} mean / p50 ({times['count']:.0f} orders)",
+                      f"{_ms(times['mean_ms'])} / {_ms(times['p50_ms'])}")
     cpu = figures["cpu"]
     total = cpu["cpu_ms_per_shipped_order_total"]
     table.add_row("CPU per shipped order, whole shop", _ms(total))
