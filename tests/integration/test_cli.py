@@ -18,6 +18,7 @@ from eventshop.contracts.events import InventoryProcessedEvent, OrderCancelledEv
 from eventshop.platform.broker import ConsumerSpec, ensure_consumer, ensure_streams
 from eventshop.platform.embedded_nats import EmbeddedNats
 from tests.integration.publishing import envelope_of
+from tests.shop import free_port_base
 
 runner = CliRunner()
 
@@ -82,7 +83,10 @@ def test_dlq_commands_list_show_replay_and_purge(
         ({"EVENTSHOP_PORT_BASE": "abc"}, ["status"], "EVENTSHOP_PORT_BASE='abc': Input should be a valid integer"),
         ({"EVENTSHOP_MAX_DELIVERIES": "0"}, ["serve", "order"], "EVENTSHOP_MAX_DELIVERIES='0'"),
         ({}, ["up", "--port-base", "70000"], "Invalid value for '--port-base'"),
-        ({}, ["bench", "--events", "-5"], "Invalid value for '--events'"),
+        ({}, ["bench", "messaging", "--events", "-5"], "Invalid value for '--events'"),
+        ({}, ["bench", "--concurrency", "0"], "Invalid value for '--concurrency'"),
+        ({}, ["bench", "--concurrency", "2", "--rate", "5"], "exclude each other"),
+        ({}, ["bench", "--database-url-template", "sqlite+aiosqlite:///x.db"], "must contain {service}"),
     ],
 )
 def test_bad_settings_and_options_are_named_with_exit_code_2(
@@ -139,8 +143,17 @@ def test_events_tail_prints_history_in_time_order_across_topics_then_live_events
     assert "OrderCancelledEvent" in lines[3]
 
 
-def test_bench_pushes_events_through_and_prints_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bench_messaging_pushes_events_through_and_prints_figures(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
-    result = runner.invoke(app, ["bench", "--events", "30", "--rate", "100"])
+    result = runner.invoke(app, ["bench", "messaging", "--events", "30", "--rate", "100"])
     assert result.exit_code == 0, result.output
     assert "30 offered at 100/s" in result.output and "latency p95" in result.output
+
+
+def test_bench_says_in_one_line_when_there_is_no_shop_to_attach_to(tmp_path: Path) -> None:
+    base = free_port_base()
+    result = subprocess.run([sys.executable, "-m", "eventshop.cli.main", "bench", "--port-base", str(base)],
+                            capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=60)
+    assert result.returncode == 1
+    assert f"no ready shop on port base {base}" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -7,7 +7,8 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from eventshop.cli import bench, deploy, frontend, inspect, operations, sandboxes, serve, up
+from eventshop.cli import deploy, frontend, inspect, operations, sandboxes, serve, up
+from eventshop.cli.bench.command import app as bench_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="eventshop: an event-driven online shop.")
 app.command()(up.up)
@@ -21,7 +22,7 @@ app.command()(inspect.architecture)
 app.command()(inspect.asyncapi)
 app.add_typer(operations.dlq, name="dlq")
 app.add_typer(operations.events, name="events")
-app.command()(bench.bench)
+app.add_typer(bench_app, name="bench")
 deployment = typer.Typer(no_args_is_help=True, help="Generate deployment manifests.")
 deployment.command()(deploy.kubernetes)
 app.add_typer(deployment, name="deploy")

@@ -1,4 +1,4 @@
-"""`eventshop bench`: measures the messaging path (outbox, relay, JetStream, inbox) and prints figures."""
+"""`eventshop bench messaging`: the messaging path alone (outbox, relay, JetStream, inbox) and its figures."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ async def _exists(js: Any, spec: ConsumerSpec) -> bool:
     return True
 
 
-def bench(
+def messaging(
     events: Annotated[int, typer.Option(help="events to push through", min=1)] = 2000,
     database_url: Annotated[str | None, typer.Option(help="producer database (default: SQLite in a temp dir)")] = None,
     nats_url: Annotated[str | None, typer.Option(help="broker (default: a fresh embedded nats-server)")] = None,

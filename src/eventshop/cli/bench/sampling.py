@@ -1,0 +1,154 @@
+"""What the bench watches while the shop works: CPU and RSS per process, consumer lag, outbox backlogs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import psutil
+from nats.js import JetStreamContext
+
+from eventshop.cli.up import SERVICES
+from eventshop.contracts.registry import TOPICS
+from eventshop.platform.settings import Settings
+
+RSS_EVERY = 0.5
+# Broker and health queries cost the shop a little CPU too, so they are kept to once a second.
+BROKER_EVERY = 1.0
+
+
+def process_name(process: psutil.Process) -> str | None:
+    """The shop's name for one of `eventshop up`'s processes, from its command line."""
+    try:
+        cmdline = " ".join(process.cmdline())
+    except psutil.Error:
+        return None
+    if "nats-server" in cmdline:
+        return "nats"
+    found = re.search(r"eventshop\.cli\.main (serve|sandbox) ([\w-]+)", cmdline)
+    if found:
+        return found.group(2)
+    if "eventshop.cli.main frontend" in cmdline:
+        return "frontend"
+    if "eventshop.cli.main up" in cmdline:
+        return "up"
+    return None
+
+
+def shop_processes(up_pid: int) -> dict[str, list[psutil.Process]]:
+    """`eventshop up` and its process tree, grouped by name."""
+    try:
+        root = psutil.Process(up_pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return {}
+    named: dict[str, list[psutil.Process]] = {}
+    for process in tree:
+        name = process_name(process) or ("up" if process.pid == up_pid else None)
+        if name is not None:
+            named.setdefault(name, []).append(process)
+    return named
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def rss_bytes(processes: list[psutil.Process]) -> int:
+    total = 0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            total += process.memory_info().rss
+    return total
+
+
+@dataclass
+class Sampler:
+    """Samples while a run goes on; `begin` and `end` bound the CPU window."""
+
+    processes: dict[str, list[psutil.Process]]
+    js: JetStreamContext
+    http: httpx.AsyncClient
+    settings: Settings
+    cpu_start: dict[str, float] = field(default_factory=dict)
+    cpu_used: dict[str, float] = field(default_factory=dict)  # CPU seconds inside the window
+    peak_rss: dict[str, int] = field(default_factory=dict)
+    peak_rss_total: int = 0
+    max_lag: dict[str, int] = field(default_factory=dict)
+    max_lag_total: int = 0
+    max_backlog: dict[str, int] = field(default_factory=dict)
+    lag_now: int = 0
+
+    def begin(self) -> None:
+        self.cpu_start = {name: cpu_seconds(group) for name, group in self.processes.items()}
+        self.cpu_start["bench"] = cpu_seconds([psutil.Process()])
+
+    def end(self) -> None:
+        for name, group in self.processes.items():
+            self.cpu_used[name] = cpu_seconds(group) - self.cpu_start.get(name, 0.0)
+        self.cpu_used["bench"] = cpu_seconds([psutil.Process()]) - self.cpu_start["bench"]
+
+    async def run(self) -> None:
+        """Until cancelled: RSS twice a second, broker and outboxes once a second."""
+        next_broker = 0.0
+        while True:
+            self.sample_rss()
+            if time.monotonic() >= next_broker:
+                next_broker = time.monotonic() + BROKER_EVERY
+                await asyncio.gather(self.sample_lag(), self.sample_backlogs())
+            await asyncio.sleep(RSS_EVERY)
+
+    def sample_rss(self) -> None:
+        total = 0
+        for name, group in self.processes.items():
+            rss = rss_bytes(group)
+            total += rss
+            self.peak_rss[name] = max(self.peak_rss.get(name, 0), rss)
+        self.peak_rss_total = max(self.peak_rss_total, total)
+
+    async def sample_lag(self) -> int:
+        """Messages each durable consumer has not yet had acked (pending + unacked); the sum."""
+        total = 0
+        for topic in TOPICS.values():
+            try:
+                consumers = await self.js.consumers_info(topic.stream)
+            except Exception:
+                continue
+            for info in consumers:
+                lag = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+                name = info.name or "?"
+                self.max_lag[name] = max(self.max_lag.get(name, 0), lag)
+                total += lag
+        self.max_lag_total = max(self.max_lag_total, total)
+        self.lag_now = total
+        return total
+
+    async def sample_backlogs(self) -> None:
+        async def one(service: str) -> None:
+            try:
+                response = await self.http.get(f"{self.settings.url(service)}/health/ready", timeout=2)
+                backlog = response.json().get("checks", {}).get("outbox", {}).get("backlog")
+            except (httpx.HTTPError, ValueError, AttributeError):
+                return
+            if isinstance(backlog, int):
+                self.max_backlog[service] = max(self.max_backlog.get(service, 0), backlog)
+
+        await asyncio.gather(*(one(s) for s in SERVICES))
+
+    async def wait_drained(self, timeout: float) -> bool:
+        """Until every consumer has acked everything (the work an order causes includes notifications)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if await self.sample_lag() == 0:
+                return True
+            await asyncio.sleep(0.2)
+        return False
