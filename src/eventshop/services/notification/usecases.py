@@ -158,7 +158,7 @@ async def _deliver(ctx: NotificationContext, claimed: Notification) -> Notificat
 
 async def send_due(ctx: NotificationContext, limit: int = 50) -> int:
     """Send every pending email whose next try is due; returns how many were tried."""
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.reading() as uow:
         due = (await uow.session.scalars(
             select(Notification.id).where(Notification.status == "pending", Notification.next_attempt_at <= utcnow())
             .order_by(Notification.next_attempt_at).limit(limit)
@@ -181,7 +181,7 @@ async def retry_pending_emails(ctx: NotificationContext) -> None:
 async def list_notifications(
     ctx: NotificationContext, customer_id: str, page: int, page_size: int
 ) -> tuple[list[Notification], int]:
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.reading() as uow:
         total = await uow.session.scalar(select(func.count()).where(Notification.customer_id == customer_id))
         rows = await uow.session.scalars(
             select(Notification).where(Notification.customer_id == customer_id)

@@ -74,7 +74,7 @@ class ChargeView:
 
 
 async def _read_for_charge(ctx: PaymentContext, order: OrderToPay) -> ChargeView:
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.reading() as uow:
         payment = await uow.session.get(Payment, order.order_id)
         replica = await uow.session.get(AccountReplica, order.customer_id)
     status = PaymentStatus(payment.status) if payment else None
@@ -187,7 +187,7 @@ async def void_payment(ctx: PaymentContext, order: OrderToPay, handled: Incoming
 
 
 async def _read_payment(ctx: PaymentContext, order_id: str) -> Payment | None:
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.reading() as uow:
         return await uow.session.get(Payment, order_id)
 
 
@@ -231,7 +231,7 @@ async def replicate_account(
 
 
 async def get_payment(ctx: PaymentContext, order_id: str) -> tuple[Payment, list[PaymentHistory]]:
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.reading() as uow:
         payment = await uow.session.get(Payment, order_id)
         if payment is None:
             raise NotFound(f"no payment for order {order_id}", code="payment_not_found")
