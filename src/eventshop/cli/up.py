@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from eventshop.cli.preflight import port_is_free
 from eventshop.cli.seeding import DEMO_EMAIL, DEMO_PASSWORD, seed
-from eventshop.cli.serve import port_is_free
 from eventshop.cli.supervisor import Child, Supervisor
 from eventshop.platform.embedded_nats import nats_server_binary
 from eventshop.platform.settings import MAX_PORT_BASE, Settings
