@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Annotated
 import typer
 
 from eventshop.cli.preflight import fail
+from eventshop.platform.serving import run
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import configure_logging
 from eventshop.sandboxes.faults import FaultConfig, InvalidFaultConfig
@@ -57,7 +57,7 @@ def payment_system(port: Port = None, data_dir: DataDir = None, api_key: ApiKey 
 
     prepared = Prepared("payment-system", data_dir)
     sock = prepared.bind(port, "payment-system", "the payment-system sandbox", "--port")
-    asyncio.run(serve_sandbox(payment_app(prepared.folder, prepared.faults, api_key=api_key), sock))
+    run(serve_sandbox(payment_app(prepared.folder, prepared.faults, api_key=api_key), sock))
 
 
 @app.command("logistics-system")
@@ -74,7 +74,7 @@ def logistics_system(
     prepared = Prepared("logistics-system", data_dir)
     sock = prepared.bind(port, "logistics-system", "the logistics-system sandbox", "--port")
     sandbox = logistics_app(prepared.folder, prepared.faults, step_seconds=step_seconds, api_key=api_key)
-    asyncio.run(serve_sandbox(sandbox, sock))
+    run(serve_sandbox(sandbox, sock))
 
 
 @app.command("mail")
@@ -95,4 +95,4 @@ def mail(
     except typer.Exit:
         web.close()
         raise
-    asyncio.run(run_mail(prepared.folder, web, smtp, prepared.faults))
+    run(run_mail(prepared.folder, web, smtp, prepared.faults))
