@@ -17,6 +17,13 @@ from typer import _click  # typer vendors click: its commands and contexts are t
 from typer.core import TyperGroup
 from typer.main import get_group
 
+# Blocked before any command module is imported: optional modules that libraries import when
+# present and we never use. None in sys.modules makes their import fail, which each library
+# handles: httpx's own CLI (pulls rich and pygments into every process, about 6 MB) and the
+# pydantic v1 shim that FastAPI probes for (about 2 MB).
+for unused in ("httpx._main", "pydantic.v1"):
+    sys.modules.setdefault(unused, None)  # type: ignore[assignment]
+
 # name: (module under eventshop.cli, attribute: a command function or a Typer group), in help order.
 COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("up", "up"),
