@@ -22,7 +22,7 @@ from typer.main import get_group
 # handles: httpx's own CLI (pulls rich and pygments into every process, about 6 MB) and the
 # pydantic v1 shim that FastAPI probes for (about 2 MB).
 for unused in ("httpx._main", "pydantic.v1"):
-    sys.modules.setdefault(unused, None)  # type: ignore[assignment]
+    sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
 
 # name: (module under eventshop.cli, attribute: a command function or a Typer group), in help order.
 COMMANDS: dict[str, tuple[str, str]] = {
