@@ -220,3 +220,7 @@ def kubernetes(
 ) -> None:
     """Print Kubernetes manifests: a Deployment and a Service per process, one ConfigMap."""
     typer.echo(render(manifests(image, nats_url, replicas, stream_replicas, sandboxes), sandboxes), nl=False)
+
+
+app = typer.Typer(no_args_is_help=True, help="Generate deployment manifests.")
+app.command()(kubernetes)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from eventshop.cli.serve import fail, port_is_free
+from eventshop.cli.preflight import fail, port_is_free
 from eventshop.frontend.app import create_app
 from eventshop.platform.serving import run_app
 from eventshop.platform.settings import Settings

@@ -1,31 +1,79 @@
-"""Entry point of the `eventshop` command: one Typer app with a sub-command per concern."""
+"""Entry point of the `eventshop` command: one Typer app with a sub-command per concern.
+
+A command's module is imported only when that command runs (or its help is shown): every
+process that `eventshop up` starts is this entry point, and a sandbox must not carry the
+services, a service must not carry the frontend.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Any
 
 import typer
 from pydantic import ValidationError
+from typer import _click  # typer vendors click: its commands and contexts are these classes
+from typer.core import TyperGroup
+from typer.main import get_group
 
-from eventshop.cli import deploy, frontend, inspect, operations, sandboxes, serve, up
-from eventshop.cli.bench.command import app as bench_app
+# Blocked before any command module is imported: optional modules that libraries import when
+# present and we never use. None in sys.modules makes their import fail, which each library
+# handles: httpx's own CLI (pulls rich and pygments into every process, about 6 MB) and the
+# pydantic v1 shim that FastAPI probes for (about 2 MB).
+for unused in ("httpx._main", "pydantic.v1"):
+    sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="eventshop: an event-driven online shop.")
-app.command()(up.up)
-app.command()(up.status)
-app.add_typer(sandboxes.app, name="sandbox", help="Run one external-system sandbox.")
-app.command()(serve.serve)
-app.command()(frontend.frontend)
-app.command()(serve.migrate)
-app.command("make-migration", hidden=True)(serve.make_migration)
-app.command()(inspect.architecture)
-app.command()(inspect.asyncapi)
-app.add_typer(operations.dlq, name="dlq")
-app.add_typer(operations.events, name="events")
-app.add_typer(bench_app, name="bench")
-deployment = typer.Typer(no_args_is_help=True, help="Generate deployment manifests.")
-deployment.command()(deploy.kubernetes)
-app.add_typer(deployment, name="deploy")
+# name: (module under eventshop.cli, attribute: a command function or a Typer group), in help order.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "up": ("up", "up"),
+    "status": ("up", "status"),
+    "serve": ("serve", "serve"),
+    "frontend": ("frontend", "frontend"),
+    "migrate": ("serve", "migrate"),
+    "make-migration": ("serve", "make_migration"),
+    "architecture": ("inspect", "architecture"),
+    "asyncapi": ("inspect", "asyncapi"),
+    "bench": ("bench.command", "app"),
+    "sandbox": ("sandboxes", "app"),
+    "dlq": ("operations", "dlq"),
+    "events": ("operations", "events"),
+    "deploy": ("deploy", "app"),
+}
+GROUP_HELP = {"sandbox": "Run one external-system sandbox."}
+HIDDEN = {"make-migration"}
+
+
+def load_command(name: str) -> _click.Command:
+    """Import the command's module and build its click command exactly as an eager app would."""
+    module, attribute = COMMANDS[name]
+    target: Any = getattr(importlib.import_module(f"eventshop.cli.{module}"), attribute)
+    holder = typer.Typer(add_completion=False)
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name, help=GROUP_HELP.get(name, typer.models.Default(None)))
+    else:
+        holder.command(name, hidden=name in HIDDEN)(target)
+    return get_group(holder).commands[name]
+
+
+class LazyCommands(TyperGroup):
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands[cmd_name] = load_command(cmd_name)
+        return self.commands.get(cmd_name)
+
+
+app = typer.Typer(
+    cls=LazyCommands, no_args_is_help=True, add_completion=False, help="eventshop: an event-driven online shop."
+)
+
+
+@app.callback()
+def _root() -> None:
+    pass
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from pathlib import Path
@@ -10,14 +9,14 @@ from typing import Annotated
 
 import typer
 
-from eventshop.cli.serve import fail
+from eventshop.cli.preflight import fail
+from eventshop.platform.serving import run
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import configure_logging
 from eventshop.sandboxes.faults import FaultConfig, InvalidFaultConfig
-from eventshop.sandboxes.logistics_system.app import create_app as logistics_app
-from eventshop.sandboxes.mail.app import run_mail
-from eventshop.sandboxes.payment_system.app import create_app as payment_app
 from eventshop.sandboxes.runner import PortInUse, bind, serve_sandbox
+
+# Each command imports its own sandbox: a process runs one of them, not three.
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -54,9 +53,11 @@ class Prepared:
 @app.command("payment-system")
 def payment_system(port: Port = None, data_dir: DataDir = None, api_key: ApiKey = None) -> None:
     """Card payments: test tokens, idempotency keys, captures, voids, refunds, a ledger."""
+    from eventshop.sandboxes.payment_system.app import create_app as payment_app
+
     prepared = Prepared("payment-system", data_dir)
     sock = prepared.bind(port, "payment-system", "the payment-system sandbox", "--port")
-    asyncio.run(serve_sandbox(payment_app(prepared.folder, prepared.faults, api_key=api_key), sock))
+    run(serve_sandbox(payment_app(prepared.folder, prepared.faults, api_key=api_key), sock))
 
 
 @app.command("logistics-system")
@@ -68,10 +69,12 @@ def logistics_system(
         help="seconds per tracking step (default EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS or 20)")] = None,
 ) -> None:
     """Shipments with tracking numbers that advance over time; test addresses that are refused."""
+    from eventshop.sandboxes.logistics_system.app import create_app as logistics_app
+
     prepared = Prepared("logistics-system", data_dir)
     sock = prepared.bind(port, "logistics-system", "the logistics-system sandbox", "--port")
     sandbox = logistics_app(prepared.folder, prepared.faults, step_seconds=step_seconds, api_key=api_key)
-    asyncio.run(serve_sandbox(sandbox, sock))
+    run(serve_sandbox(sandbox, sock))
 
 
 @app.command("mail")
@@ -83,6 +86,8 @@ def mail(
     ] = None,
 ) -> None:
     """SMTP mail catcher with a web inbox and a JSON API."""
+    from eventshop.sandboxes.mail.app import run_mail
+
     prepared = Prepared("mail", data_dir)
     web = prepared.bind(port, "mail", "the mail sandbox's web inbox", "--port")
     try:
@@ -90,4 +95,4 @@ def mail(
     except typer.Exit:
         web.close()
         raise
-    asyncio.run(run_mail(prepared.folder, web, smtp, prepared.faults))
+    run(run_mail(prepared.folder, web, smtp, prepared.faults))

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from alembic import command
 
 from eventshop.cli.loading import UnknownService, available_services, load_service
+from eventshop.cli.preflight import fail, port_is_free
 from eventshop.contracts.registry import SERVICES
 from eventshop.platform.db import Database
 from eventshop.platform.embedded_nats import EmbeddedNats
@@ -20,21 +19,6 @@ from eventshop.platform.runtime import ServiceRuntime
 from eventshop.platform.serving import run_app
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import configure_logging
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
-
-
-def port_is_free(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def ensure_broker(settings: Settings) -> EmbeddedNats | None:
@@ -102,6 +86,8 @@ def make_migration(
     message: Annotated[str, typer.Option("--message", "-m")] = "schema change",
 ) -> None:
     """For developers: write a new migration from the difference between tables.py and the scripts."""
+    from alembic import command  # only developers writing a migration need alembic's generator
+
     declaration = load_service(service)
 
     async def run(url: str) -> None:

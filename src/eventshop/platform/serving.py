@@ -1,6 +1,8 @@
 """Runs an ASGI app under uvicorn with our own signal handling: SIGINT/SIGTERM mean a graceful stop.
 
 The socket is bound before uvicorn starts, so a taken port is one clear error (`PortInUse`).
+Processes run on uvloop (`run`), and uvicorn's `http="auto"` picks httptools: both come with
+uvicorn[standard]. uvicorn's own `loop="auto"` does not apply, since we start the loop ourselves.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ import errno
 import signal
 import socket
 import threading
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any, TypeVar
 
 import uvicorn
+import uvloop
+
+T = TypeVar("T")
 
 
 class PortInUse(OSError):
@@ -96,5 +101,11 @@ async def serve_app(app: Any, host: str, port: int, stop: asyncio.Event | None =
         raise OSError(f"could not serve on {host}:{port}")
 
 
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` on a uvloop event loop: the loop of every service, sandbox and frontend process."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
+
+
 def run_app(app: Any, host: str, port: int) -> None:
-    asyncio.run(serve_app(app, host, port))
+    run(serve_app(app, host, port))

@@ -1,0 +1,69 @@
+"""Each process that `eventshop up` starts loads only what it uses (measured RSS: docs/operations.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+# What the process does before it serves: the CLI resolves its command, then it builds its app.
+ENTRY = {
+    "serve order": """
+load_command("serve")
+from eventshop.cli.loading import load_service
+from eventshop.platform.runtime import ServiceRuntime
+ServiceRuntime(load_service("order"), Settings(nats_url="nats://127.0.0.1:1")).app()
+""",
+    "frontend": """
+load_command("frontend")
+from eventshop.frontend.app import create_app
+create_app(Settings())
+""",
+    "sandbox mail": """
+load_command("sandbox")
+from eventshop.sandboxes.mail.app import run_mail
+""",
+    "sandbox payment-system": """
+load_command("sandbox")
+from eventshop.sandboxes.payment_system.app import create_app
+""",
+}
+NOT_USED = {
+    "serve order": ["jinja2", "alembic", "mako", "rich", "pygments", "yaml", "eventshop.frontend",
+                    "eventshop.sandboxes", "eventshop.services.cart", "eventshop.services.payment"],
+    "frontend": ["sqlalchemy", "alembic", "nats", "rich", "eventshop.services", "eventshop.sandboxes"],
+    "sandbox mail": ["sqlalchemy", "alembic", "nats", "jinja2", "rich", "eventshop.services", "eventshop.frontend",
+                     "eventshop.sandboxes.payment_system"],
+    "sandbox payment-system": ["sqlalchemy", "alembic", "nats", "jinja2", "rich", "eventshop.services",
+                               "eventshop.frontend", "eventshop.sandboxes.mail"],
+}
+
+
+def modules_after(steps: str, tmp_path: Path) -> set[str]:
+    program = "import json, sys\nfrom eventshop.cli.main import load_command\n" \
+              "from eventshop.platform.settings import Settings\n" + steps + "\nprint(json.dumps(sorted(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": SRC, "EVENTSHOP_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("process", sorted(ENTRY))
+def test_process_does_not_import_what_it_does_not_use(process: str, tmp_path: Path) -> None:
+    loaded = modules_after(ENTRY[process], tmp_path)
+
+    leaked = [name for name in NOT_USED[process] if any(m == name or m.startswith(name + ".") for m in loaded)]
+
+    assert leaked == [], f"{process} imports {leaked}"
+
+
+def test_cli_entry_point_imports_no_command_module(tmp_path: Path) -> None:
+    loaded = modules_after("", tmp_path)
+
+    assert not any(m.startswith(("eventshop.cli.up", "eventshop.cli.serve", "sqlalchemy", "fastapi")) for m in loaded)
