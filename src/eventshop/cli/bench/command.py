@@ -75,6 +75,9 @@ def end_to_end(
     except shop.ShopUnavailable as exc:
         errors.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
+    figures["run"]["databases"] = ("the attached shop's own" if port_base is not None
+                                   else "PostgreSQL, fresh per service" if postgres
+                                   else database_url_template or "SQLite, one file per service")
     report.print_figures(console, figures)
     if json_path is not None:
         report.write_json(json_path, figures)
