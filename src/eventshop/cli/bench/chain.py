@@ -81,6 +81,7 @@ async def run_raw_chain(nats_url: str, messages: int) -> dict[str, Any]:
     return {
         "messages": messages,
         "hops": HOPS,
+        "in_flight": IN_FLIGHT,
         "msg_per_s": len(done) / elapsed,
         "hop_messages_per_s": len(done) * HOPS / elapsed,  # each message is delivered and handled once per hop
         "p50_ms": statistics.median(done) * 1000,

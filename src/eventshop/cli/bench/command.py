@@ -56,6 +56,29 @@ def end_to_end(
     """Start (or attach to) a shop, drive add-to-cart + checkout, wait until every order is final, print figures."""
     if ctx.invoked_subcommand is not None:
         return
+    _refuse_bad_combinations(concurrency, rate, port_base, data_dir, postgres, database_url_template)
+    if customers is not None and rate is None:
+        raise usage_error("--customers sizes the open loop's pool (--rate); a closed loop has --concurrency customers")
+    pool = (customers or 20) if rate else (concurrency or 4)
+    workload = endtoend.Workload(concurrency or 4, rate, duration, pool, drain_timeout, slow_card,
+                                 raw_chain_messages if with_raw_chain else None)
+    try:
+        figures = _run(workload, port_base, data_dir, postgres, database_url_template)
+    except shop.ShopUnavailable as exc:
+        errors.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    figures["run"]["databases"] = ("the attached shop's own" if port_base is not None
+                                   else "PostgreSQL, fresh per service" if postgres
+                                   else "from --database-url-template" if database_url_template
+                                   else "SQLite, one file per service")
+    report.print_figures(console, figures)
+    if json_path is not None:
+        report.write_json(json_path, figures)
+        console.print(f"[dim]figures written to {json_path}[/]")
+
+
+def _refuse_bad_combinations(concurrency: int | None, rate: float | None, port_base: int | None,
+                             data_dir: Path | None, postgres: bool, database_url_template: str | None) -> None:
     if concurrency is not None and rate is not None:
         raise usage_error("--concurrency (closed loop) and --rate (open loop) exclude each other")
     if postgres and database_url_template:
@@ -67,18 +90,6 @@ def end_to_end(
         raise usage_error("--data-dir names a running shop's data directory; use it with --port-base")
     if database_url_template is not None and "{service}" not in database_url_template:
         raise usage_error("--database-url-template must contain {service}")
-    pool = customers or (20 if rate else (concurrency or 4))
-    workload = endtoend.Workload(concurrency or 4, rate, duration, pool, drain_timeout, slow_card,
-                                 raw_chain_messages if with_raw_chain else None)
-    try:
-        figures = _run(workload, port_base, data_dir, postgres, database_url_template)
-    except shop.ShopUnavailable as exc:
-        errors.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-        raise typer.Exit(1) from None
-    report.print_figures(console, figures)
-    if json_path is not None:
-        report.write_json(json_path, figures)
-        console.print(f"[dim]figures written to {json_path}[/]")
 
 
 def _run(workload: endtoend.Workload, port_base: int | None, data_dir: Path | None, postgres: bool,

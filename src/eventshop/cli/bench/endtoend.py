@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
@@ -19,6 +19,7 @@ from eventshop.cli.bench.shop import ShopTarget, stock_up
 from eventshop.cli.bench.workload import (
     SLOW_CARD,
     FinalityWatch,
+    PlacedOrder,
     Shoppers,
     closed_loop,
     fetch_timelines,
@@ -28,6 +29,7 @@ from eventshop.cli.bench.workload import (
 from eventshop.platform.broker import connect
 
 QUIET_TIMEOUT = 30.0  # before the window: the work customer creation caused must be done first
+DRAIN_AFTER_RUN = 10.0  # a stuck consumer (e.g. behind the slow card) must not hold the figures back for long
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,16 @@ async def run(target: ShopTarget, workload: Workload, console: Console) -> dict[
             await nc.close()
 
 
+@dataclass
+class Window:
+    """What happened between the first checkout and the moment every order was final and consumers drained."""
+
+    seconds: float  # first checkout -> last order seen final
+    events: int
+    drained: bool
+    slow: PlacedOrder | None
+
+
 async def _measure(target: ShopTarget, workload: Workload, console: Console, http: httpx.AsyncClient,
                    watch: FinalityWatch, js: Any) -> dict[str, Any]:
     settings = target.settings
@@ -69,47 +81,58 @@ async def _measure(target: ShopTarget, workload: Workload, console: Console, htt
     processes = shop_processes(up_pid) if up_pid is not None else {}
     sampler = Sampler(processes, js, http, settings)
     await sampler.wait_drained(QUIET_TIMEOUT)
+    window = await _window(shoppers, customers, slow_customer, sampler, workload, console)
+    with console.status(f"reading {len(shoppers.orders)} order timelines"):
+        await fetch_timelines(shoppers, shoppers.orders)
+    figures = _figures(target, workload, shoppers, sampler, window)
+    if workload.raw_chain_messages:
+        with console.status(f"raw 5-hop JetStream chain, {workload.raw_chain_messages} messages"):
+            chain = await run_raw_chain(target.nats_url, workload.raw_chain_messages)
+        figures["raw_chain"] = chain
+        figures["ratio_orders_to_chain"] = figures["orders"]["shipped_per_s"] / chain["msg_per_s"]
+    return figures
+
+
+async def _window(shoppers: Shoppers, customers: list[str], slow_customer: str | None, sampler: Sampler,
+                  workload: Workload, console: Console) -> Window:
+    """The measured run; the timeline reads come after it, so they cost no CPU inside it."""
     sampling = asyncio.create_task(sampler.run())
     sampler.begin()
-    watch.reset_count()
+    shoppers.watch.reset_count()
     started = time.monotonic()
     slow = None
     if slow_customer is not None:
         slow = await shoppers.place_order(slow_customer, 0, slow_card=True)
     await _drive(shoppers, customers, workload, console)
     finished = max((o.final_seen for o in shoppers.orders if not o.slow_card), default=started)
-    events = watch.events
-    drained = await sampler.wait_drained(10.0)
+    events = shoppers.watch.events
+    drained = await sampler.wait_drained(DRAIN_AFTER_RUN)
     sampler.end()
     sampling.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sampling
-    ours = [o for o in shoppers.orders if not o.slow_card]
-    with console.status(f"reading {len(shoppers.orders)} order timelines"):
-        await fetch_timelines(shoppers, shoppers.orders)
-    window = finished - started
-    orders = report.order_figures(ours, window)
+    return Window(finished - started, events, drained, slow)
+
+
+def _figures(target: ShopTarget, workload: Workload, shoppers: Shoppers, sampler: Sampler,
+             window: Window) -> dict[str, Any]:
+    orders = report.order_figures([o for o in shoppers.orders if not o.slow_card], window.seconds)
     figures: dict[str, Any] = {
-        "run": {"description": workload.describe(), "port_base": settings.port_base, "started_shop": target.started,
-                "window_s": window, **workload.__dict__},
+        "run": {"description": workload.describe(), "port_base": target.settings.port_base,
+                "started_shop": target.started, "window_s": window.seconds, **asdict(workload)},
         "orders": orders,
         "checkout_errors": dict(shoppers.errors),
-        "events_per_s": events / window if window > 0 else 0.0,
+        "events_per_s": window.events / window.seconds if window.seconds > 0 else 0.0,
         "cpu": report.cpu_figures(sampler.cpu_used, orders["orders_shipped"]),
         "rss": {"peak_total_bytes": sampler.peak_rss_total, "peak_bytes": sampler.peak_rss},
         "consumer_lag": {"max_total": sampler.max_lag_total, "max_per_consumer": sampler.max_lag},
         "outbox_backlog_max": sampler.max_backlog,
-        "drained": drained,
-        "processes_measured": sorted(processes),
+        "drained": window.drained,
+        "processes_measured": sorted(sampler.processes),
     }
-    if slow is not None:
-        figures["slow_card"] = {"order_id": slow.order_id, "status": slow.status,
-                                "latency_ms": report.latency_ms(slow)}
-    if workload.raw_chain_messages:
-        with console.status(f"raw 5-hop JetStream chain, {workload.raw_chain_messages} messages"):
-            chain = await run_raw_chain(target.nats_url, workload.raw_chain_messages)
-        figures["raw_chain"] = chain
-        figures["ratio_orders_to_chain"] = orders["shipped_per_s"] / chain["msg_per_s"]
+    if window.slow is not None:
+        figures["slow_card"] = {"order_id": window.slow.order_id, "status": window.slow.status,
+                                "latency_ms": report.latency_ms(window.slow)}
     return figures
 
 

@@ -92,6 +92,7 @@ def print_figures(console: Console, figures: dict[str, Any]) -> None:
     orders, run = figures["orders"], figures["run"]
     table = Table("measure", "value", title="eventshop end-to-end benchmark")
     table.add_row("run", run["description"])
+    table.add_row("databases", str(run.get("databases", "-")))
     table.add_row("orders placed / shipped / cancelled",
                   f"{orders['orders_placed']} / {orders['orders_shipped']} / {orders['orders_cancelled']}")
     table.add_row("orders not final", str(orders["orders_not_final"]))
