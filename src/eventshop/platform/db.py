@@ -157,7 +157,8 @@ class Database:
             yield
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        # On the read engine: a ping on the write engine would BEGIN IMMEDIATE outside the writers' turn.
+        async with self.read_engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:

@@ -44,7 +44,7 @@ class PullFeed:
         self.credit = max(1, credit)
         self.deliver = deliver
         self.in_hand = 0  # delivered to the worker and not yet finished
-        self.requests: dict[str, _Request] = {}
+        self.requests: dict[str, _Request] = {}  # open pull requests, oldest first
         self.inbox = nc.new_inbox()
         self.sub: Subscription | None = None
         self.counter = 0
@@ -61,27 +61,28 @@ class PullFeed:
         await self.top_up()
 
     async def _on_message(self, msg: Msg) -> None:
-        loop_time = asyncio.get_running_loop().time()
-        self.last_heard = loop_time
-        token = msg.subject.rsplit(".", 1)[-1]
-        request = self.requests.get(token)
+        self.last_heard = asyncio.get_running_loop().time()
         status = msg.headers.get(STATUS) if msg.headers else None
-        if status:
-            if status == HEARTBEAT:
-                return
-            # 408 expired, 409 limits, leadership change or a deleted consumer: that request is over.
-            self.requests.pop(token, None)
-            if not status.startswith("408"):
-                log.info("pull request on %s ended: %s %s", self.api_subject, status,
-                         msg.headers.get("Description", "") if msg.headers else "")
-            await self.top_up()
+        if not status:
+            # A stored message arrives under its own subject, so it is counted against the oldest
+            # open request: the server fills waiting requests first come, first served.
+            for token, request in self.requests.items():
+                request.remaining -= 1
+                if request.remaining <= 0:
+                    del self.requests[token]
+                break
+            self.in_hand += 1
+            self.deliver(msg)
             return
-        if request is not None:
-            request.remaining -= 1
-            if request.remaining <= 0:
-                del self.requests[token]
-        self.in_hand += 1
-        self.deliver(msg)
+        if status == HEARTBEAT:
+            return
+        # 408 expired, 409 limits, leadership change or a deleted consumer: that request is over.
+        # Status messages come to the request's own reply subject.
+        self.requests.pop(msg.subject.rsplit(".", 1)[-1], None)
+        if not status.startswith("408"):
+            log.info("pull request on %s ended: %s %s", self.api_subject, status,
+                     msg.headers.get("Description", "") if msg.headers else "")
+        await self.top_up()
 
     def finished(self) -> None:
         """One delivered message is acked, nakked or parked: its credit is free again."""
