@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -44,12 +45,21 @@ class Child:
         return self.process is not None and self.process.poll() is None
 
 
+# A new log record (ours, uvicorn's, the JSON form, or nats-server's) and one worth a person's attention.
+RECORD_START = re.compile(rb'^(\d{4}-\d\d-\d\d[ T]|\{"time"|\[\d+\] \d{4}/)')
+ALARMING = re.compile(
+    rb'( (WARNING|ERROR|CRITICAL) |"level": "(warning|error|critical)"|\[(WRN|ERR|FTL)\]|Traceback|^error:)'
+)
+
+
 class Supervisor:
-    def __init__(self, log_dir: Path, env: dict[str, str], console: Console, quiet: bool = False) -> None:
+    def __init__(self, log_dir: Path, env: dict[str, str], console: Console, quiet: bool = False,
+                 verbose: bool = False) -> None:
         self.log_dir = log_dir
         self.env = env
         self.console = console
         self.quiet = quiet
+        self.verbose = verbose
         self.children: list[Child] = []
         self.stopping = False
         self.lock = threading.Lock()
@@ -74,12 +84,18 @@ class Supervisor:
         child.readers = [reader]
 
     def _pump(self, child: Child, process: subprocess.Popen[bytes]) -> None:
+        """Every line goes to the child's log file; the terminal gets warnings and errors (all with --verbose)."""
         assert process.stdout is not None
+        showing = False  # inside a shown record: its traceback lines are shown too
         with open(self.log_dir / f"{child.name}.log", "ab") as log:
             for raw in iter(process.stdout.readline, b""):
                 log.write(raw)
                 log.flush()
-                if not self.quiet:
+                if self.quiet:
+                    continue
+                if RECORD_START.match(raw) or not raw.startswith((b" ", b"\t", b"Traceback")):
+                    showing = self.verbose or bool(ALARMING.search(raw))
+                if showing:
                     self.say(child, raw.decode(errors="replace").rstrip())
 
     def say(self, child: Child, line: str) -> None:

@@ -156,7 +156,9 @@ def up(
     port_base: Annotated[
         int | None, typer.Option(help="ports are base + offset (default 8000)", min=1, max=MAX_PORT_BASE)
     ] = None,
-    quiet: Annotated[bool, typer.Option(help="no combined log stream on the terminal")] = False,
+    quiet: Annotated[bool, typer.Option(help="no log lines on the terminal at all")] = False,
+    verbose: Annotated[bool, typer.Option(help="every log line of every process on the terminal, not only "
+                                                "warnings and errors (all lines are always in the log files)")] = False,
     no_seed: Annotated[bool, typer.Option("--no-seed", help="do not create the demo catalog and customer")] = False,
 ) -> None:
     """Start the whole shop: broker, sandboxes, eight services, frontend; Ctrl-C stops it all."""
@@ -179,15 +181,15 @@ def up(
     if taken:
         raise fail(f"port {taken[1]} (for {taken[0]}) is in use; pick other ports with --port-base, e.g. "
                    f"--port-base {settings.port_base + 1000}")
-    run(settings, quiet, no_seed)
+    run(settings, quiet, no_seed, verbose)
     lock.close()
 
 
-def run(settings: Settings, quiet: bool, no_seed: bool) -> None:
+def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -> None:
     nats_url = settings.nats_url or f"nats://127.0.0.1:{settings.port('nats')}"
     env = {**os.environ, "EVENTSHOP_DATA_DIR": str(settings.data_dir), "EVENTSHOP_PORT_BASE": str(settings.port_base),
            "EVENTSHOP_NATS_URL": nats_url, "PYTHONUNBUFFERED": "1"}
-    supervisor = Supervisor(settings.data_dir / "logs", env, console, quiet)
+    supervisor = Supervisor(settings.data_dir / "logs", env, console, quiet, verbose)
     waves = plan(supervisor, settings, settings.nats_url)
     state = settings.data_dir / "up.json"
 

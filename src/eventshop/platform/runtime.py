@@ -54,8 +54,8 @@ class Service(Generic[C]):
             )
 
 
-def context_of(request: Request) -> Any:
-    """FastAPI dependency: the running service's context object."""
+async def context_of(request: Request) -> Any:
+    """FastAPI dependency: the running service's context object (async: a plain def would run on a thread)."""
     return request.app.state.context
 
 

@@ -82,9 +82,8 @@ def draft_for(event: Event) -> Draft:
             return Draft("out of stock", f"Order {short(event.order_id)}: items out of stock",
                          ("Sorry, we could not reserve everything in your order, so it was not charged.", *missing))
         case PaymentProcessedEvent():
-            return Draft("payment received", f"Payment received for order {short(event.order_id)}",
-                         (f"We received your payment of {money(event.amount, event.currency)}.",
-                          "We are preparing your parcel."))
+            # The customer hears at the steps they care about: confirmed, then shipped (or cancelled).
+            return Draft("payment received (told by the confirmation and shipping emails, no email)")
         case PaymentFailedEvent() if event.reason == "out_of_stock":
             return Draft("payment voided because of stock (already told by the out-of-stock email)")
         case PaymentFailedEvent():

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formatdate, make_msgid, parseaddr
 
 import aiosmtplib
 from pydantic import Field, SecretStr
@@ -56,17 +59,28 @@ class EmailSender:
         self._smtp: aiosmtplib.SMTP | None = None
         self._lock = asyncio.Lock()
 
-    def compose(self, to: str, subject: str, text: str, html: str | None) -> EmailMessage:
-        """A multipart/alternative message: plain text first, HTML as the preferred alternative."""
-        message = EmailMessage()
+    @property
+    def _envelope_sender(self) -> str:
+        return parseaddr(self.settings.sender)[1] or self.settings.sender
+
+    def compose(self, to: str, subject: str, text: str, html: str | None) -> Message:
+        """A multipart/alternative message: plain text first, HTML as the preferred alternative.
+
+        Built with the compat32 MIME classes and sent as bytes: the modern `EmailMessage` policy parses and
+        refolds every header, which made composing an email cost more than sending it.
+        """
+        message: Message
+        if html:
+            message = MIMEMultipart("alternative")
+            message.attach(MIMEText(text, "plain", "utf-8"))
+            message.attach(MIMEText(html, "html", "utf-8"))
+        else:
+            message = MIMEText(text, "plain", "utf-8")
         message["From"] = self.settings.sender
         message["To"] = to
-        message["Subject"] = subject
+        message["Subject"] = Header(subject, "utf-8") if not subject.isascii() else subject
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(domain="eventshop.local")
-        message.set_content(text)
-        if html:
-            message.add_alternative(html, subtype="html")
         return message
 
     async def send(self, to: str, subject: str, text: str, html: str | None = None) -> str:
@@ -75,7 +89,7 @@ class EmailSender:
         s = self.settings
         async with self._lock:
             try:
-                await self._send_reconnecting(message)
+                await self._send_reconnecting(to, message.as_bytes())
             except aiosmtplib.SMTPResponseException as exc:
                 self._drop()
                 raise EmailNotSent(f"SMTP server {s.host}:{s.port} answered {exc.code} {exc.message}",
@@ -93,17 +107,17 @@ class EmailSender:
                                    f"{type(exc).__name__}: {exc}", temporary=True) from None
         return str(message["Message-ID"])
 
-    async def _send_reconnecting(self, message: EmailMessage) -> None:
+    async def _send_reconnecting(self, to: str, raw: bytes) -> None:
         """A connection kept open may have been dropped by the server meanwhile: reconnect once and resend."""
         reused = self._smtp is not None and self._smtp.is_connected
         smtp = await self._connection()
         try:
-            await smtp.send_message(message)
+            await smtp.sendmail(self._envelope_sender, [to], raw)
         except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
             self._drop()
             if not reused:
                 raise
-            await (await self._connection()).send_message(message)
+            await (await self._connection()).sendmail(self._envelope_sender, [to], raw)
 
     async def _connection(self) -> aiosmtplib.SMTP:
         if self._smtp is None or not self._smtp.is_connected:
