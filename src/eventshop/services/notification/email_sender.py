@@ -78,7 +78,7 @@ class EmailSender:
             message = MIMEText(text, "plain", "utf-8")
         message["From"] = self.settings.sender
         message["To"] = to
-        message["Subject"] = Header(subject, "utf-8") if not subject.isascii() else subject
+        message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(domain="eventshop.local")
         return message
