@@ -20,10 +20,13 @@ Ctx = Annotated[InventoryContext, Depends(context_of)]
 
 
 class StockLevel(BaseModel):
+    """Every unit counted once: available + held + sold is all the units the shop has had."""
+
     product_id: str
     sku: str
-    available: int
-    reserved: int
+    available: int = Field(description="units that can be sold now (what product pages show)")
+    held: int = Field(description="units reserved for orders still in flight (not yet shipped or cancelled)")
+    sold: int = Field(description="units of orders that shipped")
     updated_at: datetime
 
     @classmethod
@@ -32,14 +35,15 @@ class StockLevel(BaseModel):
             product_id=row.product_id,
             sku=row.sku,
             available=row.available,
-            reserved=row.reserved,
+            held=row.held,
+            sold=row.sold,
             updated_at=row.updated_at,
         )
 
 
 class StockTake(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
-    available: int = Field(ge=0, le=MAX_UNITS, description="units free to sell")
+    available: int = Field(ge=0, le=MAX_UNITS, description="units that can be sold now")
 
 
 class ReservationRequest(BaseModel):
