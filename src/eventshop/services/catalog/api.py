@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from eventshop.contracts.values import MAX_PAGE, MAX_UNIT_PRICE
 from eventshop.platform.auth import internal_only
+from eventshop.platform.http import url_path
 from eventshop.platform.runtime import context_of
 from eventshop.services.catalog import domain, usecases
 from eventshop.services.catalog.domain import AvailabilityView
@@ -60,7 +61,7 @@ class ProductView(BaseModel):
             description=p.description,
             price=p.price,
             currency=p.currency,
-            image_url=f"/products/{p.id}/image.svg",
+            image_url=url_path("products", p.id, "image.svg"),
             availability=AvailabilityBody.of(availability) if availability else None,
             updated_at=p.updated_at,
         )
