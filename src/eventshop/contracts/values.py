@@ -21,8 +21,8 @@ class OrderLine(BaseModel):
     product_id: str
     sku: str
     name: str
-    quantity: int = Field(gt=0, le=MAX_UNITS)
-    unit_price: int = Field(ge=0, le=MAX_UNIT_PRICE)
+    quantity: int = Field(strict=True, gt=0, le=MAX_UNITS)
+    unit_price: int = Field(strict=True, ge=0, le=MAX_UNIT_PRICE)
     currency: Currency = Field(min_length=3, max_length=3)
 
     @property

@@ -47,7 +47,7 @@ class Recipient(BaseModel):
 
 class Item(BaseModel):
     sku: str = Field(min_length=1, max_length=100)
-    quantity: int = Field(gt=0, le=1_000_000)
+    quantity: int = Field(strict=True, gt=0, le=1_000_000)
 
 
 class ShipmentRequest(BaseModel):
@@ -55,7 +55,7 @@ class ShipmentRequest(BaseModel):
     carrier: Carrier = "DHL"
     recipient: Recipient
     items: list[Item] = Field(min_length=1)
-    weight_grams: int = Field(gt=0, le=1_000_000)
+    weight_grams: int = Field(strict=True, gt=0, le=1_000_000)
 
 
 def refusal(request: ShipmentRequest) -> JSONResponse | None:

@@ -20,7 +20,7 @@ CHARGED = ("succeeded", "partially_refunded", "refunded")
 
 
 class ChargeRequest(BaseModel):
-    amount: int = Field(gt=0, le=99_999_999, description="in minor units, e.g. cents")
+    amount: int = Field(strict=True, gt=0, le=99_999_999, description="in minor units, e.g. cents")
     currency: str = Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code")
     payment_method: str = Field(min_length=1, max_length=100, description="a test token, see /v1/test-tokens")
     reference: str = Field(min_length=1, max_length=100, description="the shop's order id")

@@ -25,7 +25,7 @@ class ProductBody(BaseModel):
     sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
-    price: int = Field(ge=0, le=MAX_UNIT_PRICE, description="minor units, e.g. cents")
+    price: int = Field(strict=True, ge=0, le=MAX_UNIT_PRICE, description="minor units, e.g. cents")
     currency: str = Field(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")
 
     def value(self) -> ProductData:

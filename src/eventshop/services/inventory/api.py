@@ -43,14 +43,14 @@ class StockLevel(BaseModel):
 
 class StockTake(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
-    available: int = Field(ge=0, le=MAX_UNITS, description="units that can be sold now")
+    available: int = Field(strict=True, ge=0, le=MAX_UNITS, description="units that can be sold now")
 
 
 class ReservationRequest(BaseModel):
     order_id: str
     customer_id: str
     lines: list[OrderLine] = Field(min_length=1)
-    total: int = Field(ge=0, le=MAX_AMOUNT)
+    total: int = Field(strict=True, ge=0, le=MAX_AMOUNT)
     currency: str = Field(min_length=3, max_length=3)
 
 

@@ -24,7 +24,7 @@ class CreateOrder(BaseModel):
     cart_id: str = Field(min_length=1, max_length=64)
     customer_id: str = Field(min_length=1, max_length=64)
     lines: list[OrderLine] = Field(min_length=1)
-    total: int = Field(ge=0, le=MAX_AMOUNT)
+    total: int = Field(strict=True, ge=0, le=MAX_AMOUNT)
     currency: str = Field(min_length=3, max_length=3)
 
 

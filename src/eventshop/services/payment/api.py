@@ -46,7 +46,7 @@ class PaymentView(BaseModel):
 
 class PayForOrder(BaseModel):
     customer_id: str = Field(min_length=1)
-    amount: int = Field(gt=0, le=MAX_AMOUNT)
+    amount: int = Field(strict=True, gt=0, le=MAX_AMOUNT)
     currency: str = Field(min_length=3, max_length=3)
     lines: list[OrderLine] = []
 
