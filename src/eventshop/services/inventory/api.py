@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from eventshop.contracts.values import MAX_AMOUNT, MAX_UNITS, OrderLine
+from eventshop.contracts.values import MAX_AMOUNT, MAX_UNITS, OrderLine, WholeNumber
 from eventshop.platform.auth import callers_of_request, internal_only
 from eventshop.platform.runtime import context_of
 from eventshop.services.inventory import usecases
@@ -43,14 +43,14 @@ class StockLevel(BaseModel):
 
 class StockTake(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
-    available: int = Field(strict=True, ge=0, le=MAX_UNITS, description="units that can be sold now")
+    available: WholeNumber = Field(ge=0, le=MAX_UNITS, description="units that can be sold now")
 
 
 class ReservationRequest(BaseModel):
     order_id: str
     customer_id: str
     lines: list[OrderLine] = Field(min_length=1)
-    total: int = Field(strict=True, ge=0, le=MAX_AMOUNT)
+    total: WholeNumber = Field(ge=0, le=MAX_AMOUNT)
     currency: str = Field(min_length=3, max_length=3)
 
 
