@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from eventshop.cli.main import app
 from eventshop.contracts.events import InventoryProcessedEvent, OrderCancelledEvent, OrderProcessedEvent
+from eventshop.platform import deadletters
 from eventshop.platform.broker import ConsumerSpec, ensure_consumer, ensure_streams
 from eventshop.platform.embedded_nats import EmbeddedNats
 from tests.integration.publishing import envelope_of
@@ -75,6 +76,46 @@ def test_dlq_commands_list_show_replay_and_purge(
     missing = runner.invoke(app, ["dlq", "show", sequence])
     assert missing.exit_code == 1 and "no such dead letter" in missing.output
     assert runner.invoke(app, ["dlq", "purge", "--yes"]).exit_code == 0
+
+
+def test_dlq_list_and_show_print_any_bytes_in_headers_and_payloads(
+    nats_server: EmbeddedNats, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVENTSHOP_NATS_URL", nats_server.url)
+    monkeypatch.setenv("COLUMNS", "250")
+
+    async def park_odd_ones() -> None:
+        nc = await nats.connect(nats_server.url)
+        js = nc.jetstream()
+        await ensure_streams(js)
+        await js.purge_stream("DEAD_LETTERS")
+        # As an older version wrote them: raw UTF-8 and control characters in a header.
+        await js.publish("deadletter.order.payment.PaymentProcessedEvent", b"\x00\xff\x1b[2J [bold]not json", headers={
+            "Eventshop-Original-Subject": "payment.PaymentProcessedEvent", "Eventshop-Consumer": "order--payment",
+            "Eventshop-Error": "Zahlung fehlgeschlagen: ü ☃ \x01 [/]", "Eventshop-Deliveries": "eight",
+        })
+        # Parked by reference, its original since removed from its stream.
+        await js.publish("deadletter.order.payment.PaymentProcessedEvent", b'{"id": "truncat', headers={
+            "Eventshop-Original-Subject": "payment.PaymentProcessedEvent", "Eventshop-Consumer": "order--payment",
+            "Eventshop-Error": deadletters.encode_header("trop grand: é"), "Eventshop-Deliveries": "1",
+            "Eventshop-Original-Stream": "PAYMENT", "Eventshop-Original-Sequence": "999999",
+            "Eventshop-Original-Size": "1048276", "Eventshop-Copy": "reference",
+        })
+        await nc.close()
+
+    asyncio.run(park_odd_ones())
+    listed = runner.invoke(app, ["dlq", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "Zahlung fehlgeschlagen: ü ☃ \\x01 [/]" in listed.output and "trop grand: é" in listed.output
+    first, second = (line.split()[1] for line in listed.output.splitlines() if "order--payment" in line)
+    shown = runner.invoke(app, ["dlq", "show", first])
+    assert shown.exit_code == 0, shown.output
+    assert "\\x00\\xff\\x1b[2J [bold]not json" in shown.output and "\x1b" not in shown.output
+    gone = runner.invoke(app, ["dlq", "show", second])
+    assert gone.exit_code == 0, gone.output
+    assert "PAYMENT sequence 999999, 1048276 bytes" in gone.output and "no longer stored" in gone.output
+    replay = runner.invoke(app, ["dlq", "replay", second])
+    assert replay.exit_code == 1 and "no longer stored" in replay.output and "Traceback" not in replay.output
 
 
 @pytest.mark.parametrize(

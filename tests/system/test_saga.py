@@ -40,6 +40,8 @@ def test_happy_path_ships_with_tracking_charges_once_and_mails_the_customer(shop
     assert placed["total"] == 2500 + 2 * 800
     assert stock_of(shop, kettle["id"])["available"] == 4
     assert stock_of(shop, mug["id"])["available"] == 3
+    settled(shop, lambda: stock_of(shop, mug["id"])["sold"] == 2, message="the shipped units sold")
+    assert (stock_of(shop, kettle["id"])["held"], stock_of(shop, kettle["id"])["sold"]) == (0, 1)
     assert [c["amount"] for c in charges(shop, order_id)] == [4100]
     expected = ["confirmed", "shipped"]  # the steps a customer cares about; no separate "payment received"
     mails = settled(shop, lambda: all_mentioned(subjects(shop, customer["email"]), expected), message="emails")
@@ -70,7 +72,7 @@ def test_declined_card_cancels_and_releases_the_reservation(shop: Shop) -> None:
 
     assert (placed["status"], placed["reason"]) == ("cancelled", "card_declined")
     settled(shop, lambda: stock_of(shop, product["id"])["available"] == 3, message="stock restored")
-    assert stock_of(shop, product["id"])["reserved"] == 0
+    assert (stock_of(shop, product["id"])["held"], stock_of(shop, product["id"])["sold"]) == (0, 0)
 
 
 def test_undeliverable_address_refunds_releases_and_cancels(shop: Shop) -> None:
@@ -118,6 +120,8 @@ def test_fifty_concurrent_orders_for_ten_units_ship_exactly_ten(shop: Shop) -> N
     assert statuses.count("shipped") == 10
     assert statuses.count("cancelled") == 40
     assert {r["reason"] for r in results if r["status"] == "cancelled"} == {"out_of_stock"}
-    level = stock_of(shop, product["id"])
-    assert (level["available"], level["reserved"]) == (0, 10)
+    # Every order is final: nothing stays held, the ten shipped units are sold.
+    level = settled(shop, lambda: (found := stock_of(shop, product["id"]))["sold"] == 10 and found,
+                    message="ten units sold")
+    assert (level["available"], level["held"], level["sold"]) == (0, 0, 10)
     assert sum(len(charges(shop, o)) for o in order_ids) == 10

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from eventshop.cli.main import app
-from eventshop.contracts.architecture import system_model
+from eventshop.contracts.architecture import as_markdown, system_model
 from eventshop.contracts.asyncapi import asyncapi_document
 from eventshop.contracts.events import ALL_EVENTS
 
@@ -108,11 +108,16 @@ def test_publications_match_the_seed_row_by_row() -> None:
     assert sorted(rows) == sorted(SEED_PUBLICATIONS)
 
 
-def test_subscriptions_match_the_seed_row_by_row_with_no_extra() -> None:
+def test_subscriptions_match_the_seed_row_by_row_and_the_one_addition_is_marked() -> None:
     subs = system_model()["subscriptions"]
-    assert not [s for s in subs if s["addition"]]
-    rows = [(s["service"], s["topic"], s["events"]) for s in subs]
+    rows = [(s["service"], s["topic"], s["events"]) for s in subs if not s["addition"]]
     assert sorted(rows) == sorted(SEED_SUBSCRIPTIONS)
+    additions = [(s["service"], s["topic"], s["events"]) for s in subs if s["addition"]]
+    assert additions == [("Inventory Service", "Shipping Topic", ["ShippingProcessedEvent"])]
+    markdown = as_markdown(system_model())
+    assert markdown.index("## Subscriptions beyond the seed") < markdown.index(
+        "| Inventory Service | Shipping Topic | ShippingProcessedEvent |"
+    )
 
 
 def test_the_event_types_are_exactly_the_seeds() -> None:

@@ -6,7 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eventshop.contracts.values import OrderLine
-from eventshop.services.inventory.domain import ReservationStatus, may_reserve, must_release, plan_reservation
+from eventshop.services.inventory.domain import (
+    ReservationStatus,
+    may_reserve,
+    must_release,
+    must_sell,
+    plan_reservation,
+)
 
 PRODUCTS = ["p1", "p2", "p3"]
 
@@ -64,3 +70,9 @@ def test_concurrent_orders_never_oversell_and_cancellations_restore_exactly(
     for product in PRODUCTS:
         held = sum(take.get(product, 0) for take in reserved.values())
         assert available[product] + held == initial[product]
+
+
+def test_only_held_units_are_sold_and_a_shipped_order_releases_nothing() -> None:
+    assert [s for s in ReservationStatus if must_sell(s)] == [ReservationStatus.RESERVED]
+    assert not must_release(ReservationStatus.SHIPPED)
+    assert not may_reserve(ReservationStatus.SHIPPED)

@@ -11,8 +11,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 from nats.aio.client import Client as NATS
 from nats.js.api import DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from eventshop.contracts.registry import TOPICS
@@ -20,6 +21,7 @@ from eventshop.platform import deadletters
 from eventshop.platform.broker import DEAD_LETTER_STREAM, connect
 from eventshop.platform.settings import Settings
 
+SHOW_BYTES = 4000  # of a payload printed by `dlq show`
 dlq = typer.Typer(no_args_is_help=True, help="Inspect and replay messages parked in the dead-letter stream.")
 events = typer.Typer(no_args_is_help=True, help="Watch events as they flow.")
 
@@ -27,7 +29,15 @@ events = typer.Typer(no_args_is_help=True, help="Watch events as they flow.")
 def console() -> Console:
     """Built per command, so the terminal's width (COLUMNS) at that moment is used."""
     return Console()
+
+
 T = TypeVar("T")
+
+
+def shown(text: str, limit: int | None = None) -> str:
+    """Any text as one safe line: control characters escaped, Rich markup taken literally."""
+    visible = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return escape(visible[:limit] if limit else visible)
 
 
 def broker_url(settings: Settings) -> str:
@@ -56,6 +66,12 @@ def with_broker(action: Callable[[NATS], Awaitable[T]]) -> T:
     except NotFoundError:
         typer.secho("error: no such dead letter (or no dead-letter stream yet)", err=True, fg=typer.colors.RED)
         raise typer.Exit(1) from None
+    except deadletters.OriginalGone as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
+    except APIError as exc:
+        typer.secho(f"error: the broker refused: {exc.description}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
 
 
 @dlq.command("list")
@@ -70,11 +86,11 @@ def dlq_list() -> None:
         table.add_row(
             str(letter.sequence),
             letter.time.strftime("%Y-%m-%d %H:%M:%S") if letter.time else "",
-            letter.consumer,
-            letter.subject,
-            letter.event_id or "-",
+            shown(letter.consumer),
+            shown(letter.subject),
+            shown(letter.event_id or ("(reference)" if letter.reference else "-")),
             str(letter.deliveries),
-            letter.error[:80],
+            shown(letter.error, 80),
         )
     console().print(table)
 
@@ -82,14 +98,33 @@ def dlq_list() -> None:
 @dlq.command("show")
 def dlq_show(sequence: Annotated[int, typer.Argument(help="sequence number from `dlq list`")]) -> None:
     """Show one parked message with its full error and payload."""
-    letter = with_broker(lambda nc: deadletters.get_dead_letter(nc.jetstream(), sequence))
-    console().print(f"[bold]sequence[/] {letter.sequence}\n[bold]subject[/]  {letter.subject}")
-    console().print(f"[bold]consumer[/] {letter.consumer}\n[bold]tries[/]    {letter.deliveries}")
-    console().print(f"[bold]error[/]    {letter.error}")
+
+    async def fetch(nc: NATS) -> tuple[deadletters.DeadLetter, bytes, str]:
+        js = nc.jetstream()
+        letter = await deadletters.get_dead_letter(js, sequence)
+        try:
+            return letter, await deadletters.original_payload(js, letter), ""
+        except deadletters.OriginalGone as exc:
+            return letter, letter.payload, str(exc)
+
+    letter, payload, gone = with_broker(fetch)
+    out = console()
+    out.print(f"[bold]sequence[/] {letter.sequence}\n[bold]subject[/]  {shown(letter.subject)}")
+    out.print(f"[bold]consumer[/] {shown(letter.consumer)}\n[bold]tries[/]    {letter.deliveries}")
+    out.print(f"[bold]error[/]    {shown(letter.error)}")
+    if letter.reference:
+        out.print(f"[bold]original[/] {shown(letter.stream)} sequence {letter.original_sequence}, "
+                  f"{letter.original_size} bytes (parked by reference: too large to copy)")
+    if gone:
+        out.print(f"[yellow]{shown(gone)}[/]")
+    if len(payload) > SHOW_BYTES:
+        out.print(f"payload: {len(payload)} bytes, the first {SHOW_BYTES} shown")
+    head = payload[:SHOW_BYTES]
     try:
-        console().print_json(letter.payload.decode())
+        json.loads(head)
+        out.print_json(head.decode())
     except (ValueError, UnicodeDecodeError):
-        console().print(repr(letter.payload[:2000]))
+        out.print(shown(head.decode("utf-8", "backslashreplace")))
 
 
 @dlq.command("replay")

@@ -69,8 +69,12 @@ def as_markdown(model: dict[str, Any]) -> str:
         ]
     out += ["", "## Asynchronous Publish/Produce", "", "| From | To | Events |", "|---|---|---|"]
     out += [f"| {p['service']} | {p['topic']} | {', '.join(p['events'])} |" for p in model["publications"]]
-    out += ["", "## Asynchronous Subscribe/Consume", "", "| From | To | Events |", "|---|---|---|"]
-    out += [f"| {s['service']} | {s['topic']} | {', '.join(s['events'])} |" for s in model["subscriptions"]]
+    for title, additions in (("Asynchronous Subscribe/Consume", False), ("Subscriptions beyond the seed", True)):
+        out += ["", f"## {title}", "", "| From | To | Events |", "|---|---|---|"]
+        out += [
+            f"| {s['service']} | {s['topic']} | {', '.join(s['events'])} |"
+            for s in model["subscriptions"] if s["addition"] is additions
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -93,5 +97,6 @@ def as_mermaid(model: dict[str, Any]) -> str:
     for p in model["publications"]:
         out.append(f"  {_node(p['service'])} ==>|{', '.join(p['events'])}| {_node(p['topic'])}")
     for s in model["subscriptions"]:
-        out.append(f"  {_node(s['topic'])} -.->|{', '.join(s['events'])}| {_node(s['service'])}")
+        arrow = "-. addition .->" if s["addition"] else "-.->"
+        out.append(f"  {_node(s['topic'])} {arrow}|{', '.join(s['events'])}| {_node(s['service'])}")
     return "\n".join(out) + "\n"

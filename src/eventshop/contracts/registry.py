@@ -122,6 +122,9 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("payment", "shipping", ("ShippingFailedEvent",)),
     Subscription("payment", "inventory", ("InventoryProcessedEvent",)),
     Subscription("notification", "order", ("OrderProcessedEvent", "OrderCancelledEvent")),
+    # Addition: the seed has no OrderShipped event; without it Inventory cannot tell a shipped order's
+    # units (sold) from those of an order still in flight (held), and held units would only ever grow.
+    Subscription("inventory", "shipping", ("ShippingProcessedEvent",), addition=True),
 )
 
 REQUESTS: tuple[Request, ...] = (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 Currency = str  # ISO 4217, e.g. "EUR"
 
@@ -13,6 +15,16 @@ MAX_UNITS = 1_000_000  # items in one line or one stock level
 MAX_PAGE = 100_000  # highest page number a list endpoint accepts
 
 
+def _number_not_text_or_boolean(value: object) -> object:
+    """JSON `true` and `"2"` are not counts; `2` and `2.0` (the same JSON Schema integer) are."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_number_not_text_or_boolean)]
+
+
 class OrderLine(BaseModel):
     """One product line of a cart or order. Prices are integer minor units (cents)."""
 
@@ -21,8 +33,8 @@ class OrderLine(BaseModel):
     product_id: str
     sku: str
     name: str
-    quantity: int = Field(gt=0, le=MAX_UNITS)
-    unit_price: int = Field(ge=0, le=MAX_UNIT_PRICE)
+    quantity: WholeNumber = Field(gt=0, le=MAX_UNITS)
+    unit_price: WholeNumber = Field(ge=0, le=MAX_UNIT_PRICE)
     currency: Currency = Field(min_length=3, max_length=3)
 
     @property

@@ -12,6 +12,7 @@ from eventshop.frontend import sessions
 from eventshop.frontend.clients import Unavailable
 from eventshop.frontend.pages import backend, form_of, message_of, redirect, render, signin_redirect
 from eventshop.platform.errors import DomainError, NotFound
+from eventshop.platform.http import url_path
 
 router = APIRouter()
 ADDRESS = ("street", "postcode", "city", "country")
@@ -112,7 +113,7 @@ async def signin(request: Request) -> HTMLResponse | RedirectResponse:
     except Unavailable as exc:
         return render(request, "signin.html", next=target, email=email, unavailable=[str(exc)])
     sessions.sign_in(request, found["account_id"], found["name"], found["email"])
-    sessions.set_cart_count(request, await shop.optional(shop.get("cart", f"/carts/{found['account_id']}"), []))
+    sessions.set_cart_count(request, await shop.optional(shop.get("cart", url_path("carts", found['account_id'])), []))
     sessions.flash(request, f"Hello again, {found['name']}.")
     return redirect(target)
 
@@ -130,7 +131,7 @@ async def _account_page(request: Request, who: dict[str, str], status: int = 200
     unavailable: list[str] = []
     shop = backend(request)
     try:
-        found = await shop.optional(shop.get("account", f"/accounts/{who['id']}"), unavailable)
+        found = await shop.optional(shop.get("account", url_path("accounts", who['id'])), unavailable)
     except NotFound:
         sessions.sign_out(request)
         return signin_redirect(request, "/account")
@@ -160,7 +161,7 @@ async def update_account(request: Request) -> HTMLResponse | RedirectResponse:
         body = {"name": form["name"], "payment_token": form["payment_token"],
                 "address": {field: form[field] for field in ADDRESS}}
         try:
-            changed = await backend(request).send("account", "PATCH", f"/accounts/{who['id']}", body)
+            changed = await backend(request).send("account", "PATCH", url_path("accounts", who['id']), body)
         except DomainError as exc:
             errors = field_errors(exc)
         except Unavailable as exc:
@@ -182,7 +183,7 @@ async def deactivate(request: Request) -> RedirectResponse:
         sessions.flash(request, "Tick the box to confirm that you want to deactivate your account.", "error")
         return redirect("/account#deactivate")
     try:
-        await backend(request).send("account", "POST", f"/accounts/{who['id']}/deactivate",
+        await backend(request).send("account", "POST", url_path("accounts", who['id'], "deactivate"),
                                     {"reason": "customer request"})
     except (DomainError, Unavailable) as exc:
         sessions.flash(request, message_of(exc), "error")

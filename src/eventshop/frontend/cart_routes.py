@@ -21,6 +21,7 @@ from eventshop.frontend.pages import (
     signin_redirect,
 )
 from eventshop.platform.errors import DomainError, NotFound
+from eventshop.platform.http import url_path
 
 router = APIRouter()
 PRODUCT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -50,7 +51,7 @@ async def cart(request: Request) -> HTMLResponse | RedirectResponse:
     if who is None:
         return signin_redirect(request)
     unavailable: list[str] = []
-    found = await backend(request).optional(backend(request).get("cart", f"/carts/{who['id']}"), unavailable)
+    found = await backend(request).optional(backend(request).get("cart", url_path("carts", who['id'])), unavailable)
     if found is not None:
         sessions.set_cart_count(request, found)
     return render(request, "cart.html", cart=found, price_changes=[], unavailable=unavailable)
@@ -62,7 +63,7 @@ async def add_to_cart(request: Request) -> RedirectResponse:
     product_id = form.get("product_id", "")
     if not PRODUCT_ID.fullmatch(product_id):
         return redirect("/")
-    back = f"/products/{product_id}"
+    back = url_path("products", product_id)
     who = sessions.customer(request)
     if who is None:
         return signin_redirect(request, back)
@@ -72,13 +73,13 @@ async def add_to_cart(request: Request) -> RedirectResponse:
         return redirect(back)
     shop = backend(request)
     try:
-        product = await shop.get("catalog", f"/products/{product_id}")
-        already = quantity_in(await shop.get("cart", f"/carts/{who['id']}"), product_id)
+        product = await shop.get("catalog", url_path("products", product_id))
+        already = quantity_in(await shop.get("cart", url_path("carts", who['id'])), product_id)
         if problem := stock_problem(product, quantity + already):
             extra = f" You already have {already} in your cart." if already else ""
             sessions.flash(request, problem + extra, "error")
             return redirect(back)
-        found = await shop.send("cart", "POST", f"/carts/{who['id']}/lines",
+        found = await shop.send("cart", "POST", url_path("carts", who['id'], "lines"),
                                 {"product_id": product_id, "quantity": quantity})
     except NotFound:
         sessions.flash(request, "That product is no longer in the catalog.", "error")
@@ -110,7 +111,8 @@ async def update_line(request: Request) -> RedirectResponse:
             if product is not None and (problem := stock_problem(product, quantity)):
                 sessions.flash(request, problem, "error")
                 return redirect("/cart")
-        found = await shop.send("cart", "PUT", f"/carts/{who['id']}/lines/{product_id}", {"quantity": quantity})
+        found = await shop.send("cart", "PUT", url_path("carts", who["id"], "lines", product_id),
+                                {"quantity": quantity})
     except NotFound:
         sessions.flash(request, "That product is no longer in your cart.", "error")
         return redirect("/cart")
@@ -125,7 +127,7 @@ async def update_line(request: Request) -> RedirectResponse:
 async def _product_if_known(request: Request, product_id: str) -> dict[str, Any] | None:
     # A catalog that is down does not block a change: the order saga reserves stock anyway.
     try:
-        found: dict[str, Any] = await backend(request).get("catalog", f"/products/{product_id}")
+        found: dict[str, Any] = await backend(request).get("catalog", url_path("products", product_id))
     except (Unavailable, DomainError):
         return None
     return found
@@ -141,7 +143,7 @@ async def remove_line(request: Request) -> RedirectResponse:
     if not PRODUCT_ID.fullmatch(product_id):
         return redirect("/cart")
     try:
-        found = await backend(request).send("cart", "DELETE", f"/carts/{who['id']}/lines/{product_id}")
+        found = await backend(request).send("cart", "DELETE", url_path("carts", who['id'], "lines", product_id))
     except (Unavailable, DomainError) as exc:
         sessions.flash(request, message_of(exc), "error")
         return redirect("/cart")
@@ -162,7 +164,7 @@ async def checkout(request: Request) -> HTMLResponse | RedirectResponse:
     if form.get("cart_id"):
         body["cart_id"] = form["cart_id"]  # a retry after a lost answer gets the same order back
     try:
-        done = await backend(request).send("cart", "POST", f"/carts/{who['id']}/checkout", body)
+        done = await backend(request).send("cart", "POST", url_path("carts", who['id'], "checkout"), body)
     except DomainError as exc:
         if exc.code == "price_changed":
             return await _prices_changed(request, who["id"], exc)
@@ -184,7 +186,7 @@ async def _prices_changed(request: Request, customer_id: str, exc: DomainError) 
     details = exc.details if isinstance(exc.details, dict) else {}
     unavailable: list[str] = []
     found = details if isinstance(details.get("lines"), list) else \
-        await backend(request).optional(backend(request).get("cart", f"/carts/{customer_id}"), unavailable)
+        await backend(request).optional(backend(request).get("cart", url_path("carts", customer_id)), unavailable)
     names = {line["product_id"]: line["name"] for line in (found or {}).get("lines", [])}
     changes = [{**change, "name": names.get(change["product_id"], change["product_id"])}
                for change in details.get("price_changes", [])]

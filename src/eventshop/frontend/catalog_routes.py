@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from eventshop.frontend.clients import Unavailable
 from eventshop.frontend.pages import backend, error_page, render
 from eventshop.platform.errors import NotFound
+from eventshop.platform.http import url_path
 
 router = APIRouter()
 PAGE_SIZE = 12
@@ -31,7 +32,7 @@ async def catalog(request: Request, q: Annotated[str, Query(max_length=100)] = "
 @router.get("/products/{product_id}", response_class=HTMLResponse)
 async def product(request: Request, product_id: ProductId) -> HTMLResponse:
     try:
-        found = await backend(request).get("catalog", f"/products/{product_id}")
+        found = await backend(request).get("catalog", url_path("products", product_id))
     except Unavailable as exc:
         return render(request, "product.html", product=None, unavailable=[str(exc)])
     except NotFound:

@@ -10,7 +10,7 @@ import httpx
 
 from eventshop.contracts.registry import display_name
 from eventshop.platform.errors import DomainError, NotFound
-from eventshop.platform.http import ServiceClient
+from eventshop.platform.http import ServiceClient, url_path
 from eventshop.platform.settings import Settings
 
 SERVICES = ("catalog", "cart", "order", "account")
@@ -90,7 +90,7 @@ class Backend:
 
     async def image(self, product_id: str) -> bytes | None:
         try:
-            response = await self.clients["catalog"].http.get(f"/products/{product_id}/image.svg")
+            response = await self.clients["catalog"].http.get(url_path("products", product_id, "image.svg"))
         except httpx.HTTPError:
             return None
         return response.content if response.status_code == 200 else None

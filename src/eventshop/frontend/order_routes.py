@@ -14,6 +14,7 @@ from eventshop.frontend import sessions
 from eventshop.frontend.clients import Unavailable
 from eventshop.frontend.pages import backend, error_page, reason_text, render, signin_redirect
 from eventshop.platform.errors import NotFound
+from eventshop.platform.http import url_path
 
 router = APIRouter()
 FINAL = frozenset({"shipped", "cancelled"})
@@ -45,7 +46,7 @@ async def orders(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] 
 async def owned_order(request: Request, customer_id: str, order_id: str) -> dict[str, Any] | None:
     """The order if it is this customer's; None if it does not exist or is someone else's. Raises Unavailable."""
     try:
-        found: dict[str, Any] = await backend(request).get("order", f"/orders/{order_id}")
+        found: dict[str, Any] = await backend(request).get("order", url_path("orders", order_id))
     except NotFound:
         return None
     return found if found.get("customer_id") == customer_id else None

@@ -23,6 +23,9 @@ DEAD_LETTER_PREFIX = "deadletter"
 DUPLICATE_WINDOW_SECONDS = 120.0
 # JetStream answers these while a cluster elects its leaders or places replicas: worth asking again.
 CLUSTER_NOT_READY = frozenset({10005, 10008})  # no suitable peers yet; JetStream temporarily unavailable
+# Room kept under the server's max_payload for the headers of a replay or a dead-letter copy (which count
+# against max_payload too): a topic message never gets so large that the broker cannot re-publish it.
+HEADER_ALLOWANCE = 4096
 
 
 @dataclass(frozen=True)
@@ -103,13 +106,23 @@ async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
     except NotFoundError:
         await js.add_stream(config)
         return
-    fields = ("description", "subjects", "storage", "num_replicas", "duplicate_window")
+    fields = ("description", "subjects", "storage", "num_replicas", "duplicate_window", "max_msg_size")
     if any(getattr(current, f) != getattr(config, f) for f in fields):
         await js.update_stream(config)
 
 
+def topic_message_limit(max_payload: int) -> int:
+    """The largest message (headers and data) a topic stream stores: what can still be replayed or parked."""
+    return max_payload - HEADER_ALLOWANCE
+
+
 async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
-    """One stream per seed topic plus the dead-letter stream; created or updated idempotently."""
+    """One stream per seed topic plus the dead-letter stream; created or updated idempotently.
+
+    Topic streams refuse a message larger than `topic_message_limit` (a PubAck error, the connection
+    stays up); the dead-letter stream takes anything the connection can carry.
+    """
+    max_msg_size = topic_message_limit(js._nc.max_payload)
     for topic in TOPICS.values():
         await _ensure_stream(
             js,
@@ -120,6 +133,7 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
                 storage=StorageType.FILE,
                 num_replicas=replicas,
                 duplicate_window=DUPLICATE_WINDOW_SECONDS,
+                max_msg_size=max_msg_size,
             ),
         )
     await _ensure_stream(
@@ -131,6 +145,7 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
             storage=StorageType.FILE,
             num_replicas=replicas,
             duplicate_window=DUPLICATE_WINDOW_SECONDS,
+            max_msg_size=js._nc.max_payload,
         ),
     )
 

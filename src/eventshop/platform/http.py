@@ -7,6 +7,7 @@ import os
 import random
 from types import TracebackType
 from typing import Any, ClassVar, Self
+from urllib.parse import quote
 
 import httpx
 import stamina
@@ -18,6 +19,11 @@ from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import CORRELATION_HEADER, current_log_context
 
 CALLER_HEADER = "X-Eventshop-Caller"
+
+
+def url_path(*segments: object) -> str:
+    """`/a/b/c` from its segments, each quoted whole: an id with `/`, `?` or a control character stays one segment."""
+    return "".join("/" + quote(str(segment), safe="") for segment in segments)
 
 
 class ServiceClient:

@@ -30,6 +30,7 @@ from eventshop.platform.telemetry import LogContextMiddleware
 log = logging.getLogger(__name__)
 
 C = TypeVar("C")
+WATCH_SECONDS = 0.5
 ContextHandler = Callable[[C, Incoming[Any]], Awaitable[None]]
 
 
@@ -74,6 +75,8 @@ class ServiceRuntime(Generic[C]):
         self.workers: list[ConsumerWorker] = []
         self.worker_tasks: list[asyncio.Task[None]] = []
         self.other_tasks: list[asyncio.Task[None]] = []
+        self.stopping = False
+        self.reconnects = 0
 
     async def start(self) -> None:
         if not self.settings.nats_url:
@@ -85,13 +88,65 @@ class ServiceRuntime(Generic[C]):
         self.context = await self.service.make_context(self.db, self.settings)
         self.relay = OutboxRelay(self.db, self.js, self.settings)
         self.other_tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
-        for spec in self.specs:
-            worker = ConsumerWorker(spec, self.js, self.db, self._bind(spec), self.settings)
-            self.workers.append(worker)
-            self.worker_tasks.append(asyncio.create_task(worker.run(), name=spec.durable))
+        self._start_workers(self.js)
+        self.other_tasks.append(asyncio.create_task(self._watch_connection(), name="broker-watch"))
         for job in self.service.background:
             self.other_tasks.append(asyncio.create_task(job(self.context), name=getattr(job, "__name__", "job")))
         log.info("%s started: %d consumers", self.service.name, len(self.workers))
+
+    def _start_workers(self, js: JetStreamContext) -> None:
+        for spec in self.specs:
+            worker = ConsumerWorker(spec, js, self.db, self._bind(spec), self.settings)
+            self.workers.append(worker)
+            self.worker_tasks.append(asyncio.create_task(worker.run(), name=spec.durable))
+
+    async def _watch_connection(self) -> None:
+        """A closed connection is replaced: nats-py gives up for good on some server errors.
+
+        Reconnects after a network failure happen inside the client; but an `-ERR` such as
+        'Maximum Payload Violation' (a publish whose headers and data exceed max_payload) closes the
+        connection without a reconnect, and every consumer on it would stop for ever.
+        """
+        while not self.stopping:
+            await asyncio.sleep(WATCH_SECONDS)
+            if self.nc is not None and self.nc.is_closed and not self.stopping:
+                await self._reconnect()
+
+    async def _reconnect(self) -> None:
+        assert self.nc is not None and self.settings.nats_url
+        log.warning("%s: broker connection closed (%s); connecting again", self.service.name, self.nc.last_error)
+        workers, tasks = self.workers, self.worker_tasks
+        self.workers, self.worker_tasks = [], []
+        for worker in workers:
+            worker.stop()
+        if tasks:  # in-flight deliveries finish; their acks are lost, the server redelivers them
+            _, pending = await asyncio.wait(tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+        delay = self.settings.retry_base_seconds
+        while not self.stopping:
+            nc: NATS | None = None
+            try:
+                nc = await connect(self.settings.nats_url, f"eventshop-{self.service.name}")
+                js = nc.jetstream(timeout=5.0)
+                await ensure_topology(js, self.specs, self.settings.stream_replicas)
+                break
+            except Exception as exc:
+                if nc is not None:
+                    with contextlib.suppress(Exception):
+                        await nc.close()
+                log.warning("%s: broker not reachable again yet (%s); retrying in %.1fs", self.service.name, exc,
+                            delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.retry_max_seconds)
+        else:
+            return
+        self.nc, self.js = nc, js
+        if self.relay is not None:
+            self.relay.js = js
+        self._start_workers(js)
+        self.reconnects += 1
+        log.warning("%s: connected to the broker again; %d consumers restarted", self.service.name, len(self.workers))
 
     def _bind(self, spec: ConsumerSpec) -> dict[str, Handler]:
         context = self.context
@@ -107,6 +162,7 @@ class ServiceRuntime(Generic[C]):
 
     async def stop(self) -> None:
         """Stop fetching, let in-flight handlers finish, flush the relay, close connections."""
+        self.stopping = True
         for worker in self.workers:
             worker.stop()
         if self.worker_tasks:

@@ -173,6 +173,10 @@ async def test_bad_quantities_unknown_products_and_mixed_currencies_are_refused(
         assert mixed.status_code == 422 and mixed.json()["error"]["code"] == "mixed_currency"
         absent = await s.cart.http.put("/carts/c2/lines/tea", json={"quantity": 2})
         assert absent.status_code == 404 and absent.json()["error"]["code"] == "line_not_found"
+        for not_a_number in (True, 1.5, "2"):  # JSON booleans, floats and strings are not counts
+            refused = await s.cart.http.post("/carts/c2/lines", json={"product_id": mug, "quantity": not_a_number})
+            assert refused.status_code == 422, not_a_number
+        assert (await s.cart.http.post("/carts/c2/checkout", json={"expected_total": True})).status_code == 422
 
 
 async def test_a_cart_whose_total_cannot_be_stored_is_refused_at_checkout(

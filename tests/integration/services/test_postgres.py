@@ -47,7 +47,7 @@ async def test_inventory_and_order_run_on_postgresql(
                                                         currency="EUR"))
             await eventually(lambda: [e for e in seen if e["type"] == "InventoryProcessedEvent"])
             level = (await inv.http.get("/stock")).json()[0]
-            assert (level["available"], level["reserved"]) == (0, 2)
+            assert (level["available"], level["held"], level["sold"]) == (0, 2, 0)
             await nc.close()
     finally:
         for name in names.values():

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from eventshop.contracts.values import WholeNumber
 from eventshop.sandboxes.errors import sandbox_error
 from eventshop.sandboxes.faults import FaultConfig
 from eventshop.sandboxes.logistics_system.store import ShipmentStore
@@ -47,7 +48,7 @@ class Recipient(BaseModel):
 
 class Item(BaseModel):
     sku: str = Field(min_length=1, max_length=100)
-    quantity: int = Field(gt=0, le=1_000_000)
+    quantity: WholeNumber = Field(gt=0, le=1_000_000)
 
 
 class ShipmentRequest(BaseModel):
@@ -55,7 +56,7 @@ class ShipmentRequest(BaseModel):
     carrier: Carrier = "DHL"
     recipient: Recipient
     items: list[Item] = Field(min_length=1)
-    weight_grams: int = Field(gt=0, le=1_000_000)
+    weight_grams: WholeNumber = Field(gt=0, le=1_000_000)
 
 
 def refusal(request: ShipmentRequest) -> JSONResponse | None:

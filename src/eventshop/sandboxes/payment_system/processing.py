@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from eventshop.contracts.values import WholeNumber
 from eventshop.sandboxes.payment_system.cards import TEST_CARDS, Outcome
 from eventshop.sandboxes.payment_system.store import Answer, KeyState, Movement, PaymentStore, Replay
 
@@ -20,7 +21,7 @@ CHARGED = ("succeeded", "partially_refunded", "refunded")
 
 
 class ChargeRequest(BaseModel):
-    amount: int = Field(gt=0, le=99_999_999, description="in minor units, e.g. cents")
+    amount: WholeNumber = Field(gt=0, le=99_999_999, description="in minor units, e.g. cents")
     currency: str = Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code")
     payment_method: str = Field(min_length=1, max_length=100, description="a test token, see /v1/test-tokens")
     reference: str = Field(min_length=1, max_length=100, description="the shop's order id")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
-from eventshop.contracts.values import MAX_AMOUNT
+from eventshop.contracts.values import MAX_AMOUNT, WholeNumber
 from eventshop.platform.errors import Conflict
 from eventshop.platform.runtime import context_of
 from eventshop.services.cart import usecases
@@ -63,15 +63,15 @@ class CartView(BaseModel):
 
 class AddLine(BaseModel):
     product_id: str = Field(min_length=1, max_length=64, pattern=PRODUCT_ID)
-    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
+    quantity: WholeNumber = Field(default=1, ge=1, le=MAX_QUANTITY)
 
 
 class SetQuantity(BaseModel):
-    quantity: int = Field(ge=0, le=MAX_QUANTITY, description="0 removes the line")
+    quantity: WholeNumber = Field(ge=0, le=MAX_QUANTITY, description="0 removes the line")
 
 
 class CheckoutRequest(BaseModel):
-    expected_total: int | None = Field(
+    expected_total: WholeNumber | None = Field(
         default=None, ge=0, le=MAX_AMOUNT, description="refuse with price_changed if the total differs"
     )
     cart_id: str | None = Field(default=None, max_length=64, description="a cart already checked out: its order again")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from eventshop.contracts.values import OrderLine
-from eventshop.platform.http import ServiceClient
+from eventshop.platform.http import ServiceClient, url_path
 from eventshop.platform.settings import Settings
 from eventshop.services.cart.domain import Price
 
@@ -36,7 +35,7 @@ class CatalogClient:
     async def product(self, product_id: str) -> CatalogProduct:
         """Name, SKU and current price; NotFound (product_not_found) or DependencyUnavailable otherwise."""
         # The cart needs name and price only: no stock look-up at Inventory on its behalf.
-        found = await self.client.get(f"/products/{quote(product_id, safe='')}", params={"availability": "false"})
+        found = await self.client.get(url_path("products", product_id), params={"availability": "false"})
         return CatalogProduct(
             product_id=str(found["id"]),
             sku=str(found["sku"]),
@@ -76,7 +75,7 @@ class AccountClient:
         self.client = ServiceClient(settings, "cart", "account", timeout=1.0)
 
     async def status(self, customer_id: str) -> str:
-        found = await self.client.get(f"/internal/accounts/{quote(customer_id, safe='')}/status")
+        found = await self.client.get(url_path("internal", "accounts", customer_id, "status"))
         return str(found["status"])
 
     async def aclose(self) -> None:

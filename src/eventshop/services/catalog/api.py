@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from eventshop.contracts.values import MAX_PAGE, MAX_UNIT_PRICE
+from eventshop.contracts.values import MAX_PAGE, MAX_UNIT_PRICE, WholeNumber
 from eventshop.platform.auth import internal_only
+from eventshop.platform.http import url_path
 from eventshop.platform.runtime import context_of
 from eventshop.services.catalog import domain, usecases
 from eventshop.services.catalog.domain import AvailabilityView
@@ -24,7 +25,7 @@ class ProductBody(BaseModel):
     sku: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
-    price: int = Field(ge=0, le=MAX_UNIT_PRICE, description="minor units, e.g. cents")
+    price: WholeNumber = Field(ge=0, le=MAX_UNIT_PRICE, description="minor units, e.g. cents")
     currency: str = Field(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")
 
     def value(self) -> ProductData:
@@ -60,7 +61,7 @@ class ProductView(BaseModel):
             description=p.description,
             price=p.price,
             currency=p.currency,
-            image_url=f"/products/{p.id}/image.svg",
+            image_url=url_path("products", p.id, "image.svg"),
             availability=AvailabilityBody.of(availability) if availability else None,
             updated_at=p.updated_at,
         )

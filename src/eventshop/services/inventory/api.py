@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from eventshop.contracts.values import MAX_AMOUNT, MAX_UNITS, OrderLine
+from eventshop.contracts.values import MAX_AMOUNT, MAX_UNITS, OrderLine, WholeNumber
 from eventshop.platform.auth import callers_of_request, internal_only
 from eventshop.platform.runtime import context_of
 from eventshop.services.inventory import usecases
@@ -20,10 +20,13 @@ Ctx = Annotated[InventoryContext, Depends(context_of)]
 
 
 class StockLevel(BaseModel):
+    """Every unit counted once: available + held + sold is all the units the shop has had."""
+
     product_id: str
     sku: str
-    available: int
-    reserved: int
+    available: int = Field(description="units that can be sold now (what product pages show)")
+    held: int = Field(description="units reserved for orders still in flight (not yet shipped or cancelled)")
+    sold: int = Field(description="units of orders that shipped")
     updated_at: datetime
 
     @classmethod
@@ -32,21 +35,22 @@ class StockLevel(BaseModel):
             product_id=row.product_id,
             sku=row.sku,
             available=row.available,
-            reserved=row.reserved,
+            held=row.held,
+            sold=row.sold,
             updated_at=row.updated_at,
         )
 
 
 class StockTake(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
-    available: int = Field(ge=0, le=MAX_UNITS, description="units free to sell")
+    available: WholeNumber = Field(ge=0, le=MAX_UNITS, description="units that can be sold now")
 
 
 class ReservationRequest(BaseModel):
     order_id: str
     customer_id: str
     lines: list[OrderLine] = Field(min_length=1)
-    total: int = Field(ge=0, le=MAX_AMOUNT)
+    total: WholeNumber = Field(ge=0, le=MAX_AMOUNT)
     currency: str = Field(min_length=3, max_length=3)
 
 

@@ -1,4 +1,9 @@
-"""Reservation rules: all lines or none, never below zero, one reservation per order."""
+"""Reservation rules: all lines or none, never below zero, one reservation per order, held until final.
+
+A unit is in one of three places: available (can be sold now), held (reserved for an order still in
+flight) or sold (its order shipped). Reserving moves available to held; a cancel moves held back to
+available; shipping moves held to sold. Every order ends with nothing held.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ class ReservationStatus(StrEnum):
     REJECTED = "rejected"  # out of stock; nothing was taken
     RELEASED = "released"  # the order was cancelled after reserving
     CANCELLED = "cancelled"  # the cancellation arrived before the order: never reserve it
+    SHIPPED = "shipped"  # the held units are sold
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,12 @@ def may_reserve(existing: ReservationStatus | None) -> bool:
 
 
 def must_release(existing: ReservationStatus | None) -> bool:
+    """Only held units go back: a cancel after shipping (or a second cancel) changes nothing."""
+    return existing is ReservationStatus.RESERVED
+
+
+def must_sell(existing: ReservationStatus) -> bool:
+    """Only held units become sold: a redelivered shipment, or one of a released order, changes nothing."""
     return existing is ReservationStatus.RESERVED
 
 

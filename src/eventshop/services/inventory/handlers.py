@@ -1,10 +1,16 @@
-"""Inventory's event handlers: OrderProcessedEvent reserves, OrderCancelledEvent releases."""
+"""Inventory's event handlers: OrderProcessedEvent holds, OrderCancelledEvent releases, ShippingProcessedEvent sells."""
 
 from __future__ import annotations
 
-from eventshop.contracts.events import OrderCancelledEvent, OrderProcessedEvent
+from eventshop.contracts.events import OrderCancelledEvent, OrderProcessedEvent, ShippingProcessedEvent
 from eventshop.platform.db import Incoming
-from eventshop.services.inventory.usecases import InventoryContext, OrderToReserve, release_stock, reserve_stock
+from eventshop.services.inventory.usecases import (
+    InventoryContext,
+    OrderToReserve,
+    release_stock,
+    reserve_stock,
+    sell_stock,
+)
 
 
 async def on_order_processed(ctx: InventoryContext, incoming: Incoming[OrderProcessedEvent]) -> None:
@@ -18,3 +24,7 @@ async def on_order_processed(ctx: InventoryContext, incoming: Incoming[OrderProc
 
 async def on_order_cancelled(ctx: InventoryContext, incoming: Incoming[OrderCancelledEvent]) -> None:
     await release_stock(ctx, incoming.event.order_id, handled=incoming)
+
+
+async def on_shipping_processed(ctx: InventoryContext, incoming: Incoming[ShippingProcessedEvent]) -> None:
+    await sell_stock(ctx, incoming.event.order_id, handled=incoming)

@@ -27,5 +27,6 @@ def declare() -> Service[InventoryContext]:
         handlers={
             "OrderProcessedEvent": handlers.on_order_processed,
             "OrderCancelledEvent": handlers.on_order_cancelled,
+            "ShippingProcessedEvent": handlers.on_shipping_processed,  # a declared addition
         },
     )

@@ -19,8 +19,9 @@ class Stock(Base):
 
     product_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     sku: Mapped[str] = mapped_column(String(64))
-    available: Mapped[int] = mapped_column(Integer)  # free to reserve
-    reserved: Mapped[int] = mapped_column(Integer, default=0)  # held by open orders
+    available: Mapped[int] = mapped_column(Integer)  # can be sold now
+    held: Mapped[int] = mapped_column(Integer, default=0)  # reserved for orders still in flight
+    sold: Mapped[int] = mapped_column(Integer, default=0)  # of orders that shipped
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from eventshop.contracts.events import InventoryOutOfStockEvent, InventoryProcessedEvent
 from eventshop.contracts.values import OrderLine
 from eventshop.platform.db import Database, Incoming, utcnow
-from eventshop.platform.errors import Invalid, NotFound
+from eventshop.platform.errors import Invalid, NotFound, NotReady
 from eventshop.platform.settings import Settings
 from eventshop.services.inventory import domain
 from eventshop.services.inventory.domain import ReservationStatus
@@ -58,7 +58,7 @@ async def reserve_stock(
         if plan.possible:
             for pid, quantity in plan.take.items():
                 stock[pid].available -= quantity
-                stock[pid].reserved += quantity
+                stock[pid].held += quantity
                 stock[pid].updated_at = now
                 uow.session.add(ReservationLine(order_id=order.order_id, product_id=pid, quantity=quantity))
             status = ReservationStatus.RESERVED
@@ -108,7 +108,7 @@ async def release_stock(
             stock = await uow.session.get(Stock, line.product_id, with_for_update=True)
             if stock is not None:
                 stock.available += line.quantity
-                stock.reserved -= line.quantity
+                stock.held -= line.quantity
                 stock.updated_at = now
         reservation.status = ReservationStatus.RELEASED
         reservation.updated_at = now
@@ -116,8 +116,36 @@ async def release_stock(
         return ReservationStatus.RELEASED
 
 
+async def sell_stock(
+    ctx: InventoryContext, order_id: str, handled: Incoming[Any] | None = None
+) -> ReservationStatus:
+    """A shipped order's held units are sold. Its reservation exists before it can ship: wait for it if not."""
+    async with ctx.db.transaction(handled) as uow:
+        reservation = await uow.session.get(Reservation, order_id, with_for_update=True)
+        if reservation is None:
+            raise NotReady(f"order {order_id} shipped but its reservation is not here yet")
+        status = ReservationStatus(reservation.status)
+        if not domain.must_sell(status):
+            if status is not ReservationStatus.SHIPPED:
+                log.warning("order %s shipped while its reservation is %s; stock unchanged", order_id, status)
+            await uow.commit()
+            return status
+        now = utcnow()
+        lines = (await uow.session.scalars(select(ReservationLine).where(ReservationLine.order_id == order_id))).all()
+        for line in lines:
+            stock = await uow.session.get(Stock, line.product_id, with_for_update=True)
+            if stock is not None:
+                stock.held -= line.quantity
+                stock.sold += line.quantity
+                stock.updated_at = now
+        reservation.status = ReservationStatus.SHIPPED
+        reservation.updated_at = now
+        await uow.commit()
+        return ReservationStatus.SHIPPED
+
+
 async def set_stock(ctx: InventoryContext, product_id: str, sku: str, available: int) -> Stock:
-    """Set how many units are free to sell (stock take); reserved units are not touched."""
+    """Set how many units can be sold now (stock take); held and sold units are not touched."""
     try:
         domain.validate_stock_level(available)
     except ValueError as exc:
@@ -125,7 +153,8 @@ async def set_stock(ctx: InventoryContext, product_id: str, sku: str, available:
     async with ctx.db.transaction() as uow:
         stock = await uow.session.get(Stock, product_id, with_for_update=True)
         if stock is None:
-            stock = Stock(product_id=product_id, sku=sku, available=available, reserved=0, updated_at=utcnow())
+            stock = Stock(product_id=product_id, sku=sku, available=available, held=0, sold=0,
+                          updated_at=utcnow())
             uow.session.add(stock)
         else:
             stock.available = available

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eventshop.platform.http import ServiceClient
+from eventshop.platform.http import ServiceClient, url_path
 from eventshop.platform.settings import Settings
 
 
@@ -21,6 +21,6 @@ class AccountClient:
         self.client = ServiceClient(settings, "notification", "account")
 
     async def contact(self, account_id: str) -> Contact:
-        found = await self.client.get(f"/internal/accounts/{account_id}/contact")
+        found = await self.client.get(url_path("internal", "accounts", account_id, "contact"))
         return Contact(name=str(found["name"]), email=str(found["email"]), status=str(found.get("status", "active")),
                        revision=int(found.get("revision", 0)))

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from eventshop.contracts.values import MAX_AMOUNT, MAX_PAGE, OrderLine
+from eventshop.contracts.values import MAX_AMOUNT, MAX_PAGE, OrderLine, WholeNumber
 from eventshop.platform.auth import callers_of_request
 from eventshop.platform.runtime import context_of
 from eventshop.services.order import usecases
@@ -24,7 +24,7 @@ class CreateOrder(BaseModel):
     cart_id: str = Field(min_length=1, max_length=64)
     customer_id: str = Field(min_length=1, max_length=64)
     lines: list[OrderLine] = Field(min_length=1)
-    total: int = Field(ge=0, le=MAX_AMOUNT)
+    total: WholeNumber = Field(ge=0, le=MAX_AMOUNT)
     currency: str = Field(min_length=3, max_length=3)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from eventshop.contracts.values import MAX_AMOUNT, OrderLine
+from eventshop.contracts.values import MAX_AMOUNT, OrderLine, WholeNumber
 from eventshop.platform.auth import callers_of_request
 from eventshop.platform.runtime import context_of
 from eventshop.services.payment import usecases
@@ -46,7 +46,7 @@ class PaymentView(BaseModel):
 
 class PayForOrder(BaseModel):
     customer_id: str = Field(min_length=1)
-    amount: int = Field(gt=0, le=MAX_AMOUNT)
+    amount: WholeNumber = Field(gt=0, le=MAX_AMOUNT)
     currency: str = Field(min_length=3, max_length=3)
     lines: list[OrderLine] = []
 

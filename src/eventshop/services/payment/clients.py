@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eventshop.platform.http import ServiceClient
+from eventshop.platform.http import ServiceClient, url_path
 from eventshop.platform.settings import Settings
 
 
@@ -19,5 +19,5 @@ class AccountClient:
         self.client = ServiceClient(settings, "payment", "account")
 
     async def payment_data(self, account_id: str) -> PaymentData:
-        found = await self.client.get(f"/internal/accounts/{account_id}/payment-data")
+        found = await self.client.get(url_path("internal", "accounts", account_id, "payment-data"))
         return PaymentData(status=str(found["status"]), payment_token=str(found["payment_token"]))

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from eventshop.platform.http import ExternalSystemClient, ExternalSystemError
+from eventshop.platform.http import ExternalSystemClient, ExternalSystemError, url_path
 
 log = logging.getLogger(__name__)
 DECLINE_CODES = frozenset({"card_declined", "insufficient_funds", "expired_card", "invalid_payment_method"})
@@ -104,15 +104,15 @@ class PaymentSystemClient(ExternalSystemClient):
 
     async def void(self, payment_id: str) -> dict[str, Any]:
         """Release an authorization; the provider's payment object."""
-        return await self._call("POST", f"/v1/payments/{payment_id}/void")
+        return await self._call("POST", url_path("v1", "payments", payment_id, "void"))
 
     async def refund(self, payment_id: str, amount: int | None, idempotency_key: str) -> dict[str, Any]:
         """Refund `amount` minor units (None: all that is left); the provider's refund object."""
-        return await self._call("POST", f"/v1/payments/{payment_id}/refunds", json={"amount": amount},
+        return await self._call("POST", url_path("v1", "payments", payment_id, "refunds"), json={"amount": amount},
                                 headers={"Idempotency-Key": idempotency_key})
 
     async def get(self, payment_id: str) -> dict[str, Any]:
-        return await self._call("GET", f"/v1/payments/{payment_id}")
+        return await self._call("GET", url_path("v1", "payments", payment_id))
 
     async def test_tokens(self) -> list[dict[str, Any]]:
         """The provider's test payment methods: token, label, description, outcome."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventshop.platform.http import ServiceClient
+from eventshop.platform.http import ServiceClient, url_path
 from eventshop.platform.settings import Settings
 
 
@@ -12,5 +12,5 @@ class AccountClient:
 
     async def recipient(self, account_id: str) -> dict[str, str]:
         """The name and shipping address, in the Logistics System's recipient shape."""
-        found = await self.client.get(f"/internal/accounts/{account_id}/address")
+        found = await self.client.get(url_path("internal", "accounts", account_id, "address"))
         return {"name": str(found["name"]), **{k: str(v) for k, v in found["address"].items()}}

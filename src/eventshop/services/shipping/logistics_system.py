@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from eventshop.platform.http import ExternalSystemClient, ExternalSystemError
+from eventshop.platform.http import ExternalSystemClient, ExternalSystemError, url_path
 
 log = logging.getLogger(__name__)
 # Answers about the parcel itself (its address, its contents); anything else is not the parcel's fault.
@@ -63,7 +63,7 @@ class LogisticsSystemClient(ExternalSystemClient):
 
     async def tracking(self, tracking_number: str) -> dict[str, Any] | None:
         """Status, history and estimated delivery; None for a tracking number the system does not know."""
-        response = await self._request("GET", f"/v1/tracking/{tracking_number}")
+        response = await self._request("GET", url_path("v1", "tracking", tracking_number))
         if response.status_code == 404:
             return None
         found: dict[str, Any] = _json(response)
