@@ -10,7 +10,7 @@ import httpx
 
 from eventshop.contracts.registry import display_name
 from eventshop.platform.errors import DomainError, NotFound
-from eventshop.platform.http import ServiceClient, url_path
+from eventshop.platform.http import Answer, NotConnected, ServiceClient, TransportFailed, url_path
 from eventshop.platform.settings import Settings
 
 SERVICES = ("catalog", "cart", "order", "account")
@@ -61,20 +61,20 @@ class Backend:
 
     async def _call(self, service: str, method: str, path: str, *, params: dict[str, Any] | None = None,
                     json: Any = None, attempts: int) -> Any:
-        http = self.clients[service].http
+        client = self.clients[service]
         for attempt in range(1, attempts + 1):
             try:
-                response = await http.request(method, path, params=params, json=json)
-            except httpx.ConnectError:
+                answer = await client.request(method, path, params=params, json=json)
+            except NotConnected:
                 # A restarting service refuses a connection for a moment; a read that timed out is not retried,
                 # so a hanging service costs a page one timeout, not several.
                 if attempt < attempts:
                     await asyncio.sleep(0.1)
                     continue
                 raise Unavailable(service) from None
-            except httpx.TransportError:
+            except TransportFailed:
                 raise Unavailable(service) from None
-            return _result(service, response)
+            return _result(service, answer)
         raise Unavailable(service)
 
     async def test_cards(self) -> list[dict[str, str]]:
@@ -90,18 +90,18 @@ class Backend:
 
     async def image(self, product_id: str) -> bytes | None:
         try:
-            response = await self.clients["catalog"].http.get(url_path("products", product_id, "image.svg"))
-        except httpx.HTTPError:
+            answer = await self.clients["catalog"].request("GET", url_path("products", product_id, "image.svg"))
+        except (NotConnected, TransportFailed):
             return None
-        return response.content if response.status_code == 200 else None
+        return answer.body if answer.status == 200 else None
 
     async def answering(self) -> dict[str, bool]:
         """Which services answer their liveness probe right now."""
 
         async def live(client: ServiceClient) -> bool:
             try:
-                return (await client.http.get("/health/live", timeout=1.0)).status_code == 200
-            except httpx.HTTPError:
+                return (await client.request("GET", "/health/live", timeout=1.0)).status == 200
+            except (NotConnected, TransportFailed):
                 return False
 
         results = await asyncio.gather(*(live(client) for client in self.clients.values()))
@@ -113,18 +113,18 @@ class Backend:
         await self.external.aclose()
 
 
-def _result(service: str, response: httpx.Response) -> Any:
-    if response.status_code < 400:
-        return response.json() if response.content else None
+def _result(service: str, answer: Answer) -> Any:
+    if answer.status < 400:
+        return answer.json() if answer.body else None
     try:
-        error = response.json()["error"]
+        error = answer.json()["error"]
         code, message, details = str(error["code"]), str(error["message"]), error.get("details")
     except (ValueError, KeyError, TypeError, AttributeError):
-        code, message, details = f"http_{response.status_code}", "", None
-    if response.status_code >= 500:
+        code, message, details = f"http_{answer.status}", "", None
+    if answer.status >= 500:
         # A 503 with a message means the service answered but could not do its part (say, Order is down
         # at checkout); its message says more than "unavailable".
         raise Unavailable(service, message if code == "dependency_unavailable" and message else None)
-    failure = (NotFound if response.status_code == 404 else DomainError)(message or code, code=code, details=details)
-    failure.status = response.status_code
+    failure = (NotFound if answer.status == 404 else DomainError)(message or code, code=code, details=details)
+    failure.status = answer.status
     raise failure

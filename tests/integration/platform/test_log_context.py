@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from eventshop.contracts.envelope import new_trace_parent
-from eventshop.platform.http import pass_on_log_context
+from eventshop.platform.http import ServiceClient
+from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import LogContextMiddleware, current_log_context, log_context
 from tests.conftest import serving
 
@@ -22,14 +24,16 @@ def callee() -> FastAPI:
     return app
 
 
-async def test_the_callee_logs_under_the_callers_correlation_id_and_trace() -> None:
+async def test_the_callee_logs_under_the_callers_correlation_id_and_trace(tmp_path: Path) -> None:
     parent = new_trace_parent()
-    async with serving(callee()) as url, httpx.AsyncClient(
-        base_url=url, event_hooks={"request": [pass_on_log_context]}
-    ) as http:
-        with log_context(correlation_id="o-42", traceparent=parent):
-            seen = (await http.get("/context")).json()
-        unrelated = (await http.get("/context")).json()
+    async with serving(callee()) as url:
+        client = ServiceClient(Settings(data_dir=tmp_path, service_urls={"account": url}), "payment", "account")
+        try:
+            with log_context(correlation_id="o-42", traceparent=parent):
+                seen = await client.get("/context")
+            unrelated = await client.get("/context")
+        finally:
+            await client.aclose()
 
     assert seen["correlation_id"] == "o-42"
     _, trace_id, span_id, _ = parent.split("-")
