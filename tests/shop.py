@@ -159,7 +159,6 @@ def start_shop(data_dir: Path, cluster: list[EmbeddedNats] | None = None, **extr
         "EVENTSHOP_STREAM_REPLICAS": str(min(len(nats), 3)),
         "EVENTSHOP_RETRY_BASE_SECONDS": "0.1",
         "EVENTSHOP_RETRY_MAX_SECONDS": "1.0",
-        "EVENTSHOP_MAX_DELIVERIES": "30",
         "EVENTSHOP_SMTP_PORT": str(port_base + PORT_OFFSETS["smtp"]),
         "EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS": "2",
         **extra_env,

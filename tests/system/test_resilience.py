@@ -56,3 +56,28 @@ def test_a_service_killed_mid_saga_recovers_every_order_without_duplicates(shop:
     assert [r["status"] for r in results] == ["shipped"] * 6
     assert [charges(shop, o) for o in order_ids] == [1] * 6
     assert stock_of(shop, product["id"])["available"] == 14
+
+
+FROZEN_SECONDS = 45  # past the old give-up (8 deliveries, about 25 s); the documented worst case is 150 s
+
+
+def test_an_order_placed_while_account_is_frozen_completes_after_it_resumes(shop: Shop) -> None:
+    """Payment (payment data), Shipping (address) and Notification (email) all need Account: while it
+    hangs their deliveries fail and are retried within the time budget, never dead-lettered."""
+    product = add_product(shop, stock=3, price=900)
+    customer = sign_up(shop)
+    account = shop.processes["account"]
+    frozen_at = time.monotonic()
+    account.send_signal(signal.SIGSTOP)
+    try:
+        order_id = order(shop, customer["id"], [(product["id"], 1)])
+        with shop.http("order") as orders:
+            while time.monotonic() - frozen_at < FROZEN_SECONDS:  # the scenario: Account hangs this long
+                assert orders.get(f"/orders/{order_id}").json()["status"] == "processing"
+                time.sleep(1.0)
+    finally:
+        account.send_signal(signal.SIGCONT)
+
+    placed = final_order(shop, order_id, timeout=90)
+    assert placed["status"] == "shipped"
+    assert charges(shop, order_id) == 1

@@ -125,3 +125,22 @@ def test_fifty_concurrent_orders_for_ten_units_ship_exactly_ten(shop: Shop) -> N
                     message="ten units sold")
     assert (level["available"], level["held"], level["sold"]) == (0, 0, 10)
     assert sum(len(charges(shop, o)) for o in order_ids) == 10
+
+
+def test_a_card_answering_after_30_seconds_ends_shipped_with_one_charge_and_no_operator(shop: Shop) -> None:
+    """tok_timeout answers after 30 s, long after Payment's 5 s timeout: the charge is recorded unknown,
+    the delivery acked, and the reconciler finds the charge by its idempotency key; the saga goes on."""
+    product = add_product(shop, stock=3, price=1500)
+    customer = sign_up(shop, token="tok_timeout")
+
+    order_id = order(shop, customer["id"], [(product["id"], 1)])
+    with shop.http("payment") as payments:
+        settled(shop, lambda: payments.get(f"/payments/{order_id}").json().get("status") == "unknown",
+                message="payment recorded unknown")
+    placed = final_order(shop, order_id, timeout=120)
+
+    assert placed["status"] == "shipped" and placed["tracking_number"]
+    assert [c["amount"] for c in charges(shop, order_id)] == [1500]
+    with shop.http("payment") as payments:
+        history = [h["status"] for h in payments.get(f"/payments/{order_id}").json()["history"]]
+    assert history == ["pending", "unknown", "succeeded"]

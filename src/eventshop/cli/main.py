@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("sandboxes", "app"),
     "dlq": ("operations", "dlq"),
     "events": ("operations", "events"),
+    "orders": ("orders", "app"),
     "deploy": ("deploy", "app"),
 }
 GROUP_HELP = {"sandbox": "Run one external-system sandbox."}

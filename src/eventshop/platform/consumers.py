@@ -97,6 +97,8 @@ class ConsumerWorker:
         self.lanes: dict[str, deque[Delivery]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.feed: PullFeed | None = None
+        # Stream sequence -> wall-clock time of the message's first failed delivery (the retry budget's start).
+        self.failing_since: dict[int, float] = {}
 
     async def run(self) -> None:
         feed = PullFeed(self.js._nc, self.js._prefix, self.spec.stream, self.spec.durable,
@@ -108,6 +110,7 @@ class ConsumerWorker:
                 await asyncio.wait_for(self.stopping.wait(), timeout=HEARTBEAT_SECONDS)
             await feed.top_up()
             await self._extend_slow_deliveries()
+            self._forget_old_failures()
         # In-flight deliveries finish even when a stop is requested; new arrivals go back at once.
         while self.tasks:
             await asyncio.wait(set(self.tasks))
@@ -162,11 +165,42 @@ class ConsumerWorker:
                     with contextlib.suppress(Exception):
                         await delivery.msg.in_progress()
 
+    def _forget_old_failures(self) -> None:
+        """Messages retried elsewhere (another replica) or long gone leave no entries behind."""
+        horizon = time.time() - 2 * self.settings.retry_budget_seconds - self.settings.retry_max_seconds
+        for sequence, since in list(self.failing_since.items()):
+            if since < horizon:
+                del self.failing_since[sequence]
+
     def stop(self) -> None:
         self.stopping.set()
 
     def backoff(self, deliveries: int) -> float:
         return min(self.settings.retry_base_seconds * 2 ** (deliveries - 1), self.settings.retry_max_seconds)
+
+    def failing_for(self, msg: Msg) -> float:
+        """Seconds since this message's first failed delivery.
+
+        Remembered from the first failure this worker saw; a message that already failed before (in a
+        process that has since restarted, or another replica) is estimated from its earlier deliveries,
+        each at most one full backoff apart, and never from before it was stored.
+        """
+        now = time.time()
+        meta = msg.metadata
+        since = self.failing_since.get(meta.sequence.stream)
+        if since is None:
+            since = max(now - (meta.num_delivered - 1) * self.settings.retry_max_seconds, meta.timestamp.timestamp())
+            self.failing_since[meta.sequence.stream] = since
+        return max(0.0, now - since)
+
+    def gives_up(self, msg: Msg) -> bool:
+        """Dead-letter once the retry budget (time since the first failure) is spent, or at the hard cap."""
+        spent = self.failing_for(msg) >= self.settings.retry_budget_seconds
+        return spent or msg.metadata.num_delivered >= self.spec.max_deliver
+
+    def _settled_for_good(self, msg: Msg) -> None:
+        with contextlib.suppress(Exception):
+            self.failing_since.pop(msg.metadata.sequence.stream, None)
 
     async def handle(self, msg: Msg) -> None:
         """Handle one message now (tests and tools); the run loop goes through the lanes."""
@@ -196,6 +230,7 @@ class ConsumerWorker:
         except AlreadyHandled:
             log.info("%s: %s %s already handled; duplicate acknowledged", self.spec.durable, envelope.type, envelope.id)
             self._count(envelope.type, "duplicate")
+            self._settled_for_good(msg)
             await msg.ack()
             return
         except Exception as exc:
@@ -206,6 +241,7 @@ class ConsumerWorker:
         log.info("%s: handled %s %s for %s in %.1f ms", self.spec.durable, envelope.type, envelope.id,
                  envelope.subject, elapsed * 1000)
         self._count(envelope.type, "handled")
+        self._settled_for_good(msg)
         await msg.ack()
 
     async def _record(self, incoming: Incoming[Any]) -> None:
@@ -215,8 +251,10 @@ class ConsumerWorker:
 
     async def _failed(self, msg: Msg, envelope: Envelope, exc: Exception, deliveries: int) -> None:
         reason = f"{type(exc).__name__}: {exc}"
-        if deliveries >= self.spec.max_deliver:
-            await self._dead_letter(msg, f"failed {deliveries} times; last error {reason}", envelope.type)
+        if self.gives_up(msg):
+            failing = self.failing_for(msg)
+            await self._dead_letter(msg, f"failed {deliveries} times over {failing:.0f}s; last error {reason}",
+                                    envelope.type)
             return
         delay = self.backoff(deliveries)
         level = logging.INFO if isinstance(exc, NotReady) else logging.WARNING
@@ -238,6 +276,7 @@ class ConsumerWorker:
             return
         log.error("%s: dead-lettered %s: %s", self.spec.durable, msg.subject, reason)
         self._count(event_type, "dead_lettered")
+        self._settled_for_good(msg)
         await msg.term()
 
     def _count(self, event_type: str, outcome: str) -> None:

@@ -20,6 +20,8 @@ OUTBOX = PLATFORM_TABLES["outbox"]
 BATCH = 200
 PUBACK_TIMEOUT_SECONDS = 5.0
 IDLE_CHECK_SECONDS = 1.0
+# The relay's own backoff stays short whatever the consumers' retry cap: a broker back up is used at once.
+MAX_PAUSE_SECONDS = 5.0
 
 
 class OutboxRelay:
@@ -44,6 +46,7 @@ class OutboxRelay:
                 delay = min(
                     self.settings.retry_base_seconds * 2 ** (self.failures - 1),
                     self.settings.retry_max_seconds,
+                    MAX_PAUSE_SECONDS,
                 )
                 log.warning("outbox relay cannot publish (%s); retrying in %.1fs", exc, delay)
                 await self._sleep_or_stop(delay)

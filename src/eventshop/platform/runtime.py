@@ -45,6 +45,8 @@ class Service(Generic[C]):
     make_context: Callable[[Database, Settings], Awaitable[C]]
     handlers: Mapping[str, ContextHandler[C]] = field(default_factory=dict)
     background: Sequence[Callable[[C], Coroutine[Any, Any, None]]] = ()
+    # Refreshed on each /metrics scrape (cheap queries for gauges of the service's own state).
+    gauges: Sequence[Callable[[C], Awaitable[None]]] = ()
     close_context: Callable[[C], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
@@ -182,6 +184,15 @@ class ServiceRuntime(Generic[C]):
         await self.db.dispose()
         log.info("%s stopped", self.service.name)
 
+    async def refresh_gauges(self) -> None:
+        if self.context is None:
+            return
+        for refresh in self.service.gauges:
+            try:
+                await refresh(self.context)
+            except Exception as exc:  # a busy database must not fail the scrape of every other metric
+                log.warning("%s: gauge %s not refreshed: %s", self.service.name, getattr(refresh, "__name__", "?"), exc)
+
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
         try:
@@ -245,6 +256,7 @@ def health_router(runtime: ServiceRuntime[Any]) -> APIRouter:
     async def metrics() -> Response:
         if runtime.relay:
             await runtime.relay.refresh_gauges()
+        await runtime.refresh_gauges()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router

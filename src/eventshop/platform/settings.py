@@ -43,11 +43,15 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     nats_url: str | None = None
     stream_replicas: int = Field(default=1, ge=1, le=5)
-    max_deliveries: int = Field(default=8, ge=1)
+    # A failing delivery is retried with capped exponential backoff until the message's first failure is
+    # older than the budget: longer than the slowest dependency's documented worst case (Account frozen
+    # 150 s). max_deliveries is only a hard cap on top (also the server's max_deliver), far beyond the budget.
+    retry_budget_seconds: float = Field(default=600.0, gt=0)
+    max_deliveries: int = Field(default=1000, ge=1)
     # Deliveries one consumer handles at once (different orders in parallel, one order in sequence).
     consumer_max_in_flight: int = Field(default=64, ge=1, le=1000)
     retry_base_seconds: float = Field(default=0.2, gt=0)
-    retry_max_seconds: float = Field(default=5.0, gt=0)
+    retry_max_seconds: float = Field(default=30.0, gt=0)
     http_timeout_seconds: float = Field(default=3.0, gt=0)
     internal_token: str = "eventshop-internal-dev-token"
     log_level: str = "INFO"

@@ -19,6 +19,8 @@ from eventshop.platform.settings import Settings
 from tests.conftest import create_database, drop_database, postgres_available, purge_streams
 
 METADATA = new_metadata()
+# Short in tests: a handler that keeps failing is parked after about this long (about 7 deliveries).
+RETRY_BUDGET_SECONDS = 1.5
 EFFECTS = Table(
     "effects",
     METADATA,
@@ -43,7 +45,8 @@ class Backend:
             stream_replicas=self.replicas,
             retry_base_seconds=0.05,
             retry_max_seconds=0.3,
-            max_deliveries=4,
+            retry_budget_seconds=RETRY_BUDGET_SECONDS,
+            max_deliveries=100,
         )
 
 

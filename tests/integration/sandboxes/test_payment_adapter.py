@@ -11,6 +11,7 @@ from eventshop.sandboxes.payment_system.app import create_app
 from eventshop.sandboxes.runner import bind
 from eventshop.services.payment.payment_system import (
     ChargeOutcome,
+    ChargeResult,
     PaymentSystemClient,
     PaymentSystemError,
     PaymentSystemUnavailable,
@@ -130,3 +131,28 @@ async def test_the_api_key_is_sent_as_a_bearer_token(tmp_path: Path) -> None:
             result = await provider.charge(amount=1, currency="EUR", token="tok_visa", reference="o",
                                            idempotency_key="k")
             assert result.outcome is ChargeOutcome.SUCCEEDED
+
+
+@pytest.mark.asyncio
+async def test_a_lookup_by_key_tells_in_progress_completed_and_never_received_apart(payment_system: Sandbox) -> None:
+    order, charge_key = unique("order"), unique("charge")
+    async with client(payment_system, timeout=0.3, attempts=1) as provider:
+        assert (await provider.lookup_charge(charge_key)).outcome is ChargeOutcome.ABSENT
+        result = await provider.charge(amount=900, currency="EUR", token="tok_timeout", reference=order,
+                                       idempotency_key=charge_key)
+        assert result.outcome is ChargeOutcome.UNKNOWN
+        assert (await provider.lookup_charge(charge_key)).outcome is ChargeOutcome.UNKNOWN  # still in progress
+        found = await eventually(lambda: _known(provider, charge_key), timeout=TOK_TIMEOUT_SECONDS + 3,
+                                 message="the late charge")
+        assert found.outcome is ChargeOutcome.SUCCEEDED and found.payment_id
+        declined_key = unique("declined")
+        await provider.charge(amount=900, currency="EUR", token="tok_declined", reference=order,
+                              idempotency_key=declined_key)
+        declined = await provider.lookup_charge(declined_key)
+        assert (declined.outcome, declined.failure_code) == (ChargeOutcome.DECLINED, "card_declined")
+    assert await charges(payment_system, order) == 1
+
+
+async def _known(provider: PaymentSystemClient, key: str) -> ChargeResult | None:
+    found = await provider.lookup_charge(key)
+    return found if found.outcome is not ChargeOutcome.UNKNOWN else None

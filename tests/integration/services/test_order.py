@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner
+
+from eventshop.cli.main import app
 from eventshop.contracts.events import (
     PaymentFailedEvent,
     PaymentProcessedEvent,
@@ -110,3 +116,55 @@ async def test_create_order_refuses_other_callers_and_bad_totals(settings: Setti
         bad = new_order("o6") | {"total": 1}
         response = await order.http.post("/orders", json=bad, headers=CART)
         assert response.status_code == 422 and response.json()["error"]["code"] == "total_mismatch"
+
+
+async def test_orders_not_final_after_the_configured_age_are_listed_for_operators_and_counted_in_metrics(
+    settings: Settings, clean_broker: None
+) -> None:
+    async with running(declare(), settings) as order:
+        order.context.stuck_after_seconds = 0.5
+        nc = await broker(settings)
+        for order_id in ("stuck-1", "stuck-2", "done-1"):
+            assert (await order.http.post("/orders", json=new_order(order_id), headers=CART)).status_code == 201
+        await publish_event(nc, cart_event("stuck-2"))
+        await publish_event(nc, cart_event("done-1"))
+        await publish_event(nc, PaymentFailedEvent(order_id="done-1", customer_id="c1", amount=2500, currency="EUR",
+                                                   reason="card_declined"))
+
+        async def cancelled() -> bool:
+            return await status_of(order.http, "done-1") == "cancelled"
+        await eventually(cancelled, message="done-1 cancelled")
+        assert (await order.http.get("/operator/orders/stuck")).status_code == 401
+        operator = {"Authorization": CART["Authorization"]}
+        fresh = (await order.http.get("/operator/orders/stuck", params={"older_than": 3600}, headers=operator)).json()
+        assert fresh["total"] == 0 and fresh["items"] == []
+
+        async def stuck() -> Any:
+            found = (await order.http.get("/operator/orders/stuck", headers=operator)).json()
+            return found if found["total"] == 2 else None
+        found = await eventually(stuck, message="two orders stuck")
+        assert found["older_than"] == 0.5
+        assert [(o["id"], o["status"]) for o in found["items"]] == [("stuck-1", "created"), ("stuck-2", "processing")]
+        assert all(o["age_seconds"] >= 0.5 for o in found["items"])
+        assert found["items"][1]["waiting_for"].startswith("PaymentProcessedEvent")
+        metrics = (await order.http.get("/metrics")).text
+        assert 'eventshop_orders_not_final{older_than="0.5"} 2.0' in metrics
+        await nc.close()
+
+
+async def test_the_orders_stuck_command_finds_the_running_shops_order_service_and_lists_them(
+    settings: Settings, clean_broker: None, tmp_path: Path
+) -> None:
+    async with running(declare(), settings) as order:
+        assert (await order.http.post("/orders", json=new_order("stuck-cli"), headers=CART)).status_code == 201
+        port = int(order.url.rsplit(":", 1)[1])
+        (tmp_path / "up.json").write_text(json.dumps({"pid": 1, "processes": [{"name": "order", "port": port}]}))
+        listed = await asyncio.to_thread(CliRunner().invoke, app,
+                                         ["orders", "stuck", "--older-than", "0.01", "--data-dir", str(tmp_path)])
+        assert listed.exit_code == 1, listed.output  # non-zero: there are stuck orders
+        assert "stuck-cli" in listed.output and "created" in listed.output
+        as_json = await asyncio.to_thread(CliRunner().invoke, app, ["orders", "stuck", "--older-than", "3600",
+                                                                    "--data-dir", str(tmp_path), "--json"])
+        assert as_json.exit_code == 0 and json.loads(as_json.output)["items"] == []
+    down = await asyncio.to_thread(CliRunner().invoke, app, ["orders", "stuck", "--data-dir", str(tmp_path)])
+    assert down.exit_code == 2 and "cannot reach the Order service" in down.output

@@ -75,6 +75,16 @@ def create_app(
             return [found] if found else []
         return store.payments(reference, limit)
 
+    @app.get("/v1/charge-requests/{idempotency_key}", tags=["payments"])
+    async def find_charge_request(idempotency_key: str) -> JSONResponse:
+        """What became of the charge sent with this key: `in_progress`, or `completed` with the answer given
+        (status code and body); 404 `charge_request_not_found` if no charge with this key ever arrived."""
+        found = store.request_for_key(f"charge:{idempotency_key}")
+        if found is None:
+            return answer(Result(404, {"error": {"code": "charge_request_not_found",
+                                                 "message": f"no charge was sent with key {idempotency_key}"}}))
+        return JSONResponse({"idempotency_key": idempotency_key, **found})
+
     @app.get("/v1/payments/{payment_id}", tags=["payments"])
     async def get_payment(payment_id: str) -> JSONResponse:
         found = store.payment(payment_id)

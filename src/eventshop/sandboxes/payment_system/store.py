@@ -120,6 +120,15 @@ class PaymentStore:
                             "WHERE i.key=? AND i.status IS NOT NULL", (key,))
         return json.loads(row["body"]) if row else None
 
+    def request_for_key(self, key: str) -> dict[str, Any] | None:
+        """What became of the request sent with `key`: in progress, or its stored answer; None if none came."""
+        row = self.file.row("SELECT status, response FROM idempotency WHERE key=?", (key,))
+        if row is None:
+            return None
+        if row["status"] is None:
+            return {"state": "in_progress", "status_code": None, "response": None}
+        return {"state": "completed", "status_code": int(row["status"]), "response": json.loads(row["response"])}
+
     def ledger(self) -> list[dict[str, Any]]:
         rows = self.file.rows("SELECT * FROM ledger ORDER BY seq")
         return [{"id": f"mv_{row['seq']}", "type": row["type"], "payment_id": row["payment_id"],

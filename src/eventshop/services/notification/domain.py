@@ -27,6 +27,7 @@ REASONS = {
     "invalid_payment_method": "the payment method on your account is not valid",
     "account_deactivated": "your account is deactivated",
     "out_of_stock": "some items were out of stock",
+    "provider_unreachable": "the payment could not be processed; nothing was charged",
 }
 
 

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from eventshop.contracts.values import MAX_AMOUNT, MAX_PAGE, OrderLine, WholeNumber
-from eventshop.platform.auth import callers_of_request
+from eventshop.platform.auth import callers_of_request, internal_only
+from eventshop.platform.db import utcnow
 from eventshop.platform.runtime import context_of
-from eventshop.services.order import usecases
+from eventshop.services.order import domain, usecases
+from eventshop.services.order.domain import OrderStatus
 from eventshop.services.order.tables import Order
 from eventshop.services.order.usecases import NewOrder, OrderContext, OrderDetails
 
@@ -107,3 +109,31 @@ async def list_orders(
     """A customer's orders, newest first."""
     rows, total = await usecases.list_orders(ctx, customer_id, page, page_size)
     return OrderPage(items=[OrderSummary.of(r) for r in rows], page=page, page_size=page_size, total=total)
+
+
+class StuckOrder(OrderSummary):
+    age_seconds: float
+    waiting_for: str
+
+
+class StuckOrders(BaseModel):
+    older_than: float
+    total: int
+    items: list[StuckOrder]
+
+
+@router.get("/operator/orders/stuck", response_model=StuckOrders, tags=["operations"],
+            dependencies=[Depends(internal_only())])
+async def stuck_orders(
+    ctx: Ctx,
+    older_than: Annotated[float | None, Query(gt=0, description="seconds; default EVENTSHOP_ORDER_STUCK_AFTER_SECONDS")]
+    = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> StuckOrders:
+    """Operators: orders placed over `older_than` seconds ago and still not shipped or cancelled, oldest first."""
+    age = older_than or ctx.stuck_after_seconds
+    rows, total = await usecases.list_stuck_orders(ctx, age, limit)
+    now = utcnow()
+    items = [StuckOrder(**OrderSummary.of(r).model_dump(), age_seconds=round((now - r.created_at).total_seconds(), 1),
+                        waiting_for=domain.waiting_for(OrderStatus(r.status))) for r in rows]
+    return StuckOrders(older_than=age, total=total, items=items)

@@ -86,6 +86,19 @@ def decide(status: OrderStatus | None, event: str) -> Decision:
     return Decision(Outcome.IGNORE)
 
 
+NOT_FINAL = (OrderStatus.CREATED, OrderStatus.PROCESSING, OrderStatus.PAID)
+WAITING_FOR = {
+    OrderStatus.CREATED: "ShoppingCartOrderedEvent (the cart's checkout event)",
+    OrderStatus.PROCESSING: "PaymentProcessedEvent or PaymentFailedEvent (stock, then the charge)",
+    OrderStatus.PAID: "ShippingProcessedEvent or ShippingFailedEvent",
+}
+
+
+def waiting_for(status: OrderStatus) -> str:
+    """What an order that is not final waits for, for an operator looking at a stuck one."""
+    return WAITING_FOR.get(status, "nothing: the order is final")
+
+
 def cancellation_reason(event: str, reason: str) -> str:
     """Stable reason codes: a payment failure keeps its code; shipping failures are prefixed."""
     return f"shipping_failed:{reason}" if event == "ShippingFailedEvent" else reason

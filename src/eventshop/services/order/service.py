@@ -11,11 +11,11 @@ from eventshop.services.order.api import router
 from eventshop.services.order.domain import SAGA_EVENTS
 from eventshop.services.order.handlers import on_saga_event
 from eventshop.services.order.tables import Base
-from eventshop.services.order.usecases import OrderContext
+from eventshop.services.order.usecases import OrderContext, StuckOrderSettings, count_orders_not_final
 
 
 async def make_context(db: Database, settings: Settings) -> OrderContext:
-    return OrderContext(db=db, settings=settings)
+    return OrderContext(db=db, settings=settings, stuck_after_seconds=StuckOrderSettings().stuck_after_seconds)
 
 
 def declare() -> Service[OrderContext]:
@@ -26,4 +26,5 @@ def declare() -> Service[OrderContext]:
         router=router,
         make_context=make_context,
         handlers=dict.fromkeys(SAGA_EVENTS, on_saga_event),
+        gauges=[count_orders_not_final],
     )

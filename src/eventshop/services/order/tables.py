@@ -16,7 +16,10 @@ class Base(DeclarativeBase):
 
 class Order(Base):
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_customer_created", "customer_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_orders_customer_created", "customer_id", "created_at"),
+        Index("ix_orders_status_created", "status", "created_at"),  # orders not final after an age
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     cart_id: Mapped[str] = mapped_column(String(64))

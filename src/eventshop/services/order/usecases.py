@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from prometheus_client import Gauge
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import func, select
 
 from eventshop.contracts.envelope import Event
@@ -29,10 +33,26 @@ from eventshop.services.order.tables import Order, OrderLineRow, TimelineEntry
 log = logging.getLogger(__name__)
 
 
+ORDERS_NOT_FINAL = Gauge(
+    "eventshop_orders_not_final",
+    "Orders neither shipped nor cancelled although placed longer ago than older_than seconds",
+    ["older_than"],
+)
+
+
+class StuckOrderSettings(BaseSettings):
+    """EVENTSHOP_ORDER_STUCK_AFTER_SECONDS: an order not final after this long is counted and listed as stuck."""
+
+    model_config = SettingsConfigDict(env_prefix="EVENTSHOP_ORDER_", extra="ignore")
+
+    stuck_after_seconds: float = Field(default=600.0, gt=0)
+
+
 @dataclass
 class OrderContext:
     db: Database
     settings: Settings
+    stuck_after_seconds: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -201,3 +221,24 @@ async def list_orders(ctx: OrderContext, customer_id: str, page: int, page_size:
             .limit(page_size)
         )
         return list(rows.all()), int(total or 0)
+
+
+def _not_final_since(placed_before_seconds: float) -> Any:
+    cutoff = utcnow() - timedelta(seconds=placed_before_seconds)
+    return (Order.status.in_(domain.NOT_FINAL), Order.created_at < cutoff)
+
+
+async def list_stuck_orders(ctx: OrderContext, older_than: float, limit: int = 100) -> tuple[list[Order], int]:
+    """Orders placed more than `older_than` seconds ago and not final yet, oldest first, and how many in all."""
+    conditions = _not_final_since(older_than)
+    async with ctx.db.reading() as uow:
+        total = await uow.session.scalar(select(func.count()).where(*conditions))
+        rows = await uow.session.scalars(select(Order).where(*conditions).order_by(Order.created_at).limit(limit))
+        return list(rows.all()), int(total or 0)
+
+
+async def count_orders_not_final(ctx: OrderContext) -> None:
+    """Refresh `eventshop_orders_not_final` (at each /metrics scrape): one count on (status, created_at)."""
+    async with ctx.db.reading() as uow:
+        total = await uow.session.scalar(select(func.count()).where(*_not_final_since(ctx.stuck_after_seconds)))
+    ORDERS_NOT_FINAL.labels(f"{ctx.stuck_after_seconds:g}").set(int(total or 0))

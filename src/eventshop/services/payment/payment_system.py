@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -27,6 +28,7 @@ class ChargeOutcome(StrEnum):
     SUCCEEDED = "succeeded"
     DECLINED = "declined"
     UNKNOWN = "unknown"  # the charge may or may not have happened; look again later with the same key
+    ABSENT = "absent"  # the provider says no charge with this key ever arrived: nothing was charged
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,30 @@ class PaymentSystemClient(ExternalSystemClient):
             return None
         found = response.json()
         return _charge_result(found[0]) if found else None
+
+    async def lookup_charge(self, idempotency_key: str) -> ChargeResult:
+        """The outcome of the charge sent with this key, as the provider knows it now (one request, no retry).
+
+        UNKNOWN while the provider is still processing it or cannot be asked; ABSENT when it says no charge
+        with this key arrived (then nothing was charged).
+        """
+        try:
+            response = await self.http.get(f"/v1/charge-requests/{quote(idempotency_key, safe='')}")
+        except httpx.TransportError as exc:
+            log.info("payment system not answering the lookup of %s (%s)", idempotency_key, type(exc).__name__)
+            return ChargeResult(ChargeOutcome.UNKNOWN)
+        if response.status_code == 404 and ExternalSystemError.of(response).code == "charge_request_not_found":
+            return ChargeResult(ChargeOutcome.ABSENT)
+        if response.status_code != 200:
+            return ChargeResult(ChargeOutcome.UNKNOWN)
+        found = response.json()
+        if found.get("state") != "completed":
+            return ChargeResult(ChargeOutcome.UNKNOWN)
+        answered = httpx.Response(int(found["status_code"]), json=found["response"])
+        try:
+            return _charge_answer(answered)
+        except PaymentSystemError as exc:  # the charge was refused outright (bad key, bad request): not charged
+            return ChargeResult(ChargeOutcome.DECLINED, None, "invalid_payment_method", exc.message)
 
     async def void(self, payment_id: str) -> dict[str, Any]:
         """Release an authorization; the provider's payment object."""

@@ -11,13 +11,19 @@ from eventshop.services.payment import handlers
 from eventshop.services.payment.api import router
 from eventshop.services.payment.clients import AccountClient
 from eventshop.services.payment.payment_system import PaymentSystemClient
+from eventshop.services.payment.reconciliation import (
+    ReconcileSettings,
+    count_unknown_payments,
+    reconcile_unknown_charges,
+)
 from eventshop.services.payment.tables import Base
 from eventshop.services.payment.usecases import PaymentContext
 
 
 async def make_context(db: Database, settings: Settings) -> PaymentContext:
     provider = PaymentSystemClient(settings.url("payment-system"), timeout=max(settings.http_timeout_seconds, 5.0))
-    return PaymentContext(db=db, settings=settings, accounts=AccountClient(settings), provider=provider)
+    return PaymentContext(db=db, settings=settings, accounts=AccountClient(settings), provider=provider,
+                          reconcile_seconds=ReconcileSettings().reconcile_seconds)
 
 
 async def close_context(ctx: PaymentContext) -> None:
@@ -42,4 +48,6 @@ def declare() -> Service[PaymentContext]:
             "AccountUpdatedEvent": handlers.on_account_event,
             "AccountDeactivatedEvent": handlers.on_account_event,
         },
+        background=[reconcile_unknown_charges],
+        gauges=[count_unknown_payments],
     )

@@ -29,6 +29,10 @@ class Payment(Base):
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set while the charge's outcome is unknown: since when, when the reconciler looks next, how often it has.
+    unknown_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    reconcile_checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class PaymentHistory(Base):

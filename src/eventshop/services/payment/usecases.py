@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +30,7 @@ class PaymentContext:
     settings: Settings
     accounts: AccountClient
     provider: PaymentSystemClient
+    reconcile_seconds: float = 900.0  # how long an unknown charge may stay unknown before an operator is alerted
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,11 @@ class OrderToPay:
     amount: int
     currency: str
     lines: list[OrderLine] = field(default_factory=list)
+
+
+def charge_key(order_id: str) -> str:
+    """The idempotency key of the order's one charge: a retry, a redelivery or a lookup uses the same."""
+    return f"order-{order_id}-charge"
 
 
 def _add(uow: UnitOfWork, order: OrderToPay, status: PaymentStatus, detail: str) -> Payment:
@@ -107,9 +114,9 @@ async def _attempt_charge(ctx: PaymentContext, order: OrderToPay, view: ChargeVi
             return _deactivated(learned)
         token = learned.payment_token
     result = await ctx.provider.charge(amount=order.amount, currency=order.currency, token=token,
-                                       reference=order.order_id, idempotency_key=f"order-{order.order_id}-charge")
+                                       reference=order.order_id, idempotency_key=charge_key(order.order_id))
     if result.outcome is ChargeOutcome.UNKNOWN:
-        raise NotReady(f"charge for order {order.order_id} has an unknown outcome; looking again later")
+        return ChargeDecision(PaymentStatus.UNKNOWN, learned=learned)
     if result.outcome is ChargeOutcome.SUCCEEDED:
         return ChargeDecision(PaymentStatus.SUCCEEDED, result.payment_id, learned=learned)
     return ChargeDecision(PaymentStatus.FAILED, result.payment_id, domain.decline_reason(result.failure_code),
@@ -152,8 +159,26 @@ async def charge_payment(ctx: PaymentContext, order: OrderToPay, handled: Incomi
 
 
 def _record_charge(uow: UnitOfWork, payment: Payment, order: OrderToPay, decision: ChargeDecision) -> None:
-    payment.provider_payment_id = decision.provider_payment_id
     payment.lines = payment.lines or [line.model_dump() for line in order.lines]
+    if decision.status is PaymentStatus.UNKNOWN:
+        _mark_unknown(uow, payment)
+        return
+    settle_charge(uow, payment, decision)
+
+
+def _mark_unknown(uow: UnitOfWork, payment: Payment) -> None:
+    """The provider did not answer in time: a state of its own, acked with the delivery; the saga waits."""
+    log.warning("charge for order %s has an unknown outcome; the reconciler asks the provider", payment.order_id)
+    _move(uow, payment, PaymentStatus.UNKNOWN, "charge outcome unknown: the Payment System did not answer in time")
+    payment.unknown_since = payment.updated_at
+    payment.reconcile_checks = 0
+    payment.next_check_at = payment.updated_at + timedelta(seconds=domain.next_check_in(0))
+
+
+def settle_charge(uow: UnitOfWork, payment: Payment, decision: ChargeDecision) -> None:
+    """The charge's known outcome: the payment's new state and PaymentProcessedEvent or PaymentFailedEvent."""
+    payment.provider_payment_id = decision.provider_payment_id
+    payment.next_check_at = None
     if decision.status is PaymentStatus.SUCCEEDED:
         _move(uow, payment, PaymentStatus.SUCCEEDED, f"charged {payment.amount} {payment.currency}")
         uow.publish(PaymentProcessedEvent(
