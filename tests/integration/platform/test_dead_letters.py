@@ -109,8 +109,9 @@ async def test_any_text_in_an_error_survives_the_headers(backend: Backend, tmp_p
         async with h.worker(refuse):
             [letter] = await eventually(lambda: deadletters.list_dead_letters(h.js), message="parked")
         assert not letter.reference
-        assert letter.error.startswith("failed 4 times; last error ValueError: Zahlung für Bestellung «ø» abgelehnt "
-                                       "\x00\x07 [bold]☃[/] =?utf-8?b?AA==?= éé")
+        assert letter.error.startswith("failed ")
+        assert ("; last error ValueError: Zahlung für Bestellung «ø» abgelehnt \x00\x07 [bold]☃[/] =?utf-8?b?AA==?= éé"
+                in letter.error)
         assert len(letter.error.encode()) < deadletters.ERROR_LIMIT
 
 
