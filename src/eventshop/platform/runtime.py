@@ -19,6 +19,7 @@ from sqlalchemy import MetaData
 
 from eventshop.contracts.registry import SERVICES, consumed_by, published_by
 from eventshop.platform.broker import ConsumerSpec, connect, consumer_specs, ensure_topology
+from eventshop.platform.broker_auth import login_for
 from eventshop.platform.consumers import ConsumerWorker, Handler
 from eventshop.platform.db import Database, Incoming
 from eventshop.platform.errors import install_error_handlers
@@ -79,9 +80,11 @@ class ServiceRuntime(Generic[C]):
         if not self.settings.nats_url:
             raise RuntimeError("no broker URL: set EVENTSHOP_NATS_URL (eventshop serve starts one if unset)")
         await upgrade(self.db, self.service.migrations)
-        self.nc = await connect(self.settings.nats_url, f"eventshop-{self.service.name}")
+        login = login_for(self.settings, self.service.name)
+        self.nc = await connect(self.settings.nats_url, f"eventshop-{self.service.name}", login=login)
         self.js = self.nc.jetstream(timeout=5.0)
-        await ensure_topology(self.js, self.specs, self.settings.stream_replicas)
+        # Its own consumers only: streams are the operator's (`eventshop setup-broker`, done by `up`).
+        await ensure_topology(self.js, self.specs, self.settings.stream_replicas, manage_streams=False)
         self.context = await self.service.make_context(self.db, self.settings)
         self.relay = OutboxRelay(self.db, self.js, self.settings)
         self.other_tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
