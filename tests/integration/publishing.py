@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import nats
 from nats.aio.client import Client as NATS
 
 from eventshop.contracts.envelope import Envelope, Event, new_trace_parent
+from eventshop.platform.broker import connect
+from eventshop.platform.broker_auth import OPERATOR, login_for
 from eventshop.platform.settings import Settings
 
 
 async def broker(settings: Settings) -> NATS:
     """A connection to the broker the test's services use."""
     assert settings.nats_url, "tests always name their broker"
-    return await nats.connect(servers=settings.nats_url.split(","))
+    return await connect(settings.nats_url, "test", login=login_for(settings, OPERATOR), persistent=False)
 
 
 def envelope_of(event: Event, source: str = "eventshop/test", event_id: str | None = None) -> Envelope:

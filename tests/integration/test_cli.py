@@ -9,15 +9,15 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import nats
 import pytest
 from typer.testing import CliRunner
 
 from eventshop.cli.main import app
 from eventshop.contracts.events import InventoryProcessedEvent, OrderCancelledEvent, OrderProcessedEvent
 from eventshop.platform import deadletters
-from eventshop.platform.broker import ConsumerSpec, ensure_consumer, ensure_streams
+from eventshop.platform.broker import ConsumerSpec, connect, ensure_consumer, ensure_streams
 from eventshop.platform.embedded_nats import EmbeddedNats
+from tests.brokers import operator_login
 from tests.integration.publishing import envelope_of
 from tests.shop import free_port_base
 
@@ -47,10 +47,11 @@ def test_dlq_commands_list_show_replay_and_purge(
     nats_server: EmbeddedNats, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EVENTSHOP_NATS_URL", nats_server.url)
+    monkeypatch.setenv("EVENTSHOP_NATS_SECRETS_DIR", str(nats_server.secrets_dir))
     monkeypatch.setenv("COLUMNS", "250")
 
     async def park_one() -> str:
-        nc = await nats.connect(nats_server.url)
+        nc = await connect(nats_server.url, "test", login=operator_login(nats_server), persistent=False)
         js = nc.jetstream()
         await ensure_streams(js)
         await js.purge_stream("DEAD_LETTERS")
@@ -82,10 +83,11 @@ def test_dlq_list_and_show_print_any_bytes_in_headers_and_payloads(
     nats_server: EmbeddedNats, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EVENTSHOP_NATS_URL", nats_server.url)
+    monkeypatch.setenv("EVENTSHOP_NATS_SECRETS_DIR", str(nats_server.secrets_dir))
     monkeypatch.setenv("COLUMNS", "250")
 
     async def park_odd_ones() -> None:
-        nc = await nats.connect(nats_server.url)
+        nc = await connect(nats_server.url, "test", login=operator_login(nats_server), persistent=False)
         js = nc.jetstream()
         await ensure_streams(js)
         await js.purge_stream("DEAD_LETTERS")
@@ -153,7 +155,7 @@ def test_events_tail_prints_history_in_time_order_across_topics_then_live_events
     other = OrderProcessedEvent(order_id="o-other", customer_id="c", lines=[], total=1, currency="EUR")
 
     async def publish(*events: tuple[str, bytes]) -> None:
-        nc = await nats.connect(nats_server.url)
+        nc = await connect(nats_server.url, "test", login=operator_login(nats_server), persistent=False)
         js = nc.jetstream()
         await ensure_streams(js)
         for subject, data in events:
@@ -166,7 +168,8 @@ def test_events_tail_prints_history_in_time_order_across_topics_then_live_events
     asyncio.run(publish(("inventory.InventoryProcessedEvent", later.to_bytes()),
                         ("order.OrderProcessedEvent", envelope_of(other).to_bytes()),
                         ("order.OrderProcessedEvent", earlier.to_bytes())))
-    env = {**os.environ, "EVENTSHOP_NATS_URL": nats_server.url, "COLUMNS": "80"}
+    env = {**os.environ, "EVENTSHOP_NATS_URL": nats_server.url, "COLUMNS": "80",
+           "EVENTSHOP_NATS_SECRETS_DIR": str(nats_server.secrets_dir)}
     tail = subprocess.Popen([sys.executable, "-m", "eventshop.cli.main", "events", "tail", "--history",
                              "--order", "o-tail"], stdout=subprocess.PIPE, text=True, env=env)
     try:

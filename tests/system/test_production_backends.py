@@ -13,8 +13,9 @@ import pytest
 
 from eventshop.platform.broker import wait_for_jetstream
 from eventshop.platform.embedded_nats import start_cluster
+from tests.brokers import operator_login
 from tests.conftest import create_database, drop_database, postgres_available
-from tests.shop import SERVICES, Shop, start_shop
+from tests.shop import SERVICES, Shop, broker_secrets, start_shop
 from tests.system.shopping import (
     add_product,
     all_mentioned,
@@ -39,8 +40,8 @@ pytestmark = [
 def production_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     data_dir = tmp_path_factory.mktemp("production")
     names = {service: asyncio.run(create_database()) for service in SERVICES}
-    cluster = start_cluster(data_dir / "cluster")
-    asyncio.run(wait_for_jetstream(",".join(node.url for node in cluster)))
+    cluster = start_cluster(data_dir / "cluster", secrets_dir=broker_secrets(data_dir))
+    asyncio.run(wait_for_jetstream(",".join(node.url for node in cluster), login=operator_login(cluster[0])))
     databases = {
         f"EVENTSHOP_{service.upper()}_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
         for service, name in names.items()

@@ -13,6 +13,7 @@ from eventshop.cli.deploy import EXTERNAL, SANDBOXES, SMTP_PORT, render
 from eventshop.cli.deploy import manifests as build
 from eventshop.cli.main import app
 from eventshop.contracts.registry import SERVICES, requests_from
+from eventshop.platform.broker_auth import login_for
 from eventshop.platform.settings import Settings
 from eventshop.services.notification.email_sender import SmtpSettings
 
@@ -111,3 +112,34 @@ def test_without_sandboxes_the_providers_are_addresses_to_replace_not_missing_se
     config = next(d for d in documents if d["kind"] == "ConfigMap")["data"]
     assert config["payment-system-url"] == "http://payment-system.invalid"
     assert (config["smtp-host"], config["smtp-port"], config["smtp-start-tls"]) == ("mail.invalid", "587", "true")
+
+
+@pytest.mark.parametrize("service", list(SERVICES))
+def test_each_service_logs_in_to_the_broker_as_itself_with_a_password_from_its_own_secret(
+    service: str, env_of: Any
+) -> None:
+    env_of(service)
+
+    login = login_for(Settings(), service)
+
+    assert login is not None and login.user == service
+    assert login.password == f"secret:eventshop-nats-{service}/password"
+
+
+def test_the_streams_are_set_up_by_a_job_with_the_operator_identity() -> None:
+    [job] = [d for d in DOCUMENTS if d["kind"] == "Job"]
+    [setup] = job["spec"]["template"]["spec"]["containers"]
+    env = {var["name"]: var.get("value") or var["valueFrom"] for var in setup["env"]}
+
+    assert setup["args"] == ["setup-broker"]
+    assert env["EVENTSHOP_NATS_USER"] == "operator"
+    assert env["EVENTSHOP_NATS_PASSWORD"] == {"secretKeyRef": {"name": "eventshop-nats-operator", "key": "password"}}
+
+
+def test_nats_config_reads_every_identitys_password_from_the_servers_environment() -> None:
+    result = CliRunner().invoke(app, ["deploy", "nats-config"])
+
+    assert result.exit_code == 0, result.output
+    for identity in [*SERVICES, "operator"]:
+        assert f'{{user: "{identity}", password: $NATS_PASSWORD_{identity.upper()},' in result.output
+    assert "no_auth_user" not in result.output

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "frontend": ("frontend", "frontend"),
     "migrate": ("serve", "migrate"),
     "make-migration": ("serve", "make_migration"),
+    "setup-broker": ("serve", "setup_broker"),
     "architecture": ("inspect", "architecture"),
     "asyncapi": ("inspect", "asyncapi"),
     "bench": ("bench.command", "app"),

@@ -18,7 +18,8 @@ from rich.table import Table
 
 from eventshop.contracts.registry import TOPICS
 from eventshop.platform import deadletters
-from eventshop.platform.broker import DEAD_LETTER_STREAM, connect
+from eventshop.platform.broker import DEAD_LETTER_STREAM, BrokerRefused, connect
+from eventshop.platform.broker_auth import OPERATOR, login_for
 from eventshop.platform.settings import Settings
 
 SHOW_BYTES = 4000  # of a payload printed by `dlq show`
@@ -46,11 +47,15 @@ def broker_url(settings: Settings) -> str:
 
 def with_broker(action: Callable[[NATS], Awaitable[T]]) -> T:
     """Connect, run, close; an unreachable broker or a missing stream is one line and exit 1."""
-    url = broker_url(Settings())
+    settings = Settings()
+    url = broker_url(settings)
 
     async def run() -> T:
         try:
-            nc = await asyncio.wait_for(connect(url, "eventshop-cli", persistent=False), timeout=5)
+            nc = await asyncio.wait_for(
+                connect(url, "eventshop-cli", login=login_for(settings, OPERATOR), persistent=False), timeout=5)
+        except BrokerRefused:
+            raise
         except Exception:
             raise ConnectionError(f"cannot reach the broker at {url} (is `eventshop up` running?)") from None
         try:

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from nats.errors import Error as NatsError
 
 from eventshop.cli.loading import UnknownService, available_services, load_service
 from eventshop.cli.preflight import fail, port_is_free
 from eventshop.contracts.registry import SERVICES
+from eventshop.platform.broker import BrokerRefused, connect, set_up_streams
+from eventshop.platform.broker_auth import OPERATOR, login_for, secrets_dir
 from eventshop.platform.db import Database
 from eventshop.platform.embedded_nats import EmbeddedNats
 from eventshop.platform.migrations import alembic_config, upgrade
@@ -22,16 +25,40 @@ from eventshop.platform.telemetry import configure_logging
 
 
 def ensure_broker(settings: Settings) -> EmbeddedNats | None:
-    """Use EVENTSHOP_NATS_URL when set; otherwise reuse or start the embedded nats-server."""
+    """Use EVENTSHOP_NATS_URL when set; otherwise reuse or start (and set up) the embedded nats-server."""
     if settings.nats_url:
         return None
     port = settings.port("nats")
     settings.nats_url = f"nats://127.0.0.1:{port}"
     if not port_is_free("127.0.0.1", port):
         return None  # an embedded server of an earlier `eventshop serve` or `up` is running
-    nats = EmbeddedNats(store_dir=settings.data_dir / "nats", port=port, log_file=settings.data_dir / "nats.log")
+    nats = EmbeddedNats(store_dir=settings.data_dir / "nats", port=port, log_file=settings.data_dir / "nats.log",
+                        secrets_dir=secrets_dir(settings))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return nats.start()
+    nats.start()
+    asyncio.run(set_up_streams(settings.nats_url, settings.stream_replicas, login_for(settings, OPERATOR)))
+    return nats
+
+
+def check_login(settings: Settings, identity: str) -> None:
+    """Refused credentials are one line and exit 1, before the service starts; an unreachable broker is waited for."""
+    assert settings.nats_url
+
+    async def probe(url: str) -> None:
+        try:
+            nc = await asyncio.wait_for(connect(url, f"eventshop-{identity}", login=login_for(settings, identity),
+                                                persistent=False), timeout=5)
+        except BrokerRefused:
+            raise
+        except Exception:
+            return  # unreachable or slow: the service's own connection waits for it
+        await nc.close()
+
+    try:
+        asyncio.run(probe(settings.nats_url))
+    except BrokerRefused as exc:
+        where = secrets_dir(settings) / identity
+        raise fail(f"{exc}: set EVENTSHOP_NATS_PASSWORD or put its password in {where}") from None
 
 
 def serve(
@@ -50,6 +77,7 @@ def serve(
     configure_logging(service, settings.log_level, settings.log_json)
     nats = ensure_broker(settings)
     try:
+        check_login(settings, service)
         run_app(ServiceRuntime(declaration, settings).app(), settings.host, port)
     finally:
         if nats:
@@ -79,6 +107,22 @@ def migrate(
         raise fail(str(exc), 2) from None
     except OSError as exc:
         raise fail(f"database unreachable: {exc}") from None
+
+
+def setup_broker(
+    replicas: Annotated[int | None, typer.Option(help="stream replicas (default EVENTSHOP_STREAM_REPLICAS)")] = None,
+) -> None:
+    """Create the streams, or bring them up to date, as the operator; services only create their consumers."""
+    settings = Settings()
+    url = settings.nats_url or f"nats://127.0.0.1:{settings.port('nats')}"
+    try:
+        asyncio.run(set_up_streams(url, replicas or settings.stream_replicas, login_for(settings, OPERATOR)))
+    except BrokerRefused as exc:
+        raise fail(f"{exc}: give the operator's credentials (EVENTSHOP_NATS_USER=operator, "
+                   "EVENTSHOP_NATS_PASSWORD)") from None
+    except (OSError, NatsError) as exc:
+        raise fail(f"cannot set up the broker at {url}: {exc}") from None
+    typer.echo(f"streams set up on {url}")
 
 
 def make_migration(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import json
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from nats.errors import Error as NatsError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
@@ -23,6 +25,8 @@ from rich.table import Table
 from eventshop.cli.preflight import port_is_free
 from eventshop.cli.seeding import DEMO_EMAIL, DEMO_PASSWORD, seed
 from eventshop.cli.supervisor import Child, Supervisor
+from eventshop.platform.broker import BrokerRefused, set_up_streams
+from eventshop.platform.broker_auth import OPERATOR, ensure_secrets, login_for, secrets_dir
 from eventshop.platform.embedded_nats import nats_server_binary
 from eventshop.platform.settings import MAX_PORT_BASE, Settings
 
@@ -42,7 +46,10 @@ def plan(supervisor: Supervisor, settings: Settings, nats_url: str | None) -> li
     if nats_url is None:
         port = settings.port("nats")
         store = settings.data_dir / "nats"
-        command = [str(nats_server_binary()), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)]
+        # Every process gets its own broker identity; anyone else is refused (see platform/broker_auth.py).
+        config = ensure_secrets(secrets_dir(settings))
+        command = [str(nats_server_binary()), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store),
+                   "-c", str(config)]
         waves.append([supervisor.add("nats", command, port, None, wave=0)])
     sandboxes = []
     for name in SANDBOXES:
@@ -109,6 +116,16 @@ def finish_migration(migration: subprocess.Popen[bytes], log_dir: Path, deadline
     if code != 0:
         tail = "\n".join((log_dir / "migrate.log").read_text(errors="replace").splitlines()[-15:])
         raise ChildProcessError(f"eventshop migrate failed (exit {code}):\n{tail}")
+
+
+def set_up_broker(settings: Settings, nats_url: str) -> None:
+    """The streams, created or updated as the operator: services may only create their own consumers."""
+    try:
+        asyncio.run(set_up_streams(nats_url, settings.stream_replicas, login_for(settings, OPERATOR)))
+    except BrokerRefused as exc:
+        raise ChildProcessError(f"setting up the streams failed: {exc}") from None
+    except (OSError, NatsError) as exc:
+        raise ChildProcessError(f"setting up the streams on {nats_url} failed: {exc}") from None
 
 
 def write_state(path: Path, supervisor: Supervisor) -> None:
@@ -206,6 +223,7 @@ def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -
         for wave in waves:
             if any(child.name in SERVICES for child in wave):
                 finish_migration(migration, supervisor.log_dir, deadline)
+                set_up_broker(settings, nats_url)
             for child in wave:
                 supervisor.start(child)
             write_state(state, supervisor)

@@ -71,11 +71,34 @@ def consumer_specs(service: str, max_deliver: int) -> list[ConsumerSpec]:
     ]
 
 
-async def connect(urls: str, name: str, *, persistent: bool = True) -> NATS:
-    """Connect to a server or cluster (comma-separated URLs).
+@dataclass(frozen=True)
+class BrokerLogin:
+    """Who a process is to the broker (see broker_auth for what each identity may do)."""
+
+    user: str
+    password: str
+
+    @property
+    def inbox_prefix(self) -> str:
+        # Replies and pull deliveries come to the client's inbox; a prefix of its own keeps others out of it.
+        return inbox_prefix(self.user)
+
+
+def inbox_prefix(user: str) -> str:
+    return f"_INBOX_{user}"
+
+
+class BrokerRefused(ConnectionError):
+    """The broker does not accept these credentials (or their absence)."""
+
+
+async def connect(urls: str, name: str, *, login: BrokerLogin | None = None, persistent: bool = True) -> NATS:
+    """Connect to a server or cluster (comma-separated URLs), as `login` or anonymously.
 
     A persistent connection (services) reconnects forever; a short-lived one (CLI) fails fast.
+    Refused credentials fail at once either way: retrying cannot make them right.
     """
+    connecting = True
 
     async def on_disconnect() -> None:
         log.info("broker disconnected")
@@ -84,9 +107,14 @@ async def connect(urls: str, name: str, *, persistent: bool = True) -> NATS:
         log.info("broker reconnected")
 
     async def on_error(exc: Exception) -> None:
+        # nats-py awaits this callback inside its first-connect loop, so raising here ends that loop.
+        if connecting and "authorization violation" in str(exc).lower():
+            who = f"user {login.user!r}" if login else "an anonymous client (no broker credentials found)"
+            raise BrokerRefused(f"the broker at {urls} refused {who}")
         log.log(logging.WARNING if persistent else logging.DEBUG, "broker error: %s", exc)
 
-    return await nats.connect(
+    credentials = {"user": login.user, "password": login.password, "inbox_prefix": login.inbox_prefix} if login else {}
+    nc = await nats.connect(
         servers=[u.strip() for u in urls.split(",") if u.strip()],
         name=name,
         max_reconnect_attempts=-1 if persistent else 0,
@@ -96,7 +124,10 @@ async def connect(urls: str, name: str, *, persistent: bool = True) -> NATS:
         disconnected_cb=on_disconnect,
         reconnected_cb=on_reconnect,
         error_cb=on_error,
+        **credentials,
     )
+    connecting = False
+    return nc
 
 
 async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
@@ -161,10 +192,23 @@ def _not_ready(exc: Exception) -> bool:
     return isinstance(exc, APIError) and exc.err_code in CLUSTER_NOT_READY
 
 
+async def require_streams(js: JetStreamContext) -> None:
+    """Each stream exists: a service may not create or change streams (a stream's sources or republish
+    settings could copy its own messages into another topic), the operator's `setup-broker` does."""
+    for name in [t.stream for t in TOPICS.values()] + [DEAD_LETTER_STREAM]:
+        try:
+            await js.stream_info(name)
+        except NotFoundError:
+            raise RuntimeError(f"stream {name} does not exist: set up the broker first "
+                               "(`eventshop setup-broker`, with the operator's credentials)") from None
+
+
 async def ensure_topology(
-    js: JetStreamContext, specs: list[ConsumerSpec], replicas: int, *, timeout: float = 60.0
+    js: JetStreamContext, specs: list[ConsumerSpec], replicas: int, *, timeout: float = 60.0,
+    manage_streams: bool = True,
 ) -> None:
-    """The streams and these consumers, asked for again while JetStream is busy or still forming.
+    """The streams (created or updated, or with `manage_streams=False` only required to exist) and these
+    consumers, asked for again while JetStream is busy or still forming.
 
     Several services starting at once on a new cluster make JetStream slow to answer; that is no
     reason to exit. Anything else (a bad setting, a refused update) fails at once.
@@ -173,7 +217,7 @@ async def ensure_topology(
     deadline, delay = loop.time() + timeout, 0.5
     while True:
         try:
-            await ensure_streams(js, replicas)
+            await (ensure_streams(js, replicas) if manage_streams else require_streams(js))
             for spec in specs:
                 await ensure_consumer(js, spec)
             return
@@ -189,7 +233,7 @@ async def ensure_topology(
 PROBE_STREAM = "EVENTSHOP_PROBE"
 
 
-async def wait_for_jetstream(urls: str, timeout: float = 30.0) -> None:
+async def wait_for_jetstream(urls: str, timeout: float = 30.0, login: BrokerLogin | None = None) -> None:
     """Wait until JetStream can place a stream on every server of `urls`.
 
     A new or restarted cluster answers before all its peers have joined; a stream with one replica
@@ -200,7 +244,7 @@ async def wait_for_jetstream(urls: str, timeout: float = 30.0) -> None:
     replicas = min(len(urls.split(",")), 3)
     probe = StreamConfig(name=PROBE_STREAM, subjects=["eventshop-probe"], num_replicas=replicas,
                          storage=StorageType.MEMORY)
-    nc = await connect(urls, "eventshop-probe")
+    nc = await connect(urls, "eventshop-probe", login=login)
     try:
         js = nc.jetstream(timeout=2.0)
         while True:
@@ -212,5 +256,14 @@ async def wait_for_jetstream(urls: str, timeout: float = 30.0) -> None:
                 if loop.time() > deadline:
                     raise
                 await asyncio.sleep(0.2)
+    finally:
+        await nc.close()
+
+
+async def set_up_streams(urls: str, replicas: int, login: BrokerLogin | None) -> None:
+    """The operator's step before services start: every stream created, or brought up to date."""
+    nc = await connect(urls, "eventshop-setup", login=login, persistent=False)
+    try:
+        await ensure_topology(nc.jetstream(timeout=5.0), [], replicas)
     finally:
         await nc.close()

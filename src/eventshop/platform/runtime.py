@@ -19,6 +19,7 @@ from sqlalchemy import MetaData
 
 from eventshop.contracts.registry import SERVICES, consumed_by, published_by
 from eventshop.platform.broker import ConsumerSpec, connect, consumer_specs, ensure_topology
+from eventshop.platform.broker_auth import login_for
 from eventshop.platform.consumers import ConsumerWorker, Handler
 from eventshop.platform.db import Database, Incoming
 from eventshop.platform.errors import install_error_handlers
@@ -84,9 +85,7 @@ class ServiceRuntime(Generic[C]):
         if not self.settings.nats_url:
             raise RuntimeError("no broker URL: set EVENTSHOP_NATS_URL (eventshop serve starts one if unset)")
         await upgrade(self.db, self.service.migrations)
-        self.nc = await connect(self.settings.nats_url, f"eventshop-{self.service.name}")
-        self.js = self.nc.jetstream(timeout=5.0)
-        await ensure_topology(self.js, self.specs, self.settings.stream_replicas)
+        self.nc, self.js = await self._connect()
         self.context = await self.service.make_context(self.db, self.settings)
         self.relay = OutboxRelay(self.db, self.js, self.settings)
         self.other_tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
@@ -114,6 +113,21 @@ class ServiceRuntime(Generic[C]):
             if self.nc is not None and self.nc.is_closed and not self.stopping:
                 await self._reconnect()
 
+    async def _connect(self) -> tuple[NATS, JetStreamContext]:
+        """This service's own broker identity, and its consumers set up (the streams are the operator's:
+        `eventshop setup-broker`, which `up` runs)."""
+        assert self.settings.nats_url
+        login = login_for(self.settings, self.service.name)
+        nc = await connect(self.settings.nats_url, f"eventshop-{self.service.name}", login=login)
+        try:
+            js = nc.jetstream(timeout=5.0)
+            await ensure_topology(js, self.specs, self.settings.stream_replicas, manage_streams=False)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await nc.close()
+            raise
+        return nc, js
+
     async def _reconnect(self) -> None:
         assert self.nc is not None and self.settings.nats_url
         log.warning("%s: broker connection closed (%s); connecting again", self.service.name, self.nc.last_error)
@@ -127,16 +141,10 @@ class ServiceRuntime(Generic[C]):
                 task.cancel()
         delay = self.settings.retry_base_seconds
         while not self.stopping:
-            nc: NATS | None = None
             try:
-                nc = await connect(self.settings.nats_url, f"eventshop-{self.service.name}")
-                js = nc.jetstream(timeout=5.0)
-                await ensure_topology(js, self.specs, self.settings.stream_replicas)
+                nc, js = await self._connect()
                 break
             except Exception as exc:
-                if nc is not None:
-                    with contextlib.suppress(Exception):
-                        await nc.close()
                 log.warning("%s: broker not reachable again yet (%s); retrying in %.1fs", self.service.name, exc,
                             delay)
                 await asyncio.sleep(delay)

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     port_base: int = Field(default=8000, ge=1, le=MAX_PORT_BASE)
     host: str = "127.0.0.1"
     nats_url: str | None = None
+    # The process's broker credential; without one it is read from <nats_secrets_dir>/<identity>
+    # (default <data_dir>/secrets/nats, written by `eventshop up`). See platform/broker_auth.py.
+    nats_user: str | None = None
+    nats_password: str | None = None
+    nats_secrets_dir: Path | None = None
     stream_replicas: int = Field(default=1, ge=1, le=5)
     # A failing delivery is retried with capped exponential backoff until the message's first failure is
     # older than the budget: longer than the slowest dependency's documented worst case (Account frozen

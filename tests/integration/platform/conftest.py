@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,10 +10,11 @@ import pytest
 from sqlalchemy import Column, Integer, String, Table
 
 from eventshop.contracts.registry import published_by
-from eventshop.platform.broker import wait_for_jetstream
+from eventshop.platform.broker import BrokerLogin, set_up_streams, wait_for_jetstream
 from eventshop.platform.db import Database, new_metadata
 from eventshop.platform.embedded_nats import EmbeddedNats, start_cluster
 from eventshop.platform.settings import Settings
+from tests.brokers import in_thread, operator_login
 from tests.conftest import create_database, drop_database, postgres_available, purge_streams
 
 METADATA = new_metadata()
@@ -38,10 +37,15 @@ class Backend:
     database_url: str
     nodes: list[EmbeddedNats]
 
+    @property
+    def login(self) -> BrokerLogin:
+        return operator_login(self.nodes[0])
+
     def settings(self, data_dir: Path) -> Settings:
         return Settings(
             data_dir=data_dir,
             nats_url=self.nats_url,
+            nats_secrets_dir=self.nodes[0].secrets_dir,
             stream_replicas=self.replicas,
             retry_base_seconds=0.05,
             retry_max_seconds=0.3,
@@ -52,10 +56,11 @@ class Backend:
 
 @pytest.fixture(scope="session")
 def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[EmbeddedNats]]:
-    nodes = start_cluster(tmp_path_factory.mktemp("cluster"))
+    base = tmp_path_factory.mktemp("cluster")
+    nodes = start_cluster(base, secrets_dir=base / "secrets")
     urls = ",".join(node.url for node in nodes)
-    with ThreadPoolExecutor(1) as pool:  # may be set up from inside a running event loop
-        pool.submit(asyncio.run, wait_for_jetstream(urls)).result()
+    in_thread(wait_for_jetstream(urls, login=operator_login(nodes[0])))
+    in_thread(set_up_streams(urls, 3, operator_login(nodes[0])))
     yield nodes
     for node in nodes:
         node.stop()
@@ -64,14 +69,14 @@ def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Embe
 @pytest.fixture(params=["sqlite", "postgres"])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path, nats_server: EmbeddedNats) -> AsyncIterator[Backend]:
     if request.param == "sqlite":
-        await purge_streams(nats_server.url)
+        await purge_streams(nats_server.url, operator_login(nats_server))
         yield Backend("sqlite", nats_server.url, 1, f"sqlite+aiosqlite:///{tmp_path}/test.sqlite3", [nats_server])
         return
     if not postgres_available():
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
     nodes: list[EmbeddedNats] = request.getfixturevalue("nats_cluster")
     url = ",".join(node.url for node in nodes)
-    await purge_streams(url)
+    await purge_streams(url, operator_login(nodes[0]))
     name = await create_database()
     try:
         yield Backend("postgres", url, 3, f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", nodes)

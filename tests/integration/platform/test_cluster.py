@@ -22,6 +22,7 @@ from eventshop.platform.db import Incoming
 from eventshop.platform.embedded_nats import start_cluster
 from eventshop.platform.outbox import OutboxRelay
 from eventshop.platform.settings import Settings
+from tests.brokers import operator_login
 from tests.conftest import eventually
 from tests.integration.platform.conftest import EFFECTS, open_database
 
@@ -29,15 +30,15 @@ SPEC = ConsumerSpec("payment", "inventory", ("InventoryProcessedEvent",), max_de
 
 
 async def test_stopping_a_cluster_node_mid_run_loses_no_event(tmp_path: Path) -> None:
-    nodes = start_cluster(tmp_path / "cluster")
+    nodes = start_cluster(tmp_path / "cluster", secrets_dir=tmp_path / "secrets")
     urls = ",".join(n.url for n in nodes)
     try:
-        await wait_for_jetstream(urls)
+        await wait_for_jetstream(urls, login=operator_login(nodes[0]))
         settings = Settings(data_dir=tmp_path, nats_url=urls, stream_replicas=3, retry_base_seconds=0.05,
                             retry_max_seconds=0.5)
         publisher_db = await open_database(f"sqlite+aiosqlite:///{tmp_path}/inventory.sqlite3", "inventory")
         consumer_db = await open_database(f"sqlite+aiosqlite:///{tmp_path}/payment.sqlite3", "payment")
-        nc = await connect(urls, "test")
+        nc = await connect(urls, "test", login=operator_login(nodes[0]))
         js = nc.jetstream(timeout=5)
         await ensure_streams(js, 3)
         await ensure_consumer(js, SPEC)
@@ -83,9 +84,10 @@ async def test_stopping_a_cluster_node_mid_run_loses_no_event(tmp_path: Path) ->
 
 
 async def test_a_service_starting_with_a_new_cluster_waits_for_it_instead_of_exiting(tmp_path: Path) -> None:
-    nodes = start_cluster(tmp_path / "cluster")  # no wait: the cluster has not elected its leaders yet
+    # No wait: the cluster has not elected its leaders yet.
+    nodes = start_cluster(tmp_path / "cluster", secrets_dir=tmp_path / "secrets")
     try:
-        nc = await connect(",".join(n.url for n in nodes), "test")
+        nc = await connect(",".join(n.url for n in nodes), "test", login=operator_login(nodes[0]))
         js = nc.jetstream(timeout=2)
         await ensure_topology(js, [SPEC], 3)
         assert (await js.stream_info("INVENTORY")).config.num_replicas == 3

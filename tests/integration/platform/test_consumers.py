@@ -75,7 +75,7 @@ class Harness:
 @contextlib.asynccontextmanager
 async def harness(backend: Backend, tmp_path: Path) -> AsyncIterator[Harness]:
     settings = backend.settings(tmp_path)
-    nc = await connect(backend.nats_url, "test")
+    nc = await connect(backend.nats_url, "test", login=backend.login)
     await ensure_streams(nc.jetstream(), backend.replicas)
     db = await open_database(backend.database_url, "inventory")
     try:

@@ -6,15 +6,15 @@ import asyncio
 import json
 from pathlib import Path
 
-import nats
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from sqlalchemy import insert, update
 
 from eventshop.contracts.events import InventoryProcessedEvent
-from eventshop.platform.broker import connect, ensure_streams, wait_for_jetstream
+from eventshop.platform.broker import BrokerLogin, connect, ensure_streams, wait_for_jetstream
 from eventshop.platform.db import PLATFORM_TABLES, Database
 from eventshop.platform.embedded_nats import EmbeddedNats, wait_for_port
 from eventshop.platform.outbox import OutboxRelay
+from tests.brokers import operator_login
 from tests.conftest import eventually
 from tests.integration.platform.conftest import EFFECTS, Backend, open_database
 
@@ -31,8 +31,8 @@ async def commit_changes(db: Database, count: int) -> None:
             await uow.commit()
 
 
-async def stream_events(url: str, stream: str = "INVENTORY") -> list[dict[str, object]]:
-    nc = await nats.connect(servers=url.split(","))
+async def stream_events(url: str, login: BrokerLogin, stream: str = "INVENTORY") -> list[dict[str, object]]:
+    nc = await connect(url, "test", login=login, persistent=False)
     js = nc.jetstream()
     info = await js.stream_info(stream)
     sub = await js.pull_subscribe("inventory.>", durable=None, stream=stream,
@@ -51,16 +51,19 @@ async def restart(nodes: list[EmbeddedNats]) -> None:
         node.start(wait=False)
     for node in nodes:
         wait_for_port(node.port)
-    await wait_for_jetstream(",".join(n.url for n in nodes))
+    await wait_for_jetstream(",".join(n.url for n in nodes), login=operator_login(nodes[0]))
 
 
 async def test_events_committed_while_the_broker_is_down_are_published_once_in_order_when_it_returns(
     backend: Backend, tmp_path: Path
 ) -> None:
-    nodes = backend.nodes if backend.name == "postgres" else [EmbeddedNats(store_dir=tmp_path / "nats").start()]
+    if backend.name == "postgres":
+        nodes = backend.nodes
+    else:
+        nodes = [EmbeddedNats(store_dir=tmp_path / "nats", secrets_dir=tmp_path / "secrets").start()]
     url = ",".join(n.url for n in nodes)
     settings = backend.settings(tmp_path)
-    nc = await connect(url, "test")
+    nc = await connect(url, "test", login=operator_login(nodes[0]))
     await ensure_streams(nc.jetstream(), backend.replicas)
     db = await open_database(backend.database_url, "inventory")
     relay = OutboxRelay(db, nc.jetstream(timeout=2), settings)
@@ -74,7 +77,7 @@ async def test_events_committed_while_the_broker_is_down_are_published_once_in_o
 
         await restart(nodes)
         await eventually(lambda: _drained(relay), timeout=60, message="outbox drained")
-        events = await stream_events(url)
+        events = await stream_events(url, operator_login(nodes[0]))
         assert [e["data"]["order_id"] for e in events] == [f"o{n:03d}" for n in range(100)]  # type: ignore[index]
         assert len({e["id"] for e in events}) == 100
 
@@ -85,7 +88,7 @@ async def test_events_committed_while_the_broker_is_down_are_published_once_in_o
             await session.commit()
         while await relay.publish_pending():
             pass
-        assert len(await stream_events(url)) == 100
+        assert len(await stream_events(url, operator_login(nodes[0]))) == 100
     finally:
         await relay.stop()
         task.cancel()
@@ -101,7 +104,7 @@ async def _drained(relay: OutboxRelay) -> bool:
 
 async def test_a_rolled_back_transaction_publishes_nothing(backend: Backend, tmp_path: Path) -> None:
     settings = backend.settings(tmp_path)
-    nc = await connect(backend.nats_url, "test")
+    nc = await connect(backend.nats_url, "test", login=backend.login)
     await ensure_streams(nc.jetstream(), backend.replicas)
     db = await open_database(backend.database_url, "inventory")
     relay = OutboxRelay(db, nc.jetstream(), settings)
@@ -125,7 +128,7 @@ async def test_a_rolled_back_transaction_publishes_nothing(backend: Backend, tmp
 
 async def test_the_relay_wakes_on_commit_without_waiting_for_a_poll(backend: Backend, tmp_path: Path) -> None:
     settings = backend.settings(tmp_path)
-    nc = await connect(backend.nats_url, "test")
+    nc = await connect(backend.nats_url, "test", login=backend.login)
     await ensure_streams(nc.jetstream(), backend.replicas)
     db = await open_database(backend.database_url, "inventory")
     relay = OutboxRelay(db, nc.jetstream(), settings)

@@ -18,7 +18,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 
-from eventshop.platform.broker import connect
+from eventshop.platform.broker import BrokerLogin, connect
 
 HOPS = 5
 IN_FLIGHT = 20  # the producer keeps this many messages inside the chain, like concurrent shoppers
@@ -49,13 +49,13 @@ async def _hop(js: JetStreamContext, hop: int, messages: int, done: list[float])
             handled += 1
 
 
-async def run_raw_chain(nats_url: str, messages: int) -> dict[str, Any]:
+async def run_raw_chain(nats_url: str, messages: int, login: BrokerLogin | None = None) -> dict[str, Any]:
     """Push `messages` through the chain; msg/s counts messages that left the last hop.
 
     All five hops share this one process (and its event loop), so each message costs it five
     publish round trips: the figure is a ceiling for Python on this broker, not for the broker.
     """
-    nc = await connect(nats_url, "eventshop-bench-raw-chain", persistent=False)
+    nc = await connect(nats_url, "eventshop-bench-raw-chain", login=login, persistent=False)
     js = nc.jetstream(timeout=10)
     for hop in range(1, HOPS + 1):
         with contextlib.suppress(Exception):

@@ -27,6 +27,7 @@ from eventshop.cli.bench.workload import (
     progress_ticker,
 )
 from eventshop.platform.broker import connect
+from eventshop.platform.broker_auth import OPERATOR, login_for
 
 QUIET_TIMEOUT = 30.0  # before the window: the work customer creation caused must be done first
 DRAIN_AFTER_RUN = 10.0  # a stuck consumer (e.g. behind the slow card) must not hold the figures back for long
@@ -49,7 +50,7 @@ class Workload:
 
 
 async def run(target: ShopTarget, workload: Workload, console: Console) -> dict[str, Any]:
-    nc = await connect(target.nats_url, "eventshop-bench", persistent=False)
+    nc = await connect(target.nats_url, "eventshop-bench", login=login_for(target.settings, OPERATOR), persistent=False)
     watch = FinalityWatch()
     await watch.start(nc)
     limits = httpx.Limits(max_connections=workload.customers + 32, max_keepalive_connections=workload.customers + 32)
@@ -87,7 +88,8 @@ async def _measure(target: ShopTarget, workload: Workload, console: Console, htt
     figures = _figures(target, workload, shoppers, sampler, window)
     if workload.raw_chain_messages:
         with console.status(f"raw 5-hop JetStream chain, {workload.raw_chain_messages} messages"):
-            chain = await run_raw_chain(target.nats_url, workload.raw_chain_messages)
+            chain = await run_raw_chain(target.nats_url, workload.raw_chain_messages,
+                                            login_for(target.settings, OPERATOR))
         figures["raw_chain"] = chain
         figures["ratio_orders_to_chain"] = figures["orders"]["shipped_per_s"] / chain["msg_per_s"]
     return figures
