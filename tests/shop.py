@@ -171,6 +171,7 @@ def start_shop(data_dir: Path, cluster: list[EmbeddedNats] | None = None, **extr
         "EVENTSHOP_RETRY_MAX_SECONDS": "1.0",
         "EVENTSHOP_SMTP_PORT": str(port_base + PORT_OFFSETS["smtp"]),
         "EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS": "2",
+        "EVENTSHOP_FRONTEND_SECURE_COOKIES": "false",  # the shop is served over plain http here
         **extra_env,
     }
     for name in ("EVENTSHOP_SMTP_HOST",):

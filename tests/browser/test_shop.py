@@ -30,18 +30,23 @@ def demo_product(shop: Shop, sku: str) -> dict[str, Any]:
 
 
 def sign_up(page: Page, shop: Shop, card: str = "tok_visa") -> str:
+    email = fill_sign_up(page, shop, "a very long password", card)
+    expect(page.get_by_text("Your account is ready")).to_be_visible()
+    return email
+
+
+def fill_sign_up(page: Page, shop: Shop, password: str, card: str = "tok_visa") -> str:
     email = f"grace-{uuid.uuid4().hex[:6]}@example.com"
     page.goto(f"{shop.url('frontend')}/signup")
     page.get_by_label("Full name").fill("Grace Hopper")
     page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("a very long password")
+    page.get_by_label("Password").fill(password)
     page.get_by_label("Street and number").fill("Unter den Linden 6")
     page.get_by_label("Postcode").fill("10117")
     page.get_by_label("City").fill("Berlin")
     page.get_by_label("Country code").fill("DE")
     page.get_by_label("Test card").select_option(card)
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_text("Your account is ready")).to_be_visible()
     return email
 
 
@@ -53,6 +58,9 @@ def add_to_cart(page: Page, shop: Shop, product_id: str, quantity: int = 1) -> N
 
 
 def test_a_customer_orders_two_products_and_watches_the_order_ship_live(page: Page, shop: Shop) -> None:
+    blocked: list[str] = []
+    page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text
+            else None)
     teapot, tea = demo_product(shop, "TEAPOT-CAST"), demo_product(shop, "TEA-SENCHA")
     email = sign_up(page, shop)
 
@@ -73,6 +81,7 @@ def test_a_customer_orders_two_products_and_watches_the_order_ship_live(page: Pa
     expect(page.get_by_test_id("order-status")).to_have_text("shipped", timeout=45_000)
     expect(page.get_by_test_id("tracking-number")).to_have_text(re.compile(r"\w{8,}"))
     assert page.evaluate("window.__stillTheSamePage") is True  # updated live, not reloaded
+    assert blocked == [], "the Content-Security-Policy blocks nothing the shop's pages use"
     screenshot(page, "order-shipped")
 
     page.goto(f"{shop.url('mail')}/?to={email}")
@@ -80,6 +89,12 @@ def test_a_customer_orders_two_products_and_watches_the_order_ship_live(page: Pa
     page.get_by_role("link", name=re.compile("has shipped")).click()
     expect(page.get_by_text("Tracking number")).to_be_visible()
     screenshot(page, "mail-inbox")
+
+
+def test_a_guessable_password_is_refused_with_the_reason_next_to_the_field(page: Page, shop: Shop) -> None:
+    fill_sign_up(page, shop, "password")
+    expect(page.locator("#password-error")).to_contain_text("This is a top-10 common password")
+    expect(page.get_by_label("Password")).to_have_attribute("aria-invalid", "true")
 
 
 def test_a_declined_card_shows_the_order_cancelled_with_the_reason(page: Page, shop: Shop) -> None:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 
 from eventshop.frontend.app import create_app
+from eventshop.frontend.sessions import FrontendSettings
 from eventshop.platform.embedded_nats import free_port
 from eventshop.platform.serving import serve_app
 from eventshop.platform.settings import Settings
@@ -22,7 +23,8 @@ DEAD = "http://127.0.0.1:9"
 @contextlib.asynccontextmanager
 async def frontend(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     port, stop = free_port(), asyncio.Event()
-    task = asyncio.create_task(serve_app(create_app(settings), "127.0.0.1", port, stop))
+    app = create_app(settings, FrontendSettings(secure_cookies=False))  # plain http here
+    task = asyncio.create_task(serve_app(app, "127.0.0.1", port, stop))
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
         for _ in range(200):
             with contextlib.suppress(httpx.TransportError):

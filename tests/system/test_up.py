@@ -15,6 +15,7 @@ import httpx
 import psutil
 import pytest
 
+from eventshop.cli.seeding import DEMO_PASSWORD
 from eventshop.platform.settings import Settings
 from eventshop.services.catalog.demo import DEMO_PRODUCTS
 from tests.shop import free_port_base
@@ -82,7 +83,7 @@ def test_up_starts_the_shop_takes_an_order_and_stops_cleanly(
         assert sold_out == {p.sku for p in DEMO_PRODUCTS if p.stock == 0}, "the seeded stock is shown at once"
         products = http.get(f"{settings.url('catalog')}/products", params={"q": "kettle"}).json()["items"]
         customer = http.post(f"{settings.url('account')}/sessions",
-                             json={"email": "demo@example.com", "password": "demo-password"}).json()
+                             json={"email": "demo@example.com", "password": DEMO_PASSWORD}).json()
         cart = f"{settings.url('cart')}/carts/{customer['account_id']}"
         http.post(f"{cart}/lines", json={"product_id": products[0]["id"], "quantity": 1}).raise_for_status()
         order_id = http.post(f"{cart}/checkout", json={}).json()["order_id"]

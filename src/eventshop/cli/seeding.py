@@ -10,7 +10,7 @@ from eventshop.platform.settings import Settings
 from eventshop.services.catalog.demo import DEMO_PRODUCTS
 
 DEMO_EMAIL = "demo@example.com"
-DEMO_PASSWORD = "demo-password"
+DEMO_PASSWORD = "coffee-and-kettles"
 
 
 def seed(settings: Settings) -> int:

@@ -205,7 +205,9 @@ def up(
 def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -> None:
     nats_url = settings.nats_url or f"nats://127.0.0.1:{settings.port('nats')}"
     env = {**os.environ, "EVENTSHOP_DATA_DIR": str(settings.data_dir), "EVENTSHOP_PORT_BASE": str(settings.port_base),
-           "EVENTSHOP_NATS_URL": nats_url, "PYTHONUNBUFFERED": "1"}
+           "EVENTSHOP_NATS_URL": nats_url, "PYTHONUNBUFFERED": "1",
+           # Local http: a Secure cookie would never come back. Outside `up` the frontend's default is on.
+           "EVENTSHOP_FRONTEND_SECURE_COOKIES": os.environ.get("EVENTSHOP_FRONTEND_SECURE_COOKIES", "false")}
     supervisor = Supervisor(settings.data_dir / "logs", env, console, quiet, verbose)
     waves = plan(supervisor, settings, settings.nats_url)
     state = settings.data_dir / "up.json"

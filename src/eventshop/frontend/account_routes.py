@@ -1,7 +1,8 @@
-"""Sign-up, sign-in, sign-out and the account page (address, test card, deactivation)."""
+"""Sign-up, sign-in, sign-out and the account page (address, test card, password, deactivation)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -11,8 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from eventshop.frontend import sessions
 from eventshop.frontend.clients import Unavailable
 from eventshop.frontend.pages import backend, form_of, message_of, redirect, render, signin_redirect
+from eventshop.platform.auth import CLIENT_ADDRESS_HEADER
 from eventshop.platform.errors import DomainError, NotFound
 from eventshop.platform.http import url_path
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
 ADDRESS = ("street", "postcode", "city", "country")
@@ -25,11 +29,16 @@ REQUIRED = {
     "city": "Enter your city.",
     "country": "Enter a two-letter country code, such as DE.",
     "payment_token": "Choose a test card.",
+    "current_password": "Enter your current password.",
+    "new_password": "Choose a new password.",
 }
+SIGNUP = ("name", "email", "password", *ADDRESS, "payment_token")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 COUNTRY = re.compile(r"[A-Za-z]{2}")
 # Service error codes that belong to one field, so the message can sit next to it.
-CODE_FIELDS = {"email_taken": "email", "weak_password": "password", "invalid_payment_token": "payment_token"}
+CODE_FIELDS = {"email_taken": "email", "weak_password": "password", "invalid_payment_token": "payment_token",
+               "wrong_current_password": "current_password"}
+PASSWORD_HINT = "At least 8 characters, and hard to guess: a few uncommon words work well."
 
 
 def check_fields(values: dict[str, str], fields: tuple[str, ...]) -> dict[str, str]:
@@ -42,8 +51,8 @@ def check_fields(values: dict[str, str], fields: tuple[str, ...]) -> dict[str, s
     return errors
 
 
-def field_errors(exc: DomainError) -> dict[str, str]:
-    """The service's validation details mapped to form fields."""
+def field_errors(exc: DomainError, renamed: dict[str, str] | None = None) -> dict[str, str]:
+    """The service's validation details mapped to form fields (`renamed`: service field -> form field)."""
     errors: dict[str, str] = {}
     for item in exc.details if isinstance(exc.details, list) else []:
         if isinstance(item, dict):
@@ -51,7 +60,20 @@ def field_errors(exc: DomainError) -> dict[str, str]:
             errors.setdefault(field if field in REQUIRED else "form", message_of(Exception(item.get("message", ""))))
     if exc.code in CODE_FIELDS:
         errors[CODE_FIELDS[exc.code]] = message_of(exc)
+    errors = {(renamed or {}).get(field, field): message for field, message in errors.items()}
     return errors or {"form": message_of(exc)}
+
+
+def client_address(request: Request) -> dict[str, str]:
+    """The shopper's address for Account's per-address sign-in limit (uvicorn applies trusted proxies' headers)."""
+    return {CLIENT_ADDRESS_HEADER: request.client.host if request.client else "unknown"}
+
+
+async def open_session(request: Request, email: str, password: str) -> dict[str, Any]:
+    found: dict[str, Any] = await backend(request).send(
+        "account", "POST", "/sessions", {"email": email, "password": password}, headers=client_address(request))
+    sessions.sign_in(request, found["account_id"], found["name"], found["email"], found["session_id"])
+    return found
 
 
 def safe_next(target: str | None) -> str:
@@ -61,15 +83,16 @@ def safe_next(target: str | None) -> str:
 
 @router.get("/signup", response_class=HTMLResponse)
 async def signup_page(request: Request) -> HTMLResponse:
-    return render(request, "signup.html", cards=await backend(request).test_cards(), values={})
+    return render(request, "signup.html", cards=await backend(request).test_cards(), values={},
+                  password_hint=PASSWORD_HINT)
 
 
 @router.post("/signup", response_class=HTMLResponse, response_model=None)
 async def signup(request: Request) -> HTMLResponse | RedirectResponse:
     form = await form_of(request)
-    values = {field: form.get(field, "") for field in REQUIRED if field != "password"}
+    values = {field: form.get(field, "") for field in SIGNUP if field != "password"}
     password = form.get("password", "")
-    errors = check_fields({**values, "password": password}, tuple(REQUIRED))
+    errors = check_fields({**values, "password": password}, SIGNUP)
     unavailable: list[str] = []
     if not errors:
         body: dict[str, Any] = {
@@ -83,11 +106,15 @@ async def signup(request: Request) -> HTMLResponse | RedirectResponse:
         except Unavailable as exc:
             unavailable.append(str(exc))
         else:
-            sessions.sign_in(request, created["id"], created["name"], created["email"])
+            try:
+                await open_session(request, values["email"], password)
+            except (DomainError, Unavailable):
+                sessions.flash(request, f"Welcome, {created['name']}! Your account is ready; please sign in.")
+                return redirect("/signin")
             sessions.flash(request, f"Welcome, {created['name']}! Your account is ready.")
             return redirect("/")
     return render(request, "signup.html", status=422 if errors else 200, cards=await backend(request).test_cards(),
-                  values=values, errors=errors, unavailable=unavailable)
+                  values=values, errors=errors, unavailable=unavailable, password_hint=PASSWORD_HINT)
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -104,22 +131,30 @@ async def signin(request: Request) -> HTMLResponse | RedirectResponse:
         return render(request, "signin.html", status=422, next=target, errors=errors, email=email)
     shop = backend(request)
     try:
-        found = await shop.send("account", "POST", "/sessions", {"email": email, "password": password})
+        found = await open_session(request, email, password)
     except DomainError as exc:
         message = {"invalid_credentials": "The email or password is wrong.",
                    "account_deactivated": "This account is deactivated."}.get(exc.code, message_of(exc))
-        return render(request, "signin.html", status=exc.status if exc.status in (401, 403) else 422,
+        page = render(request, "signin.html", status=exc.status if exc.status in (401, 403, 429) else 422,
                       next=target, errors={"form": message}, email=email)
+        if exc.code == "too_many_attempts" and isinstance(exc.details, dict):
+            page.headers["Retry-After"] = str(exc.details.get("retry_after_seconds", ""))
+        return page
     except Unavailable as exc:
         return render(request, "signin.html", next=target, email=email, unavailable=[str(exc)])
-    sessions.sign_in(request, found["account_id"], found["name"], found["email"])
-    sessions.set_cart_count(request, await shop.optional(shop.get("cart", url_path("carts", found['account_id'])), []))
+    sessions.set_cart_count(request, await shop.optional(shop.get("cart", url_path("carts", found["account_id"])), []))
     sessions.flash(request, f"Hello again, {found['name']}.")
     return redirect(target)
 
 
 @router.post("/signout")
 async def signout(request: Request) -> RedirectResponse:
+    if session_id := sessions.session_id(request):
+        try:
+            await backend(request).send("account", "DELETE", url_path("sessions", session_id))
+        except (DomainError, Unavailable):
+            # The cookie is cleared all the same; the server-side session then ends when it expires.
+            log.warning("Account did not end a session at sign-out")
     sessions.sign_out(request)
     sessions.flash(request, "You are signed out.")
     return redirect("/")
@@ -138,7 +173,7 @@ async def _account_page(request: Request, who: dict[str, str], status: int = 200
     shown = values or ({"name": found["name"], "payment_token": found["payment_token"], **found["address"]}
                        if found else {})
     return render(request, "account.html", status=status, account=found, cards=await shop.test_cards(),
-                  errors=errors or {}, shown=shown, unavailable=unavailable)
+                  errors=errors or {}, shown=shown, unavailable=unavailable, password_hint=PASSWORD_HINT)
 
 
 @router.get("/account", response_class=HTMLResponse, response_model=None)
@@ -171,6 +206,28 @@ async def update_account(request: Request) -> HTMLResponse | RedirectResponse:
             sessions.flash(request, "Your account is updated.")
             return redirect("/account")
     return await _account_page(request, who, status=422, errors=errors, values=form)
+
+
+@router.post("/account/password", response_class=HTMLResponse, response_model=None)
+async def change_password(request: Request) -> HTMLResponse | RedirectResponse:
+    form = await form_of(request)
+    who = sessions.customer(request)
+    if who is None:
+        return signin_redirect(request, "/account")
+    errors = check_fields(form, ("current_password", "new_password"))
+    if not errors:
+        body = {"password": form["new_password"], "current_password": form["current_password"],
+                "keep_session_id": who["session"]}
+        try:
+            await backend(request).send("account", "PATCH", url_path("accounts", who["id"]), body)
+        except DomainError as exc:
+            errors = field_errors(exc, renamed={"password": "new_password"})
+        except Unavailable as exc:
+            errors = {"form": f"{exc} Your password is not changed yet; please try again."}
+        else:
+            sessions.flash(request, "Your password is changed. Every other device is signed out.")
+            return redirect("/account")
+    return await _account_page(request, who, status=422, errors=errors)
 
 
 @router.post("/account/deactivate")

@@ -1,4 +1,4 @@
-"""The Shop Frontend app: server-rendered pages over the services' APIs, sessions, CSRF, health."""
+"""The Shop Frontend app: server-rendered pages over the services' APIs, sessions, CSRF, security headers, health."""
 
 from __future__ import annotations
 
@@ -16,13 +16,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from eventshop.frontend import account_routes, cart_routes, catalog_routes, order_routes, sessions
 from eventshop.frontend.clients import Backend
 from eventshop.frontend.pages import TEMPLATES, error_page
+from eventshop.frontend.security import SECURITY_HEADERS, SecurityHeaders
+from eventshop.frontend.sessions import FrontendSettings
 from eventshop.platform.errors import DomainError
 from eventshop.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, frontend: FrontendSettings | None = None) -> FastAPI:
+    frontend = frontend or FrontendSettings()
     backend = Backend(settings)
 
     @contextlib.asynccontextmanager
@@ -33,10 +36,11 @@ def create_app(settings: Settings) -> FastAPI:
             await backend.aclose()
 
     app = FastAPI(title="Shop Frontend", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(sessions.verify_csrf)])
+                  dependencies=[Depends(sessions.check_session), Depends(sessions.verify_csrf)])
     app.state.settings = settings
     app.state.backend = backend
-    sessions.install_sessions(app)
+    sessions.install_sessions(app, frontend, backend)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     for module in (catalog_routes, cart_routes, account_routes, order_routes):
         app.include_router(module.router)
@@ -84,4 +88,4 @@ def install_error_pages(app: FastAPI, settings: Settings) -> None:
             "customer": None, "csrf": "", "flashes": [], "cart_count": 0, "unavailable": [], "errors": {},
             "mail_url": settings.url("mail"), "title": "Something went wrong",
             "message": "The shop could not show this page. Please try again in a moment.",
-        }, status_code=500)
+        }, status_code=500, headers=SECURITY_HEADERS)  # this response bypasses the middleware

@@ -47,9 +47,10 @@ class Backend:
     async def get(self, service: str, path: str, params: dict[str, Any] | None = None) -> Any:
         return await self._call(service, "GET", path, params=params, attempts=2)
 
-    async def send(self, service: str, method: str, path: str, json: Any = None) -> Any:
+    async def send(self, service: str, method: str, path: str, json: Any = None,
+                   headers: dict[str, str] | None = None) -> Any:
         """A write is tried once: repeating it is only safe where the callee dedups."""
-        return await self._call(service, method, path, json=json, attempts=1)
+        return await self._call(service, method, path, json=json, headers=headers, attempts=1)
 
     async def optional(self, call: Awaitable[Any], unavailable: list[str]) -> Any:
         """Await a call; when its service is down, note why for the page and return None."""
@@ -60,11 +61,11 @@ class Backend:
             return None
 
     async def _call(self, service: str, method: str, path: str, *, params: dict[str, Any] | None = None,
-                    json: Any = None, attempts: int) -> Any:
+                    json: Any = None, headers: dict[str, str] | None = None, attempts: int) -> Any:
         client = self.clients[service]
         for attempt in range(1, attempts + 1):
             try:
-                answer = await client.request(method, path, params=params, json=json)
+                answer = await client.request(method, path, params=params, json=json, headers=headers)
             except NotConnected:
                 # A restarting service refuses a connection for a moment; a read that timed out is not retried,
                 # so a hanging service costs a page one timeout, not several.

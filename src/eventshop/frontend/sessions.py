@@ -1,39 +1,115 @@
-"""Signed-cookie sessions (who is signed in, flash messages) and the CSRF token of every form."""
+"""Signed-cookie sessions (who is signed in, flash messages), checked against Account's server-side session,
+and the CSRF token of every form."""
 
 from __future__ import annotations
 
 import hmac
-import os
+import logging
 import secrets
+import time
 
 from fastapi import FastAPI, Request
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.middleware.sessions import SessionMiddleware
 
-from eventshop.platform.errors import Forbidden
+from eventshop.frontend.clients import Backend, Unavailable
+from eventshop.platform.errors import Forbidden, NotFound
+from eventshop.platform.http import url_path
 
-SECRET_ENV = "EVENTSHOP_FRONTEND_SECRET"
 DEV_SECRET = "eventshop-frontend-dev-secret"
 COOKIE = "eventshop_session"
 MAX_AGE_SECONDS = 14 * 24 * 3600
+log = logging.getLogger(__name__)
 
 
-def install_sessions(app: FastAPI) -> None:
-    """The session lives in a cookie signed with itsdangerous: HttpOnly, SameSite=Lax."""
-    app.add_middleware(SessionMiddleware, secret_key=os.environ.get(SECRET_ENV) or DEV_SECRET,
-                       session_cookie=COOKIE, same_site="lax", https_only=False, max_age=MAX_AGE_SECONDS)
+class FrontendSettings(BaseSettings):
+    """The frontend's own settings (EVENTSHOP_FRONTEND_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="EVENTSHOP_FRONTEND_", extra="ignore")
+
+    secret: str = DEV_SECRET  # signs the session cookie
+    # The cookie is sent over HTTPS only; `eventshop up` turns this off, since it serves plain http locally.
+    secure_cookies: bool = True
+    # How long a page may trust Account's last answer that a session is live: sign-out elsewhere (another
+    # replica, a password change) takes effect within this time.
+    session_check_seconds: float = Field(default=5.0, ge=0)
+
+
+class SessionChecks:
+    """Account's recent answers about sessions, so a page costs Account at most one check every few seconds."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, backend: Backend, fresh_for: float) -> None:
+        self.backend = backend
+        self.fresh_for = fresh_for
+        self.checked: dict[str, float] = {}
+
+    async def live(self, session_id: str) -> bool:
+        now = time.monotonic()
+        if now - self.checked.get(session_id, -1e9) < self.fresh_for:
+            return True
+        try:
+            await self.backend.get("account", url_path("sessions", session_id))
+        except NotFound:
+            self.forget(session_id)
+            return False
+        except Unavailable:
+            # Account is down: the cookie's word stands, so the shop stays usable; revocation waits for Account.
+            log.warning("Account did not answer a session check; the session is trusted meanwhile")
+            return True
+        if len(self.checked) >= self.MAX_ENTRIES:
+            self.checked = {sid: at for sid, at in self.checked.items() if now - at < self.fresh_for}
+        self.checked[session_id] = now
+        return True
+
+    def forget(self, session_id: str) -> None:
+        self.checked.pop(session_id, None)
+
+
+def install_sessions(app: FastAPI, settings: FrontendSettings, backend: Backend) -> None:
+    """The session lives in a cookie signed with itsdangerous: HttpOnly, SameSite=Lax, Secure unless turned off."""
+    app.state.session_checks = SessionChecks(backend, settings.session_check_seconds)
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret, session_cookie=COOKIE, same_site="lax",
+                       https_only=settings.secure_cookies, max_age=MAX_AGE_SECONDS)
 
 
 def customer(request: Request) -> dict[str, str] | None:
     found = request.session.get("customer")
-    return found if isinstance(found, dict) and found.get("id") else None
+    return found if isinstance(found, dict) and found.get("id") and found.get("session") else None
 
 
-def sign_in(request: Request, account_id: str, name: str, email: str) -> None:
+async def check_session(request: Request) -> None:
+    """App-wide dependency: a cookie whose Account session has ended (signed out, password changed) signs out."""
+    found = request.session.get("customer")
+    if not found:
+        return
+    session_id = found.get("session") if isinstance(found, dict) else None
+    if not session_id or not await checks(request).live(str(session_id)):
+        request.session.clear()
+        flash(request, "Your session has ended. Please sign in again.")
+
+
+def checks(request: Request) -> SessionChecks:
+    found: SessionChecks = request.app.state.session_checks
+    return found
+
+
+def sign_in(request: Request, account_id: str, name: str, email: str, session_id: str) -> None:
     request.session.clear()  # a fresh session (and CSRF token) on sign-in: no session fixation
-    request.session["customer"] = {"id": account_id, "name": name, "email": email}
+    request.session["customer"] = {"id": account_id, "name": name, "email": email, "session": session_id}
+    checks(request).checked[session_id] = time.monotonic()
+
+
+def session_id(request: Request) -> str | None:
+    who = customer(request)
+    return who["session"] if who else None
 
 
 def sign_out(request: Request) -> None:
+    if sid := session_id(request):
+        checks(request).forget(sid)
     request.session.clear()
 
 

@@ -45,3 +45,19 @@ def callers_of_request(target: str, description: str) -> Callable[[Request], Awa
         return caller
 
     return check
+
+
+# The shopper's address, as the frontend (which calls on the shopper's behalf) saw it. Our own header rather
+# than X-Forwarded-For, which uvicorn already applies to request.client for the proxies it trusts.
+CLIENT_ADDRESS_HEADER = "X-Eventshop-Client-Address"
+
+
+def client_address(request: Request) -> str:
+    """Who is at the other end: the address an internal caller passes on, else the peer as uvicorn sees it.
+
+    Only holders of the internal token are believed, so a client cannot pick its own address to dodge a limit.
+    """
+    passed_on = request.headers.get(CLIENT_ADDRESS_HEADER, "").strip()
+    if passed_on and _token_ok(request):
+        return passed_on[:64]
+    return request.client.host if request.client else "unknown"

@@ -48,6 +48,17 @@ class Unauthorized(DomainError):
     code = "unauthorized"
 
 
+class RateLimited(DomainError):
+    """Too many attempts: refused until `retry_after_seconds` have passed (sent as the Retry-After header)."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after_seconds: int, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message, code=code, details=details)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class DependencyUnavailable(DomainError):
     """A service or system this one calls did not answer in time."""
 
@@ -69,7 +80,10 @@ def problem(status: int, code: str, message: str, details: Any = None) -> JSONRe
 def install_error_handlers(app: FastAPI) -> None:
     async def on_domain_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)
-        return problem(exc.status, exc.code, exc.message, exc.details)
+        response = problem(exc.status, exc.code, exc.message, exc.details)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
 
     async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -15,6 +15,7 @@ from fastapi import Body, FastAPI, Response
 from pydantic import BaseModel, Field
 
 from eventshop.frontend.app import create_app
+from eventshop.frontend.sessions import FrontendSettings
 from eventshop.platform.embedded_nats import free_port
 from eventshop.platform.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, install_error_handlers
 from eventshop.platform.serving import serve_app
@@ -22,6 +23,7 @@ from eventshop.platform.settings import Settings
 
 NOW = "2025-01-02T10:11:12.000000Z"
 PASSWORD = "a very long password"
+PLAIN_HTTP = FrontendSettings(secure_cookies=False)  # the tests talk http to the frontend
 
 
 def product(pid: str, name: str, price: int, status: str, available: int | None) -> dict[str, Any]:
@@ -53,6 +55,7 @@ class Shop:
         self.accounts: dict[str, dict[str, Any]] = {}
         self.carts: dict[str, list[dict[str, Any]]] = {}
         self.orders: dict[str, dict[str, Any]] = {}
+        self.sessions: dict[str, str] = {}  # live session id -> account id
 
     def product(self, pid: str) -> dict[str, Any]:
         if pid not in self.products:
@@ -260,7 +263,21 @@ def account_api(shop: Shop) -> FastAPI:
             raise Unauthorized("email or password is wrong", code="invalid_credentials")
         if match[0]["status"] != "active":
             raise Forbidden("this account is deactivated", code="account_deactivated")
-        return {"account_id": match[0]["id"], "name": match[0]["name"], "email": match[0]["email"]}
+        session_id = uuid.uuid4().hex
+        shop.sessions[session_id] = match[0]["id"]
+        return {"account_id": match[0]["id"], "name": match[0]["name"], "email": match[0]["email"],
+                "session_id": session_id}
+
+    @app.get("/sessions/{session_id}")
+    async def check(session_id: str) -> dict[str, Any]:
+        if session_id not in shop.sessions:
+            raise NotFound("this session has ended", code="session_ended")
+        account = found(shop.sessions[session_id])
+        return {"account_id": account["id"], "name": account["name"], "email": account["email"]}
+
+    @app.delete("/sessions/{session_id}", status_code=204)
+    async def end(session_id: str) -> None:
+        shop.sessions.pop(session_id, None)
 
     app.get("/accounts/{account_id}")(lambda account_id: public(found(account_id)))
 
@@ -329,7 +346,8 @@ async def open_shop(down: tuple[str, ...] = ()) -> AsyncIterator[tuple[httpx.Asy
     }
     urls = {name: f"http://127.0.0.1:{free_port()}" for name in (*apps, "frontend")}
     settings = Settings(service_urls={**urls, "mail": "http://127.0.0.1:8103"})
-    apps = {name: app for name, app in apps.items() if name not in down} | {"frontend": create_app(settings)}
+    apps = {name: app for name, app in apps.items() if name not in down}
+    apps["frontend"] = create_app(settings, PLAIN_HTTP)
     stop = asyncio.Event()
     tasks = {
         name: asyncio.create_task(serve_app(app, "127.0.0.1", int(urls[name].rsplit(":", 1)[1]), stop))

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, EmailStr, Field
 
-from eventshop.platform.auth import callers_of_request
+from eventshop.platform.auth import callers_of_request, client_address, internal_only
 from eventshop.platform.runtime import context_of
-from eventshop.services.account import usecases
-from eventshop.services.account.domain import Address
+from eventshop.services.account import signin, usecases
+from eventshop.services.account.domain import MAX_PASSWORD, MIN_PASSWORD, MIN_PASSWORD_SCORE, Address
 from eventshop.services.account.tables import Account
 from eventshop.services.account.usecases import AccountChanges, AccountContext, NewAccount
 
 router = APIRouter(tags=["accounts"])
 Ctx = Annotated[AccountContext, Depends(context_of)]
+SessionId = Annotated[str, Path(min_length=1, max_length=100)]
+POLICY = (f"{MIN_PASSWORD} to {MAX_PASSWORD} characters, and not guessable: the zxcvbn strength estimate must be "
+          f"{MIN_PASSWORD_SCORE} or more (of 4), judged with the account's email and name. A refusal is 422 "
+          "`weak_password` with the estimator's reason as the message and `details.field` = `password`.")
+
+
+def new_password(description: str = POLICY, default: Any = ...) -> Any:
+    # Checked by the domain rule (code weak_password), not by pydantic; the schema states the same bounds.
+    return Field(default, min_length=1, max_length=MAX_PASSWORD, description=description,
+                 json_schema_extra={"minLength": MIN_PASSWORD})
 
 
 class AddressBody(BaseModel):
@@ -32,7 +42,7 @@ class AddressBody(BaseModel):
 class CreateAccount(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
-    password: str = Field(min_length=1, max_length=200)
+    password: str = new_password()
     address: AddressBody
     payment_token: str = Field(min_length=1, max_length=64)
 
@@ -41,7 +51,13 @@ class UpdateAccount(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     address: AddressBody | None = None
     payment_token: str | None = Field(default=None, min_length=1, max_length=64)
-    password: str | None = Field(default=None, min_length=1, max_length=200)
+    password: str | None = new_password(POLICY + " Ends every session of the account but `keep_session_id`.",
+                                         None)
+    current_password: str | None = Field(
+        default=None, min_length=1, max_length=MAX_PASSWORD,
+        description="When given, it must be the account's password (422 `wrong_current_password`).")
+    keep_session_id: str | None = Field(default=None, min_length=1, max_length=100,
+                                        description="The session that changes the password: it stays signed in.")
 
 
 class Deactivate(BaseModel):
@@ -77,6 +93,17 @@ class SessionView(BaseModel):
     email: str
 
 
+class OpenedSession(SessionView):
+    session_id: str = Field(description="Secret: the frontend keeps it in the customer's cookie; Account keeps "
+                                        "only its digest.")
+
+
+class LiveSessionView(SessionView):
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+
+
 class PaymentData(BaseModel):
     account_id: str
     status: str
@@ -108,11 +135,34 @@ async def create_account(ctx: Ctx, body: CreateAccount) -> AccountView:
     return AccountView.of(await usecases.create_account(ctx, new))
 
 
-@router.post("/sessions", response_model=SessionView)
-async def sign_in(ctx: Ctx, body: SignIn) -> SessionView:
-    """Check a customer's credentials (the frontend keeps the session)."""
-    account = await usecases.sign_in(ctx, body.email, body.password)
-    return SessionView(account_id=account.id, name=account.name, email=account.email)
+@router.post("/sessions", response_model=OpenedSession,
+             responses={401: {"description": "invalid_credentials"}, 403: {"description": "account_deactivated"},
+                        429: {"description": "too_many_attempts, with a Retry-After header"}})
+async def sign_in(ctx: Ctx, body: SignIn, request: Request) -> OpenedSession:
+    """Check a customer's credentials and open a server-side session.
+
+    Throttled per email and per client address (the `X-Forwarded-For` of an internal caller, else the peer).
+    """
+    opened = await signin.sign_in(ctx, body.email, body.password, client_address(request))
+    a = opened.account
+    return OpenedSession(account_id=a.id, name=a.name, email=a.email, session_id=opened.session_id)
+
+
+@router.get("/sessions/{session_id}", response_model=LiveSessionView, dependencies=[Depends(internal_only())],
+            responses={404: {"description": "session_ended: signed out, expired, revoked or unknown"}})
+async def check_session(ctx: Ctx, session_id: SessionId) -> LiveSessionView:
+    """Is this session still live, and whose is it (the frontend asks on each page, with a short cache)."""
+    live = await signin.check_session(ctx, session_id)
+    a, s = live.account, live.session
+    return LiveSessionView(account_id=a.id, name=a.name, email=a.email, created_at=s.created_at,
+                           last_seen_at=s.last_seen_at, expires_at=s.expires_at)
+
+
+@router.delete("/sessions/{session_id}", status_code=204, dependencies=[Depends(internal_only())])
+async def end_session(ctx: Ctx, session_id: SessionId) -> Response:
+    """Sign-out: revoke the session (idempotent)."""
+    await signin.end_session(ctx, session_id)
+    return Response(status_code=204)
 
 
 @router.get("/accounts/{account_id}", response_model=AccountView)
@@ -123,7 +173,7 @@ async def get_account(ctx: Ctx, account_id: str) -> AccountView:
 @router.patch("/accounts/{account_id}", response_model=AccountView)
 async def update_account(ctx: Ctx, account_id: str, body: UpdateAccount) -> AccountView:
     changes = AccountChanges(body.name, body.address.value() if body.address else None, body.payment_token,
-                             body.password)
+                             body.password, body.current_password, body.keep_session_id)
     return AccountView.of(await usecases.update_account(ctx, account_id, changes))
 
 

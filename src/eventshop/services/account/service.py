@@ -9,11 +9,11 @@ from eventshop.platform.runtime import Service
 from eventshop.platform.settings import Settings
 from eventshop.services.account.api import router
 from eventshop.services.account.tables import Base
-from eventshop.services.account.usecases import AccountContext
+from eventshop.services.account.usecases import AccountContext, AccountSettings
 
 
 async def make_context(db: Database, settings: Settings) -> AccountContext:
-    return AccountContext(db=db, settings=settings)
+    return AccountContext(db=db, settings=settings, policy=AccountSettings())
 
 
 def declare() -> Service[AccountContext]:

@@ -1,4 +1,4 @@
-"""Account use cases: create, update, deactivate, sign in, and the data other services may ask for."""
+"""Account use cases: create, update, deactivate, and the data other services may ask for (sign-in: signin.py)."""
 
 from __future__ import annotations
 
@@ -9,25 +9,38 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import select
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from eventshop.contracts.events import AccountCreatedEvent, AccountDeactivatedEvent, AccountUpdatedEvent
 from eventshop.contracts.events.account import AccountEvent
 from eventshop.platform.db import Database, UnitOfWork, utcnow
-from eventshop.platform.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from eventshop.platform.errors import Conflict, Invalid, NotFound
 from eventshop.platform.settings import Settings
 from eventshop.services.account import domain
 from eventshop.services.account.domain import AccountStatus, Address
-from eventshop.services.account.tables import Account
+from eventshop.services.account.tables import Account, CustomerSession
 
 HASHER = PasswordHasher()
+
+
+class AccountSettings(BaseSettings):
+    """Account's own settings (EVENTSHOP_ACCOUNT_*): how many failed sign-ins are allowed, and in what time."""
+
+    model_config = SettingsConfigDict(env_prefix="EVENTSHOP_ACCOUNT_", extra="ignore")
+
+    sign_in_failures_per_account: int = Field(default=5, ge=1)
+    sign_in_failures_per_address: int = Field(default=20, ge=1)
+    sign_in_window_seconds: float = Field(default=900, gt=0)
 
 
 @dataclass
 class AccountContext:
     db: Database
     settings: Settings
+    policy: AccountSettings
 
 
 @dataclass(frozen=True)
@@ -45,11 +58,17 @@ class AccountChanges:
     address: Address | None = None
     payment_token: str | None = None
     password: str | None = None
+    current_password: str | None = None  # when given, checked before anything changes
+    keep_session_id: str | None = None  # a password change ends every other session of the account
 
 
-def _check_secrets(password: str | None, token: str | None) -> None:
-    if password is not None and (problem := domain.password_problem(password)):
-        raise Invalid(problem, code="weak_password")
+def check_password(password: str, *user_inputs: str) -> None:
+    if problem := domain.password_problem(password, user_inputs):
+        raise Invalid(problem.message, code="weak_password",
+                      details={"field": "password", "suggestions": list(problem.suggestions)})
+
+
+def _check_token(token: str | None) -> None:
     if token is not None and not domain.valid_payment_token(token):
         raise Invalid("payment_token must be a Payment System token such as tok_visa", code="invalid_payment_token")
 
@@ -66,7 +85,8 @@ def _publish(uow: UnitOfWork, account: Account, event_type: type[AccountEvent], 
 
 
 async def create_account(ctx: AccountContext, new: NewAccount) -> Account:
-    _check_secrets(new.password, new.payment_token)
+    check_password(new.password, new.email, new.name)
+    _check_token(new.payment_token)
     password_hash = await _hash(new.password)
     now = utcnow()
     account = Account(
@@ -100,9 +120,41 @@ def _snapshot(account: Account) -> dict[str, object]:
             "payment_token": account.payment_token, "password": account.password_hash}
 
 
+async def _check_password_change(ctx: AccountContext, account_id: str, changes: AccountChanges) -> str | None:
+    """The new password's hash, once the current password (when given) and the policy say yes."""
+    if changes.password is None:
+        return None
+    async with ctx.db.reading() as uow:
+        account = await _load(uow, account_id)
+    if changes.current_password is not None and not await verify_password(account.password_hash,
+                                                                          changes.current_password):
+        raise Invalid("the current password is wrong", code="wrong_current_password",
+                      details={"field": "current_password"})
+    check_password(changes.password, account.email, changes.name or account.name)
+    return await _hash(changes.password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return await asyncio.to_thread(HASHER.verify, password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+async def end_sessions(uow: UnitOfWork, account_id: str, keep_session_id: str | None = None) -> None:
+    """Revoke the account's live sessions, all of them or all but the one that asked."""
+    keep = domain.session_key(keep_session_id) if keep_session_id else ""
+    await uow.session.execute(
+        update(CustomerSession)
+        .where(CustomerSession.account_id == account_id, CustomerSession.revoked_at.is_(None),
+               CustomerSession.key != keep)
+        .values(revoked_at=utcnow())
+    )
+
+
 async def update_account(ctx: AccountContext, account_id: str, changes: AccountChanges) -> Account:
-    _check_secrets(changes.password, changes.payment_token)
-    new_hash = await _hash(changes.password) if changes.password else None
+    _check_token(changes.payment_token)
+    new_hash = await _check_password_change(ctx, account_id, changes)
     async with ctx.db.transaction() as uow:
         account = await _load(uow, account_id, for_update=True)
         if not domain.may_change(AccountStatus(account.status)):
@@ -117,6 +169,7 @@ async def update_account(ctx: AccountContext, account_id: str, changes: AccountC
             account.payment_token = changes.payment_token
         if new_hash is not None:
             account.password_hash = new_hash
+            await end_sessions(uow, account.id, changes.keep_session_id)
         changed = domain.changed_fields(before, _snapshot(account))
         if changed:
             account.revision += 1
@@ -136,29 +189,9 @@ async def deactivate_account(ctx: AccountContext, account_id: str, reason: str |
         account.revision += 1
         account.updated_at = utcnow()
         _publish(uow, account, AccountDeactivatedEvent, reason=reason)
+        await end_sessions(uow, account.id)
         await uow.commit()
         return account
-
-
-async def sign_in(ctx: AccountContext, email: str, password: str) -> Account:
-    async with ctx.db.reading() as uow:
-        account = await uow.session.scalar(select(Account).where(Account.email == domain.normalise_email(email)))
-    wrong = Unauthorized("email or password is wrong", code="invalid_credentials")
-    if account is None:
-        await asyncio.to_thread(HASHER.hash, password)  # same cost as a real check: no account probing by timing
-        raise wrong
-    try:
-        await asyncio.to_thread(HASHER.verify, account.password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
-        raise wrong from None
-    if account.status == AccountStatus.DEACTIVATED:
-        raise Forbidden("this account is deactivated", code="account_deactivated")
-    if HASHER.check_needs_rehash(account.password_hash):
-        async with ctx.db.transaction() as uow:
-            stored = await _load(uow, account.id, for_update=True)
-            stored.password_hash = await _hash(password)
-            await uow.commit()
-    return account
 
 
 async def get_account(ctx: AccountContext, account_id: str) -> Account:
