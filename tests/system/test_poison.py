@@ -7,12 +7,12 @@ import os
 import subprocess
 import sys
 
-import nats
 import pytest
 
 from eventshop.contracts.envelope import Envelope
 from eventshop.platform import deadletters
-from eventshop.platform.broker import TOPICS
+from eventshop.platform.broker import TOPICS, BrokerLogin, connect
+from tests.brokers import operator_login
 from tests.shop import SERVICES, Shop
 from tests.system.shopping import add_product, final_order, order, settled, sign_up
 
@@ -21,9 +21,9 @@ pytestmark = pytest.mark.system
 READERS = {"order--payment", "shipping--payment", "notification--payment"}
 
 
-async def publish_largest_poison(url: str) -> tuple[str, int, int]:
+async def publish_largest_poison(url: str, login: BrokerLogin) -> tuple[str, int, int]:
     """The largest message the payment stream stores: a valid envelope whose event fails its schema."""
-    nc = await nats.connect(url)
+    nc = await connect(url, "test", login=login, persistent=False)
     try:
         js = nc.jetstream()
         limit = (await js.stream_info(TOPICS["payment"].stream)).config.max_msg_size
@@ -39,8 +39,8 @@ async def publish_largest_poison(url: str) -> tuple[str, int, int]:
         await nc.close()
 
 
-async def parked_copies(url: str, event_id: str) -> list[tuple[deadletters.DeadLetter, int]]:
-    nc = await nats.connect(url)
+async def parked_copies(url: str, login: BrokerLogin, event_id: str) -> list[tuple[deadletters.DeadLetter, int]]:
+    nc = await connect(url, "test", login=login, persistent=False)
     try:
         js = nc.jetstream()
         found = []
@@ -54,12 +54,12 @@ async def parked_copies(url: str, event_id: str) -> list[tuple[deadletters.DeadL
 
 
 def test_the_largest_accepted_poison_message_is_parked_by_every_reader_and_later_orders_ship(shop: Shop) -> None:
-    url = shop.nats[0].url
+    url, login = shop.nats[0].url, operator_login(shop.nats[0])
     product = add_product(shop, stock=10, price=900)
     customer = sign_up(shop)
 
-    event_id, size, max_payload = asyncio.run(publish_largest_poison(url))
-    copies = settled(shop, lambda: (found := asyncio.run(parked_copies(url, event_id)))
+    event_id, size, max_payload = asyncio.run(publish_largest_poison(url, login))
+    copies = settled(shop, lambda: (found := asyncio.run(parked_copies(url, login, event_id)))
                      and {letter.consumer for letter, _ in found} == READERS and found,
                      message="parked by order, shipping and notification")
     assert all(copy_size <= max_payload for _, copy_size in copies)
@@ -71,5 +71,6 @@ def test_the_largest_accepted_poison_message_is_parked_by_every_reader_and_later
         with shop.http(name) as client:
             assert client.get("/health/ready").status_code == 200, name
     listed = subprocess.run([sys.executable, "-m", "eventshop.cli.main", "dlq", "list"], capture_output=True,
-                            text=True, timeout=60, env={**os.environ, "EVENTSHOP_NATS_URL": url, "COLUMNS": "250"})
+                            text=True, timeout=60, env={**os.environ, "EVENTSHOP_NATS_URL": url, "COLUMNS": "250",
+                                 "EVENTSHOP_NATS_SECRETS_DIR": str(shop.nats[0].secrets_dir)})
     assert listed.returncode == 0 and "shipping--payment" in listed.stdout, listed.stderr
