@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventshop.cli.bench.report import latency_ms, order_figures, percentile, stage_times
+from eventshop.cli.bench.report import cpu_figures, latency_ms, order_figures, percentile, stage_times
 from eventshop.cli.bench.workload import PlacedOrder
 
 
@@ -39,3 +39,10 @@ def test_orders_without_a_final_status_are_counted_not_final() -> None:
                              order("processing", ("00.000", "created"))], window_s=2.0)
     assert figures["orders_shipped"] == 1 and figures["orders_not_final"] == 1
     assert figures["shipped_per_s"] == 0.5
+
+
+def test_cpu_per_order_is_given_with_and_without_the_external_system_sandboxes() -> None:
+    figures = cpu_figures({"order": 2.0, "mail": 1.0, "payment-system": 0.5, "bench": 9.0}, shipped=10)
+    assert figures["cpu_ms_per_shipped_order_total"] == 350.0  # the bench's own CPU is never counted
+    assert figures["cpu_ms_per_shipped_order_without_sandboxes"] == 200.0
+    assert figures["cpu_ms_per_shipped_order"]["mail"] == 100.0
