@@ -22,7 +22,7 @@ from eventshop.platform.broker import ConsumerSpec, connect, consumer_specs, ens
 from eventshop.platform.broker_auth import login_for
 from eventshop.platform.consumers import ConsumerWorker, Handler
 from eventshop.platform.db import Database, Incoming
-from eventshop.platform.errors import install_error_handlers
+from eventshop.platform.errors import ERROR_RESPONSES, install_error_handlers
 from eventshop.platform.migrations import upgrade
 from eventshop.platform.outbox import OutboxRelay
 from eventshop.platform.settings import Settings
@@ -236,6 +236,7 @@ class ServiceRuntime(Generic[C]):
             title=SERVICES[self.service.name].name,
             version="1",
             lifespan=lifespan,
+            responses=ERROR_RESPONSES,
         )
         install_error_handlers(app)
         app.add_middleware(LogContextMiddleware)
