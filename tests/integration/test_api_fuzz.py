@@ -218,3 +218,15 @@ def test_fuzzed_requests_get_no_server_error_and_only_declared_answers(apps: App
 
     failures = fuzz(app, apps.urls[app], headers_for)
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("app", [*SERVICES, "payment-system", "logistics-system", "mail"])
+def test_every_operation_declares_the_error_body_for_4xx_and_5xx(apps: Apps, app: str) -> None:
+    document = httpx.get(f"{apps.urls[app]}/openapi.json", timeout=10).json()
+    assert document["components"]["schemas"]["ErrorDetail"]["required"] == ["code", "message"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status in ("4XX", "5XX"):
+                declared = operation["responses"][status]["content"]
+                schemas = [media["schema"] for media in declared.values()]
+                assert schemas == [{"$ref": "#/components/schemas/ErrorBody"}], f"{app} {method} {path} {status}"

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import MetaData
 
 from eventshop.contracts.registry import SERVICES, consumed_by, published_by
@@ -245,6 +246,12 @@ class ServiceRuntime(Generic[C]):
         return app
 
 
+class Readiness(BaseModel):
+    status: str = Field(description="ok | unavailable")
+    service: str
+    checks: dict[str, Any] = Field(description="database, broker, consumers: ok or why not; outbox: its backlog")
+
+
 def health_router(runtime: ServiceRuntime[Any]) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -252,7 +259,8 @@ def health_router(runtime: ServiceRuntime[Any]) -> APIRouter:
     async def live() -> dict[str, str]:
         return {"status": "ok", "service": runtime.service.name}
 
-    @router.get("/health/ready")
+    @router.get("/health/ready", responses={200: {"model": Readiness}, 503: {"model": Readiness,
+                "description": "Not ready: what is unavailable"}})
     async def ready() -> JSONResponse:
         checks = await runtime.readiness()
         ok = all(v == "ok" for k, v in checks.items() if k != "outbox")
