@@ -21,7 +21,7 @@ import httpx
 import hypothesis
 import pytest
 import schemathesis
-from schemathesis import APIOperation
+from schemathesis import APIOperation, CheckContext
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
@@ -50,7 +50,7 @@ from eventshop.services.shipping.service import declare as shipping
 from tests.brokers import operator_login
 from tests.conftest import purge_streams, running
 
-EXAMPLES_PER_OPERATION = 15
+EXAMPLES_PER_OPERATION = 25
 START_SECONDS = 30.0
 SANDBOX_KEY = "fuzz-sandbox-key"
 SERVICES: dict[str, Callable[[], Service[Any]]] = {
@@ -61,7 +61,23 @@ SERVICES: dict[str, Callable[[], Service[Any]]] = {
 # ignored_auth, missing_required_header, unsupported_method): they need generation modes and links we do not
 # run here, and ignored_auth would report the endpoints that are public by design. response_headers_conformance
 # has nothing to check: no response declares headers.
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# Added: schema_states_the_limits, our own (below).
+MALFORMED = ("validation_error", "invalid_request")  # the services' and the sandboxes' code for a malformed request
+
+
+@schemathesis.check
+def schema_states_the_limits(ctx: CheckContext, response: schemathesis.Response, case: schemathesis.Case) -> None:
+    """A request the document calls valid is not refused as malformed: the document states every limit the code
+    checks (a domain rule may still refuse it, with its own code)."""
+    if response.status_code != 422:
+        return
+    error = response.json().get("error", {})
+    if error.get("code") in MALFORMED:
+        raise AssertionError(f"valid by the document, refused as {error['code']}: {error.get('message')}")
+
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          schema_states_the_limits]
 # Endpoints served only to one caller (platform/auth.py, the registry's requests); others take any token holder.
 CALLERS = {"cart": "cart", "order": "cart", "notification": "order", "payment": "order", "shipping": "order",
            "inventory": "order"}
@@ -230,3 +246,21 @@ def test_every_operation_declares_the_error_body_for_4xx_and_5xx(apps: Apps, app
                 declared = operation["responses"][status]["content"]
                 schemas = [media["schema"] for media in declared.values()]
                 assert schemas == [{"$ref": "#/components/schemas/ErrorBody"}], f"{app} {method} {path} {status}"
+
+
+def pydantic_keywords(schema: Any, where: str = "") -> Iterator[str]:
+    """Where a schema holds pydantic's bound names (ge, le, gt, lt) instead of JSON Schema's: limits a client
+    and schemathesis cannot see."""
+    if isinstance(schema, dict):
+        yield from (f"{where}/{key}" for key in ("ge", "le", "gt", "lt") if key in schema)
+        for key, value in schema.items():
+            yield from pydantic_keywords(value, f"{where}/{key}")
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from pydantic_keywords(value, f"{where}/{index}")
+
+
+@pytest.mark.parametrize("app", [*SERVICES, "payment-system", "logistics-system", "mail"])
+def test_every_limit_is_stated_in_json_schema_terms(apps: Apps, app: str) -> None:
+    document = httpx.get(f"{apps.urls[app]}/openapi.json", timeout=10).json()
+    assert list(pydantic_keywords(document)) == []

@@ -25,6 +25,9 @@ def _number_not_text_or_boolean(value: object) -> object:
 
 
 WholeNumber = Annotated[int, BeforeValidator(_number_not_text_or_boolean)]
+# A total, charge or refund with its bounds inside the type, for `Amount | None`: bounds given on the field of such
+# a union come out in the JSON schema as "ge"/"le", keywords JSON Schema does not know.
+Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT), BeforeValidator(_number_not_text_or_boolean)]
 
 
 class OrderLine(BaseModel):
