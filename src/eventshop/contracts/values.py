@@ -13,6 +13,8 @@ MAX_AMOUNT = 2**31 - 1  # minor units of a total, charge or refund (21,474,836.4
 MAX_UNIT_PRICE = 10_000_000  # minor units of one item (100,000.00)
 MAX_UNITS = 1_000_000  # items in one line or one stock level
 MAX_PAGE = 100_000  # highest page number a list endpoint accepts
+MAX_ID = 64  # characters of an order, cart, customer or product id, and of a SKU
+MAX_NAME = 200  # characters of a product name
 
 
 def _number_not_text_or_boolean(value: object) -> object:
@@ -23,6 +25,9 @@ def _number_not_text_or_boolean(value: object) -> object:
 
 
 WholeNumber = Annotated[int, BeforeValidator(_number_not_text_or_boolean)]
+# A total, charge or refund with its bounds inside the type, for `Amount | None`: bounds given on the field of such
+# a union come out in the JSON schema as "ge"/"le", keywords JSON Schema does not know.
+Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT), BeforeValidator(_number_not_text_or_boolean)]
 
 
 class OrderLine(BaseModel):
@@ -30,9 +35,9 @@ class OrderLine(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    product_id: str
-    sku: str
-    name: str
+    product_id: str = Field(min_length=1, max_length=MAX_ID)
+    sku: str = Field(min_length=1, max_length=MAX_ID)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     quantity: WholeNumber = Field(gt=0, le=MAX_UNITS)
     unit_price: WholeNumber = Field(ge=0, le=MAX_UNIT_PRICE)
     currency: Currency = Field(min_length=3, max_length=3)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -70,6 +74,26 @@ class NotReady(Exception):
     """An event arrived before what it refers to exists; the delivery is retried later."""
 
 
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """The one error shape every service and sandbox answers with: {"error": {"code", "message", "details"?}}."""
+
+    error: ErrorDetail
+
+
+# Declared on every operation (FastAPI's `responses=`): the OpenAPI documents then state the error body, and
+# FastAPI leaves out its own 422 model, which is not what install_error_handlers sends.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "The request was refused: the error body"},
+    "5XX": {"model": ErrorBody, "description": "The service or one it depends on failed: the same error body"},
+}
+
+
 def problem(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if details is not None:
@@ -98,6 +122,11 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         return problem(exc.status_code, f"http_{exc.status_code}", str(exc.detail))
 
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem(500, "internal_error", "the service failed unexpectedly; see its log")
+
+    app.add_exception_handler(Exception, on_unexpected)
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

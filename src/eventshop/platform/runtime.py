@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import MetaData
 
 from eventshop.contracts.registry import SERVICES, consumed_by, published_by
@@ -22,7 +23,7 @@ from eventshop.platform.broker import ConsumerSpec, connect, consumer_specs, ens
 from eventshop.platform.broker_auth import login_for
 from eventshop.platform.consumers import ConsumerWorker, Handler
 from eventshop.platform.db import Database, Incoming
-from eventshop.platform.errors import install_error_handlers
+from eventshop.platform.errors import ERROR_RESPONSES, install_error_handlers
 from eventshop.platform.migrations import upgrade
 from eventshop.platform.outbox import OutboxRelay
 from eventshop.platform.settings import Settings
@@ -236,12 +237,19 @@ class ServiceRuntime(Generic[C]):
             title=SERVICES[self.service.name].name,
             version="1",
             lifespan=lifespan,
+            responses=ERROR_RESPONSES,
         )
         install_error_handlers(app)
         app.add_middleware(LogContextMiddleware)
         app.include_router(self.service.router)
         app.include_router(health_router(self))
         return app
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="ok | unavailable")
+    service: str
+    checks: dict[str, Any] = Field(description="database, broker, consumers: ok or why not; outbox: its backlog")
 
 
 def health_router(runtime: ServiceRuntime[Any]) -> APIRouter:
@@ -251,7 +259,8 @@ def health_router(runtime: ServiceRuntime[Any]) -> APIRouter:
     async def live() -> dict[str, str]:
         return {"status": "ok", "service": runtime.service.name}
 
-    @router.get("/health/ready")
+    @router.get("/health/ready", responses={200: {"model": Readiness}, 503: {"model": Readiness,
+                "description": "Not ready: what is unavailable"}})
     async def ready() -> JSONResponse:
         checks = await runtime.readiness()
         ok = all(v == "ok" for k, v in checks.items() if k != "outbox")

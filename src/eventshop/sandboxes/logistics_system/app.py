@@ -85,7 +85,8 @@ def create_app(data_dir: Path, faults: FaultConfig | None = None, *, step_second
             return sandbox_error(404, "shipment_not_found", f"no shipment with {what}")
         return JSONResponse(progress(shipment, step))
 
-    @app.post("/v1/shipments", tags=["shipments"], status_code=201)
+    @app.post("/v1/shipments", tags=["shipments"], status_code=201,
+              responses={200: {"description": "The same reference again: the existing shipment"}})
     async def create_shipment(body: ShipmentRequest) -> JSONResponse:
         """201 with a tracking number; the same reference again answers the existing shipment with 200."""
         existing = store.by_reference(body.reference)

@@ -112,7 +112,7 @@ def create_app(data_dir: Path, faults: FaultConfig | None = None) -> tuple[FastA
     async def inbox(to: Annotated[str | None, Query()] = None) -> HTMLResponse:
         return inbox_page(store.find(to), to)
 
-    @app.post("/clear", tags=["inbox"])
+    @app.post("/clear", tags=["inbox"], status_code=303, response_class=RedirectResponse)
     async def clear() -> RedirectResponse:
         store.clear()
         return RedirectResponse("/", status_code=303)

@@ -54,7 +54,9 @@ def create_app(
         """The payment-method tokens this sandbox knows and what charging each does."""
         return [card.as_json() for card in TEST_CARDS.values()]
 
-    @app.post("/v1/payments", tags=["payments"], status_code=201)
+    @app.post("/v1/payments", tags=["payments"], status_code=201,
+              responses={402: {"description": "Declined: the failed payment (status failed, failure_code)",
+                               "content": {"application/json": {"schema": {"type": "object"}}}}})
     async def create_payment(body: ChargeRequest, idempotency_key: IdempotencyKey = None) -> JSONResponse:
         """Charge (or with `capture: false` only authorize) a payment method; a decline is 402."""
         if not idempotency_key:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
-from eventshop.contracts.values import MAX_AMOUNT, WholeNumber
+from eventshop.contracts.values import Amount, WholeNumber
 from eventshop.platform.errors import Conflict
 from eventshop.platform.runtime import context_of
 from eventshop.services.cart import usecases
@@ -71,8 +71,8 @@ class SetQuantity(BaseModel):
 
 
 class CheckoutRequest(BaseModel):
-    expected_total: WholeNumber | None = Field(
-        default=None, ge=0, le=MAX_AMOUNT, description="refuse with price_changed if the total differs"
+    expected_total: Amount | None = Field(
+        default=None, description="refuse with price_changed if the total differs"
     )
     cart_id: str | None = Field(default=None, max_length=64, description="a cart already checked out: its order again")
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from eventshop.contracts.values import MAX_AMOUNT, MAX_UNITS, OrderLine, WholeNumber
+from eventshop.contracts.values import MAX_AMOUNT, MAX_ID, MAX_UNITS, OrderLine, WholeNumber
 from eventshop.platform.auth import callers_of_request, internal_only
 from eventshop.platform.runtime import context_of
 from eventshop.services.inventory import usecases
@@ -47,8 +47,8 @@ class StockTake(BaseModel):
 
 
 class ReservationRequest(BaseModel):
-    order_id: str
-    customer_id: str
+    order_id: str = Field(min_length=1, max_length=MAX_ID)
+    customer_id: str = Field(min_length=1, max_length=MAX_ID)
     lines: list[OrderLine] = Field(min_length=1)
     total: WholeNumber = Field(ge=0, le=MAX_AMOUNT)
     currency: str = Field(min_length=3, max_length=3)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from eventshop.contracts.values import MAX_PAGE
+from eventshop.contracts.values import MAX_ID, MAX_PAGE
 from eventshop.platform.auth import callers_of_request
 from eventshop.platform.runtime import context_of
 from eventshop.services.notification import usecases
@@ -43,8 +43,8 @@ class NotificationPage(BaseModel):
 
 
 class NotifyCustomer(BaseModel):
-    customer_id: str = Field(min_length=1)
-    order_id: str = Field(min_length=1)
+    customer_id: str = Field(min_length=1, max_length=MAX_ID)
+    order_id: str = Field(min_length=1, max_length=MAX_ID)
     subject: str = Field(min_length=1, max_length=300)
     message: str = Field(min_length=1, max_length=4000)
 

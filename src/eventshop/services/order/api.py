@@ -81,6 +81,7 @@ class OrderPage(BaseModel):
     "/orders",
     response_model=OrderView,
     status_code=201,
+    responses={200: {"model": OrderView, "description": "A repeat of an order_id: the order it created"}},
     dependencies=[Depends(callers_of_request("order", "Create Order"))],
 )
 async def create_order(ctx: Ctx, body: CreateOrder, response: Response) -> OrderView:
@@ -122,11 +123,15 @@ class StuckOrders(BaseModel):
     items: list[StuckOrder]
 
 
+MAX_STUCK_AGE_SECONDS = 10 * 366 * 24 * 3600  # ten years: beyond it the cut-off date overflows
+
+
 @router.get("/operator/orders/stuck", response_model=StuckOrders, tags=["operations"],
             dependencies=[Depends(internal_only())])
 async def stuck_orders(
     ctx: Ctx,
-    older_than: Annotated[float | None, Query(gt=0, description="seconds; default EVENTSHOP_ORDER_STUCK_AFTER_SECONDS")]
+    older_than: Annotated[float | None, Query(gt=0, le=MAX_STUCK_AGE_SECONDS,
+                                              description="seconds; default EVENTSHOP_ORDER_STUCK_AFTER_SECONDS")]
     = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> StuckOrders:

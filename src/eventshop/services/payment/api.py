@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from eventshop.contracts.values import MAX_AMOUNT, OrderLine, WholeNumber
+from eventshop.contracts.values import MAX_AMOUNT, MAX_ID, OrderLine, WholeNumber
 from eventshop.platform.auth import callers_of_request
 from eventshop.platform.runtime import context_of
 from eventshop.services.payment import usecases
@@ -45,7 +45,7 @@ class PaymentView(BaseModel):
 
 
 class PayForOrder(BaseModel):
-    customer_id: str = Field(min_length=1)
+    customer_id: str = Field(min_length=1, max_length=MAX_ID)
     amount: WholeNumber = Field(gt=0, le=MAX_AMOUNT)
     currency: str = Field(min_length=3, max_length=3)
     lines: list[OrderLine] = []

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from eventshop.contracts.values import OrderLine
+from eventshop.contracts.values import MAX_ID, OrderLine
 from eventshop.platform.auth import callers_of_request
 from eventshop.platform.runtime import context_of
 from eventshop.services.shipping import usecases
@@ -31,8 +31,8 @@ class ShipmentView(BaseModel):
 
 
 class ShipOrder(BaseModel):
-    order_id: str = Field(min_length=1)
-    customer_id: str = Field(min_length=1)
+    order_id: str = Field(min_length=1, max_length=MAX_ID)
+    customer_id: str = Field(min_length=1, max_length=MAX_ID)
     lines: list[OrderLine] = Field(min_length=1)
 
 
