@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 
@@ -58,7 +59,9 @@ def test_a_service_killed_mid_saga_recovers_every_order_without_duplicates(shop:
     assert stock_of(shop, product["id"])["available"] == 14
 
 
-FROZEN_SECONDS = 45  # past the old give-up (8 deliveries, about 25 s); the documented worst case is 150 s
+# Past the old give-up (8 deliveries, about 25 s); the documented worst case, 150 s, is run with
+# EVENTSHOP_TEST_FROZEN_SECONDS=150 (kept out of CI for its time).
+FROZEN_SECONDS = float(os.environ.get("EVENTSHOP_TEST_FROZEN_SECONDS", "45"))
 
 
 def test_an_order_placed_while_account_is_frozen_completes_after_it_resumes(shop: Shop) -> None:
