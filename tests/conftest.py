@@ -20,6 +20,7 @@ from eventshop.platform.runtime import Service, ServiceRuntime
 from eventshop.platform.serving import serve_app
 from eventshop.platform.settings import Settings
 from tests.brokers import operator_login, start_broker
+from tests.credentials import as_operator
 from tests.shop import Shop, start_shop
 
 
@@ -43,6 +44,7 @@ def settings(tmp_path: Path, nats_server: EmbeddedNats) -> Settings:
         retry_max_seconds=0.5,
         max_deliveries=4,
         http_timeout_seconds=2.0,
+        dev_secrets=True,  # publicly known HTTP keys: tests/credentials.py mints tokens with them
     )
 
 
@@ -68,10 +70,14 @@ async def clean_broker(nats_server: EmbeddedNats) -> None:
 
 
 class RunningService:
+    """A service in this process: `http` calls it as the operator (who may read and change anything but the
+    registry's service-only requests), `anonymous` with no credential at all."""
+
     def __init__(self, runtime: ServiceRuntime[Any], url: str) -> None:
         self.runtime = runtime
         self.url = url
-        self.http = httpx.AsyncClient(base_url=url, timeout=10)
+        self.http = httpx.AsyncClient(base_url=url, timeout=10, headers=as_operator(runtime.service.name))
+        self.anonymous = httpx.AsyncClient(base_url=url, timeout=10)
 
     @property
     def context(self) -> Any:
@@ -104,6 +110,7 @@ async def running(service: Service[Any], settings: Settings, port: int | None = 
         yield svc
     finally:
         await svc.http.aclose()
+        await svc.anonymous.aclose()
         stop.set()
         await task
 

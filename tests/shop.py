@@ -14,13 +14,13 @@ import httpx
 
 from eventshop.platform.broker import set_up_streams
 from eventshop.platform.embedded_nats import EmbeddedNats, free_port
+from eventshop.platform.identity import ensure_keys
 from eventshop.platform.settings import PORT_OFFSETS, Settings, env_key
 from tests.brokers import in_thread, operator_login, start_broker
+from tests.credentials import as_customer, as_operator
 
 SERVICES = ["account", "catalog", "inventory", "cart", "order", "payment", "shipping", "notification"]
 SANDBOXES = ["payment-system", "logistics-system", "mail"]
-TOKEN = "eventshop-internal-dev-token"
-OPERATOR = {"Authorization": f"Bearer {TOKEN}", "X-Eventshop-Caller": "operator"}
 
 
 def program_of(name: str) -> str:
@@ -71,6 +71,14 @@ class Shop:
 
     def http(self, name: str) -> httpx.Client:
         return httpx.Client(base_url=self.url(name), timeout=15)
+
+    def as_operator(self, callee: str) -> dict[str, str]:
+        """The operator's token for one service, from the shop's own keys."""
+        return as_operator(program_of(callee), self.settings)
+
+    def as_customer(self, customer_id: str) -> dict[str, str]:
+        """A customer token as Account signs them (tests that sign in use Account's own)."""
+        return as_customer(customer_id, self.settings)
 
     def command(self, name: str) -> list[str]:
         cli = [sys.executable, "-m", "eventshop.cli.main"]
@@ -176,6 +184,7 @@ def start_shop(data_dir: Path, cluster: list[EmbeddedNats] | None = None, **extr
     }
     for name in ("EVENTSHOP_SMTP_HOST",):
         env.pop(name, None)
+    ensure_keys(data_dir / "secrets" / "http")  # as `eventshop up` does
     shop = Shop(data_dir, port_base, env, nats)
     try:
         for name in SANDBOXES:

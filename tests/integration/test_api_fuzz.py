@@ -32,7 +32,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from eventshop.platform.embedded_nats import EmbeddedNats, free_port
-from eventshop.platform.http import CALLER_HEADER
 from eventshop.platform.runtime import Service
 from eventshop.platform.settings import Settings
 from eventshop.sandboxes.faults import FaultConfig
@@ -50,6 +49,7 @@ from eventshop.services.payment.service import declare as payment
 from eventshop.services.shipping.service import declare as shipping
 from tests.brokers import operator_login
 from tests.conftest import purge_streams, running
+from tests.credentials import as_operator, as_service
 
 EXAMPLES_PER_OPERATION = 25
 INVALID_PER_OPERATION = 10
@@ -88,9 +88,11 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           schema_states_the_limits]
 INVALID_CHECKS = [not_a_server_error, negative_data_rejection, status_code_conformance, content_type_conformance,
                   response_schema_conformance]
-# Endpoints served only to one caller (platform/auth.py, the registry's requests); others take any token holder.
-CALLERS = {"cart": "cart", "order": "cart", "notification": "order", "payment": "order", "shipping": "order",
-           "inventory": "order"}
+# Endpoints served only to the services the registry names (platform/auth.py); the operator may call the rest.
+SERVICE_ONLY = {("order", "POST", "/orders"): "cart", ("payment", "POST", "/payments/{order_id}/pay"): "order",
+                ("shipping", "POST", "/shipments"): "order", ("notification", "POST", "/notifications"): "order",
+                ("inventory", "POST", "/reservations"): "order",
+                ("inventory", "DELETE", "/reservations/{order_id}"): "order"}
 ACCOUNT_CALLERS = {"/payment-data": "payment", "/address": "shipping", "/contact": "notification",
                    "/status": "cart"}
 
@@ -98,7 +100,6 @@ ACCOUNT_CALLERS = {"/payment-data": "payment", "/address": "shipping", "/contact
 @dataclass
 class Apps:
     urls: dict[str, str] = field(default_factory=dict)
-    internal_token: str = ""
 
 
 class Background:
@@ -177,14 +178,15 @@ class Background:
 def apps(nats_server: EmbeddedNats, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apps]:
     data_dir = tmp_path_factory.mktemp("fuzz")
     settings = Settings(data_dir=data_dir, nats_url=nats_server.url, nats_secrets_dir=nats_server.secrets_dir,
-                        retry_base_seconds=0.05, retry_max_seconds=0.5, max_deliveries=4, http_timeout_seconds=2.0)
+                        retry_base_seconds=0.05, retry_max_seconds=0.5, max_deliveries=4, http_timeout_seconds=2.0,
+                        dev_secrets=True)
     background = Background()
     with pytest.MonkeyPatch.context() as env:
         env.setenv("EVENTSHOP_PAYMENT_SYSTEM_API_KEY", SANDBOX_KEY)
         env.setenv("EVENTSHOP_LOGISTICS_SYSTEM_API_KEY", SANDBOX_KEY)
         asyncio.run_coroutine_threadsafe(purge_streams(nats_server.url, operator_login(nats_server)),
                                          background.loop).result(timeout=30)
-        found = Apps(internal_token=settings.internal_token)
+        found = Apps()
         try:
             background.run(found, settings, data_dir)
             yield found
@@ -192,16 +194,16 @@ def apps(nats_server: EmbeddedNats, tmp_path_factory: pytest.TempPathFactory) ->
             background.close()
 
 
-def credentials(app: str, path: str, apps: Apps) -> dict[str, str]:
+def credentials(app: str, method: str, path: str) -> dict[str, str]:
     if app in ("payment-system", "logistics-system"):
         return {"Authorization": f"Bearer {SANDBOX_KEY}"}
-    caller = CALLERS.get(app, "operator")
-    if app == "account":
-        caller = next((who for suffix, who in ACCOUNT_CALLERS.items() if path.endswith(suffix)), caller)
-    return {"Authorization": f"Bearer {apps.internal_token}", CALLER_HEADER: caller}
+    caller = SERVICE_ONLY.get((app, method, path))
+    if app == "account" and path.startswith("/internal/"):
+        caller = next(who for suffix, who in ACCOUNT_CALLERS.items() if path.endswith(suffix))
+    return as_service(caller, app) if caller else as_operator(app)
 
 
-def fuzz(app: str, url: str, headers_for: Callable[[str], dict[str, str]],
+def fuzz(app: str, url: str, headers_for: Callable[[str, str], dict[str, str]],
          mode: GenerationMode = GenerationMode.POSITIVE) -> list[str]:
     """Generated requests for each operation (valid ones, or invalid ones in negative mode); the failures found."""
     document = httpx.get(f"{url}/openapi.json", timeout=10).json()
@@ -214,7 +216,7 @@ def fuzz(app: str, url: str, headers_for: Callable[[str], dict[str, str]],
         if operation.path.startswith("/admin"):
             continue  # the sandboxes' fault switches: fuzzing them would switch failures on for what follows
         try:
-            fuzz_operation(operation, url, headers_for(operation.path), mode)
+            fuzz_operation(operation, url, headers_for(operation.method.upper(), operation.path), mode)
         except hypothesis.errors.Unsatisfiable:
             assert mode == GenerationMode.NEGATIVE, f"{operation.label}: no valid request can be generated"
             # no invalid request exists: no parameters, or only free strings
@@ -246,8 +248,8 @@ FUZZED.append(("mail", "anonymous"))  # the inbox has no credentials to send
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(("app", "auth"), FUZZED)
 def test_fuzzed_requests_get_no_server_error_and_only_declared_answers(apps: Apps, app: str, auth: str) -> None:
-    def headers_for(path: str) -> dict[str, str]:
-        return credentials(app, path, apps) if auth == "authenticated" else {}
+    def headers_for(method: str, path: str) -> dict[str, str]:
+        return credentials(app, method, path) if auth == "authenticated" else {}
 
     failures = fuzz(app, apps.urls[app], headers_for)
     assert not failures, "\n\n".join(failures)
@@ -256,8 +258,8 @@ def test_fuzzed_requests_get_no_server_error_and_only_declared_answers(apps: App
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("app", [*SERVICES, "payment-system", "logistics-system", "mail"])
 def test_invalid_requests_are_refused_with_a_declared_error(apps: Apps, app: str) -> None:
-    def headers_for(path: str) -> dict[str, str]:
-        return {} if app == "mail" else credentials(app, path, apps)
+    def headers_for(method: str, path: str) -> dict[str, str]:
+        return {} if app == "mail" else credentials(app, method, path)
 
     failures = fuzz(app, apps.urls[app], headers_for, GenerationMode.NEGATIVE)
     assert not failures, "\n\n".join(failures)

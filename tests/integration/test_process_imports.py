@@ -18,12 +18,12 @@ ENTRY = {
 load_command("serve")
 from eventshop.cli.loading import load_service
 from eventshop.platform.runtime import ServiceRuntime
-ServiceRuntime(load_service("order"), Settings(nats_url="nats://127.0.0.1:1")).app()
+ServiceRuntime(load_service("order"), Settings(nats_url="nats://127.0.0.1:1", dev_secrets=True)).app()
 """,
     "frontend": """
 load_command("frontend")
 from eventshop.frontend.app import create_app
-create_app(Settings())
+create_app(Settings(dev_secrets=True))
 """,
     "sandbox mail": """
 load_command("sandbox")

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from tests.shop import OPERATOR, Shop
+from tests.shop import Shop
 
 FINAL = {"shipped", "cancelled"}
 
@@ -21,11 +21,12 @@ def add_product(shop: Shop, stock: int, price: int = 1999, name: str = "Espresso
         created = catalog.post(
             "/products",
             json={"sku": sku, "name": name, "description": "A test product.", "price": price, "currency": "EUR"},
-            headers=OPERATOR,
+            headers=shop.as_operator("catalog"),
         )
         assert created.status_code == 201, created.text
         product: dict[str, Any] = created.json()
-        stocked = inventory.put(f"/stock/{product['id']}", json={"sku": sku, "available": stock}, headers=OPERATOR)
+        stocked = inventory.put(f"/stock/{product['id']}", json={"sku": sku, "available": stock},
+                                headers=shop.as_operator("inventory"))
         assert stocked.status_code == 200, stocked.text
     return product
 
@@ -52,6 +53,7 @@ def sign_up(
 def order(shop: Shop, customer_id: str, lines: list[tuple[str, int]]) -> str:
     """Fill the cart and check out; returns the order id."""
     with shop.http("cart") as cart:
+        cart.headers.update(shop.as_customer(customer_id))
         for product_id, quantity in lines:
             added = cart.post(f"/carts/{customer_id}/lines", json={"product_id": product_id, "quantity": quantity})
             assert added.status_code in (200, 201), added.text
@@ -63,6 +65,7 @@ def order(shop: Shop, customer_id: str, lines: list[tuple[str, int]]) -> str:
 def final_order(shop: Shop, order_id: str, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     with shop.http("order") as orders:
+        orders.headers.update(shop.as_operator("order"))
         while True:
             response = orders.get(f"/orders/{order_id}")
             if response.status_code == 200 and response.json()["status"] in FINAL:

@@ -14,11 +14,15 @@ from eventshop.cli.deploy import manifests as build
 from eventshop.cli.main import app
 from eventshop.contracts.registry import SERVICES, requests_from
 from eventshop.platform.broker_auth import login_for
+from eventshop.platform.identity import Principal, load_keyring
 from eventshop.platform.settings import Settings
 from eventshop.services.notification.email_sender import SmtpSettings
 
 DOCUMENTS = list(yaml.safe_load_all(render(build("registry.example/eventshop:1", "nats://nats:4222", 2, 3, True))))
+KEYS = list(yaml.safe_load_all(CliRunner().invoke(app, ["deploy", "http-keys"]).output))
 CONFIG = next(d for d in DOCUMENTS if d["kind"] == "ConfigMap")["data"]
+CONFIG_MAPS = {d["metadata"]["name"]: d["data"] for d in [*DOCUMENTS, *KEYS] if d["kind"] == "ConfigMap"}
+KEY_SECRETS = {d["metadata"]["name"]: d["stringData"] for d in KEYS if d["kind"] == "Secret"}
 DEPLOYMENTS = {d["metadata"]["name"]: d for d in DOCUMENTS if d["kind"] == "Deployment"}
 SERVICE_PORTS = {d["metadata"]["name"]: {p["port"] for p in d["spec"]["ports"]} for d in DOCUMENTS
                  if d["kind"] == "Service"}
@@ -31,16 +35,18 @@ def container(process: str) -> dict[str, Any]:
 
 
 def environment(process: str) -> dict[str, str]:
-    """The container's variables as Kubernetes would set them; secrets become `secret:<name>/<key>`."""
+    """The container's variables as Kubernetes would set them; secrets become `secret:<name>/<key>`, but those
+    `eventshop deploy http-keys` generates, which take their generated values."""
     values = {}
     for var in container(process)["env"]:
         if "value" in var:
             values[var["name"]] = var["value"]
         elif "configMapKeyRef" in var["valueFrom"]:
-            values[var["name"]] = CONFIG[var["valueFrom"]["configMapKeyRef"]["key"]]
+            ref = var["valueFrom"]["configMapKeyRef"]
+            values[var["name"]] = CONFIG_MAPS[ref["name"]][ref["key"]]
         elif not var["valueFrom"]["secretKeyRef"].get("optional"):
             ref = var["valueFrom"]["secretKeyRef"]
-            values[var["name"]] = f"secret:{ref['name']}/{ref['key']}"
+            values[var["name"]] = KEY_SECRETS.get(ref["name"], {}).get(ref["key"], f"secret:{ref['name']}/{ref['key']}")
     return values
 
 
@@ -72,7 +78,6 @@ def test_each_process_finds_its_database_broker_and_exactly_the_callees_the_regi
     if process in SERVICES:
         assert settings.nats_url == "nats://nats:4222" and settings.stream_replicas == 3
         assert settings.database_url(process) == f"secret:eventshop-{process}-database/url"
-        assert settings.internal_token == "secret:eventshop-internal/token"
     declared = {r.target for r in requests_from(process) if r.kind in ("calls", "request") and r.style == "both"}
     for target in declared:
         if target == "Email System":
@@ -97,7 +102,7 @@ def test_each_container_runs_a_command_the_cli_accepts_with_probes_and_no_secret
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert spec[probe]["httpGet"]["path"].startswith("/health")
     plain = " ".join(str(var.get("value", "")) for var in spec["env"])
-    assert "postgres" not in plain and "token" not in plain.lower()
+    assert "postgres" not in plain and "token" not in plain.lower() and "key" not in plain.lower()
 
 
 def test_a_bad_option_exits_2() -> None:
@@ -143,3 +148,44 @@ def test_nats_config_reads_every_identitys_password_from_the_servers_environment
     for identity in [*SERVICES, "operator"]:
         assert f'{{user: "{identity}", password: $NATS_PASSWORD_{identity.upper()},' in result.output
     assert "no_auth_user" not in result.output
+
+
+@pytest.mark.parametrize("process", [*SERVICES, "frontend"])
+def test_each_process_signs_as_itself_with_its_own_generated_key_and_the_others_believe_it(
+    process: str, env_of: Any
+) -> None:
+    env_of(process)
+    keyring = load_keyring(Settings(), process)
+    token = keyring.mint("account")
+
+    env_of("account")
+    assert load_keyring(Settings(), "account").verify(token) == Principal("service", process)
+    assert environment(process)["EVENTSHOP_HTTP_KEY"] == KEY_SECRETS[f"eventshop-http-{process}"]["private-key"]
+
+
+def test_the_operator_key_is_generated_but_given_to_no_pod() -> None:
+    assert "eventshop-http-operator" in KEY_SECRETS
+    for process in PROCESSES:
+        assert all("operator" not in str(var.get("valueFrom", "")) for var in container(process)["env"]), process
+
+
+def test_network_policies_admit_exactly_the_registrys_callers_and_only_the_frontend_is_exposed() -> None:
+    policies = {d["metadata"]["name"]: d["spec"] for d in DOCUMENTS if d["kind"] == "NetworkPolicy"}
+    assert policies["eventshop-default-deny"] == {
+        "podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "eventshop"}}, "policyTypes": ["Ingress"]}
+
+    def admitted(process: str) -> set[str]:
+        spec = policies.get(f"eventshop-{process}-callers")
+        if spec is None:
+            return set()
+        [rule] = spec["ingress"]
+        return {peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for peer in rule.get("from", [])}
+
+    assert admitted("account") == {"frontend", "payment", "shipping", "notification", "cart"}
+    assert admitted("order") == {"frontend", "cart"}
+    assert admitted("payment") == set() and "eventshop-payment-callers" not in policies  # nobody calls it
+    assert admitted("payment-system") == {"payment"} and admitted("mail") == {"notification"}
+    assert "from" not in policies["eventshop-frontend-callers"]["ingress"][0]  # the ingress controller's
+    [ingress] = [d for d in DOCUMENTS if d["kind"] == "Ingress"]
+    [rule] = ingress["spec"]["rules"]
+    assert {p["backend"]["service"]["name"] for p in rule["http"]["paths"]} == {"eventshop-frontend"}

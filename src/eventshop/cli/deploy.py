@@ -1,8 +1,10 @@
 """`eventshop deploy kubernetes`: one Deployment and Service per process, derived from the registry.
 
 Every service runs the same image as `eventshop serve <service>`; which other services it calls, and so
-which URLs it is given, comes from the registry's requests, like the architecture document. Secrets
-(database URLs, the internal token, provider keys) are referenced, never written here.
+which URLs it is given and which pods may reach it (NetworkPolicies), comes from the registry's requests,
+like the architecture document. Only the frontend is exposed (an Ingress). Secrets (database URLs, HTTP
+keys, broker passwords, provider keys) are referenced, never written here; `eventshop deploy http-keys`
+generates the HTTP keys once.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import yaml
 
 from eventshop.contracts.registry import SERVICES, requests_from
 from eventshop.platform.broker_auth import OPERATOR, identities, server_config
+from eventshop.platform.identity import FRONTEND, IDENTITIES, PUBLIC_KEYS, generate_keys, public_keys_of
 from eventshop.platform.settings import env_key
 
 PORT = 8080
@@ -57,7 +60,12 @@ def environment(process: str) -> list[Manifest]:
         {"name": "EVENTSHOP_LOG_JSON", "value": "true"},
     ]
     if process not in SANDBOXES:
-        env.append({"name": "EVENTSHOP_INTERNAL_TOKEN", "valueFrom": secret_ref("internal", "token")})
+        # its own HTTP identity and everybody's public keys (see platform/identity.py, `deploy http-keys`)
+        env += [
+            {"name": "EVENTSHOP_HTTP_KEY", "valueFrom": secret_ref(f"http-{process}", "private-key")},
+            {"name": "EVENTSHOP_HTTP_PUBLIC_KEYS",
+             "valueFrom": {"configMapKeyRef": {"name": resource_name("http-public-keys"), "key": PUBLIC_KEYS}}},
+        ]
     if process in SERVICES:
         env += [
             {"name": "EVENTSHOP_NATS_URL", "valueFrom": config_ref("nats-url")},
@@ -205,10 +213,67 @@ def processes(sandboxes: bool) -> list[str]:
     return [*SERVICES, "frontend", *(SANDBOXES if sandboxes else ())]
 
 
+def callers(process: str) -> list[str]:
+    """The processes whose calls `process` serves, by the registry (the event-driven style)."""
+    return sorted({source for source in [*SERVICES, FRONTEND] if process in callees(source)})
+
+
+def network_policies() -> list[Manifest]:
+    """Deny every connection into the shop's pods but the registry's edges; the frontend takes the Ingress's."""
+    part_of = {"app.kubernetes.io/part-of": PART_OF}
+    documents: list[Manifest] = [{
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": resource_name("default-deny")},
+        "spec": {"podSelector": {"matchLabels": part_of}, "policyTypes": ["Ingress"]},
+    }]
+    for process in [*SERVICES, FRONTEND, *SANDBOXES]:
+        port = "smtp" if process == "mail" else "http"
+        peers = [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": caller, **part_of}}}
+                 for caller in callers(process)]
+        rule: Manifest = {"ports": [{"port": port}]}
+        if process != FRONTEND:  # the frontend: from anywhere (the ingress controller), on its http port
+            rule["from"] = peers
+        if process != FRONTEND and not peers:
+            continue  # nobody calls it: the default deny stands
+        documents.append({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": resource_name(f"{process}-callers")},
+            "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": process, **part_of}},
+                     "policyTypes": ["Ingress"], "ingress": [rule]},
+        })
+    return documents
+
+
+def ingress(host: str, tls_secret: str | None) -> Manifest:
+    spec: Manifest = {"rules": [{"host": host, "http": {"paths": [{
+        "path": "/", "pathType": "Prefix",
+        "backend": {"service": {"name": resource_name(FRONTEND), "port": {"name": "http"}}}}]}}]}
+    if tls_secret:
+        spec["tls"] = [{"hosts": [host], "secretName": tls_secret}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": PART_OF}, "spec": spec}
+
+
+def http_keys() -> list[Manifest]:
+    """A Secret with the private key of each HTTP identity, the ConfigMap of public keys, the cookie secret."""
+    import json
+    import secrets
+
+    private = generate_keys()
+    documents: list[Manifest] = [
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": resource_name(f"http-{name}")},
+         "type": "Opaque", "stringData": {"private-key": key}}
+        for name, key in private.items()
+    ]
+    documents.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": resource_name("http-public-keys")},
+                      "data": {PUBLIC_KEYS: json.dumps(public_keys_of(private), indent=2) + "\n"}})
+    documents.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": resource_name("frontend")},
+                      "type": "Opaque", "stringData": {"session-key": secrets.token_urlsafe(32)}})
+    return documents
+
+
 def required_secrets() -> list[str]:
     """The `kubectl create secret` lines an operator runs first (values are placeholders)."""
-    lines = [f"kubectl create secret generic {resource_name('internal')} --from-literal=token=<random>",
-             f"kubectl create secret generic {resource_name('frontend')} --from-literal=session-key=<random>"]
+    lines = ["eventshop deploy http-keys | kubectl apply -f -   # once; again to rotate (see docs/operations.md)"]
     lines += [
         f"kubectl create secret generic {resource_name(name + '-database')} "
         f"--from-literal=url=postgresql+asyncpg://<user>:<password>@<host>/eventshop_{name}"
@@ -219,11 +284,12 @@ def required_secrets() -> list[str]:
     return lines
 
 
-def manifests(image: str, nats_url: str, replicas: int, stream_replicas: int, sandboxes: bool) -> list[Manifest]:
+def manifests(image: str, nats_url: str, replicas: int, stream_replicas: int, sandboxes: bool,
+              host: str = "shop.example.com", tls_secret: str | None = None) -> list[Manifest]:
     documents = [config_map(nats_url, stream_replicas, sandboxes), setup_job(image)]
     for process in processes(sandboxes):
         documents += [deployment(process, image, replicas), service(process)]
-    return documents
+    return [*documents, *network_policies(), ingress(host, tls_secret)]
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -249,9 +315,21 @@ def kubernetes(
     replicas: Annotated[int, typer.Option(help="processes per service and frontend", min=1, max=20)] = 2,
     stream_replicas: Annotated[int, typer.Option(help="JetStream replicas per stream", min=1, max=5)] = 3,
     sandboxes: Annotated[bool, typer.Option(help="also run the three sandboxes instead of real providers")] = True,
+    host: Annotated[str, typer.Option(help="the shop's host name, for the frontend's Ingress")] = "shop.example.com",
+    tls_secret: Annotated[str | None, typer.Option(help="a TLS Secret for the Ingress (cert-manager's, say)")] = None,
 ) -> None:
-    """Print Kubernetes manifests: a Deployment and a Service per process, one ConfigMap."""
-    typer.echo(render(manifests(image, nats_url, replicas, stream_replicas, sandboxes), sandboxes), nl=False)
+    """Print Kubernetes manifests: a Deployment and a Service per process, one ConfigMap, NetworkPolicies that
+    admit only the registry's calls, and an Ingress for the frontend only."""
+    documents = manifests(image, nats_url, replicas, stream_replicas, sandboxes, host, tls_secret)
+    typer.echo(render(documents, sandboxes), nl=False)
+
+
+def http_keys_command() -> None:
+    """Print fresh HTTP keys as Kubernetes objects: a Secret per identity (services, frontend, operator), the
+    ConfigMap of public keys, and the frontend's cookie secret. Apply once; apply again to rotate."""
+    typer.echo(f"# Generated by `eventshop deploy http-keys`: {len(IDENTITIES)} private keys. Keep the operator's\n"
+               "# (eventshop-http-operator) for the CLI: EVENTSHOP_HTTP_KEY=<its private-key>.")
+    typer.echo(yaml.dump_all(http_keys(), Dumper=_PlainDumper, sort_keys=False), nl=False)
 
 
 def nats_config() -> None:
@@ -265,3 +343,4 @@ def nats_config() -> None:
 app = typer.Typer(no_args_is_help=True, help="Generate deployment manifests.")
 app.command()(kubernetes)
 app.command("nats-config")(nats_config)
+app.command("http-keys")(http_keys_command)

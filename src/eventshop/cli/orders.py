@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from eventshop.platform.identity import MissingKeys, operator_headers
 from eventshop.platform.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Look at orders as an operator.")
@@ -26,11 +27,10 @@ def order_url(settings: Settings, data_dir: Path | None) -> str:
     return settings.url("order")
 
 
-def fetch_stuck(url: str, token: str, older_than: float | None, limit: int) -> dict[str, Any]:
+def fetch_stuck(url: str, headers: dict[str, str], older_than: float | None, limit: int) -> dict[str, Any]:
     params: dict[str, Any] = {"limit": limit}
     if older_than is not None:
         params["older_than"] = older_than
-    headers = {"Authorization": f"Bearer {token}", "X-Eventshop-Caller": "operator"}
     try:
         response = httpx.get(f"{url}/operator/orders/stuck", params=params, headers=headers, timeout=10)
     except httpx.TransportError:
@@ -54,10 +54,12 @@ def stuck(
     settings = Settings()
     if port_base is not None:
         settings.port_base = port_base
+    if data_dir is not None:
+        settings.data_dir = data_dir  # the operator's key is there too
     url = order_url(settings, data_dir) if port_base is None else settings.url("order")
     try:
-        found = fetch_stuck(url, settings.internal_token, older_than, limit)
-    except ConnectionError as exc:
+        found = fetch_stuck(url, operator_headers(settings, "order"), older_than, limit)
+    except (ConnectionError, MissingKeys) as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from None
     if as_json:

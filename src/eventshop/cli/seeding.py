@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 import httpx
 
+from eventshop.platform.identity import operator_headers
 from eventshop.platform.settings import Settings
 from eventshop.services.catalog.demo import DEMO_PRODUCTS
 
@@ -15,12 +16,12 @@ DEMO_PASSWORD = "coffee-and-kettles"
 
 def seed(settings: Settings) -> int:
     """Create the demo products, their stock and the demo customer; safe to repeat."""
-    headers = {"Authorization": f"Bearer {settings.internal_token}", "X-Eventshop-Caller": "operator"}
     created = 0
-    with httpx.Client(timeout=10, headers=headers) as http:
+    catalog, inventory = operator_headers(settings, "catalog"), operator_headers(settings, "inventory")
+    with httpx.Client(timeout=10) as http:
         for product in DEMO_PRODUCTS:
             body = {k: v for k, v in asdict(product).items() if k != "stock"}
-            response = http.post(f"{settings.url('catalog')}/products", json=body)
+            response = http.post(f"{settings.url('catalog')}/products", json=body, headers=catalog)
             if response.status_code == 201:
                 created += 1
                 product_id = str(response.json()["id"])
@@ -29,7 +30,7 @@ def seed(settings: Settings) -> int:
             else:
                 response.raise_for_status()
             stock = http.put(f"{settings.url('inventory')}/stock/{product_id}",
-                             json={"sku": product.sku, "available": product.stock})
+                             json={"sku": product.sku, "available": product.stock}, headers=inventory)
             stock.raise_for_status()
         customer = http.post(f"{settings.url('account')}/accounts", json={
             "name": "Demo Customer", "email": DEMO_EMAIL, "password": DEMO_PASSWORD, "payment_token": "tok_visa",

@@ -17,6 +17,7 @@ from eventshop.platform.broker import BrokerRefused, connect, set_up_streams
 from eventshop.platform.broker_auth import OPERATOR, login_for, secrets_dir
 from eventshop.platform.db import Database
 from eventshop.platform.embedded_nats import EmbeddedNats
+from eventshop.platform.identity import MissingKeys
 from eventshop.platform.migrations import alembic_config, upgrade
 from eventshop.platform.runtime import ServiceRuntime
 from eventshop.platform.serving import run_app
@@ -64,9 +65,13 @@ def check_login(settings: Settings, identity: str) -> None:
 def serve(
     service: Annotated[str, typer.Argument(help="a service: " + ", ".join(SERVICES))],
     port: Annotated[int | None, typer.Option(help="HTTP port (default from the port base)", min=1, max=65535)] = None,
+    dev_secrets: Annotated[bool, typer.Option(
+        "--dev-secrets", help="development only: publicly known HTTP keys instead of configured ones "
+                              "(EVENTSHOP_DEV_SECRETS)")] = False,
 ) -> None:
     """Run one service as one process: its API, consumers and outbox relay."""
     settings = Settings()
+    settings.dev_secrets = settings.dev_secrets or dev_secrets
     try:
         declaration = load_service(service)
     except UnknownService as exc:
@@ -74,11 +79,15 @@ def serve(
     port = port or settings.port(service)
     if not port_is_free(settings.host, port):
         raise fail(f"port {port} is in use; choose another with --port or EVENTSHOP_{service.upper()}_PORT")
+    try:
+        app = ServiceRuntime(declaration, settings).app()
+    except MissingKeys as exc:
+        raise fail(str(exc), 2) from None
     configure_logging(service, settings.log_level, settings.log_json)
     nats = ensure_broker(settings)
     try:
         check_login(settings, service)
-        run_app(ServiceRuntime(declaration, settings).app(), settings.host, port)
+        run_app(app, settings.host, port)
     finally:
         if nats:
             nats.stop()

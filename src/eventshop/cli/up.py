@@ -28,6 +28,8 @@ from eventshop.cli.supervisor import Child, Supervisor
 from eventshop.platform.broker import BrokerRefused, set_up_streams
 from eventshop.platform.broker_auth import OPERATOR, ensure_secrets, login_for, secrets_dir
 from eventshop.platform.embedded_nats import nats_server_binary
+from eventshop.platform.identity import ensure_keys
+from eventshop.platform.identity import secrets_dir as http_secrets_dir
 from eventshop.platform.settings import MAX_PORT_BASE, Settings
 
 SERVICES = ["account", "catalog", "inventory", "cart", "order", "payment", "shipping", "notification"]
@@ -209,6 +211,7 @@ def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -
            # Local http: a Secure cookie would never come back. Outside `up` the frontend's default is on.
            "EVENTSHOP_FRONTEND_SECURE_COOKIES": os.environ.get("EVENTSHOP_FRONTEND_SECURE_COOKIES", "false")}
     supervisor = Supervisor(settings.data_dir / "logs", env, console, quiet, verbose)
+    ensure_keys(http_secrets_dir(settings))  # every process's HTTP identity (platform/identity.py)
     waves = plan(supervisor, settings, settings.nats_url)
     state = settings.data_dir / "up.json"
 

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from eventshop.frontend import sessions
 from eventshop.frontend.clients import Unavailable
-from eventshop.frontend.pages import backend, form_of, message_of, redirect, render, signin_redirect
+from eventshop.frontend.pages import backend, form_of, frontend_backend, message_of, redirect, render, signin_redirect
 from eventshop.platform.auth import CLIENT_ADDRESS_HEADER
 from eventshop.platform.errors import DomainError, NotFound
 from eventshop.platform.http import url_path
@@ -70,9 +70,9 @@ def client_address(request: Request) -> dict[str, str]:
 
 
 async def open_session(request: Request, email: str, password: str) -> dict[str, Any]:
-    found: dict[str, Any] = await backend(request).send(
+    found: dict[str, Any] = await frontend_backend(request).send(
         "account", "POST", "/sessions", {"email": email, "password": password}, headers=client_address(request))
-    sessions.sign_in(request, found["account_id"], found["name"], found["email"], found["session_id"])
+    sessions.sign_in(request, found)
     return found
 
 
@@ -129,7 +129,6 @@ async def signin(request: Request) -> HTMLResponse | RedirectResponse:
     errors = check_fields({"email": email, "password": password}, ("email", "password"))
     if errors:
         return render(request, "signin.html", status=422, next=target, errors=errors, email=email)
-    shop = backend(request)
     try:
         found = await open_session(request, email, password)
     except DomainError as exc:
@@ -142,6 +141,7 @@ async def signin(request: Request) -> HTMLResponse | RedirectResponse:
         return page
     except Unavailable as exc:
         return render(request, "signin.html", next=target, email=email, unavailable=[str(exc)])
+    shop = backend(request)  # now with the customer's token
     sessions.set_cart_count(request, await shop.optional(shop.get("cart", url_path("carts", found["account_id"])), []))
     sessions.flash(request, f"Hello again, {found['name']}.")
     return redirect(target)
@@ -151,7 +151,7 @@ async def signin(request: Request) -> HTMLResponse | RedirectResponse:
 async def signout(request: Request) -> RedirectResponse:
     if session_id := sessions.session_id(request):
         try:
-            await backend(request).send("account", "DELETE", url_path("sessions", session_id))
+            await frontend_backend(request).send("account", "DELETE", url_path("sessions", session_id))
         except (DomainError, Unavailable):
             # The cookie is cleared all the same; the server-side session then ends when it expires.
             log.warning("Account did not end a session at sign-out")

@@ -19,13 +19,17 @@ from eventshop.frontend.pages import TEMPLATES, error_page
 from eventshop.frontend.security import SECURITY_HEADERS, SecurityHeaders
 from eventshop.frontend.sessions import FrontendSettings
 from eventshop.platform.errors import DomainError
+from eventshop.platform.identity import FRONTEND, load_keyring
 from eventshop.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, frontend: FrontendSettings | None = None) -> FastAPI:
+    """The app; MissingKeys (a configuration error) without the frontend's key or cookie secret."""
     frontend = frontend or FrontendSettings()
+    load_keyring(settings, FRONTEND)  # refuse to start without an HTTP identity
+    secret = sessions.cookie_secret(settings, frontend)
     backend = Backend(settings)
 
     @contextlib.asynccontextmanager
@@ -39,7 +43,7 @@ def create_app(settings: Settings, frontend: FrontendSettings | None = None) -> 
                   dependencies=[Depends(sessions.check_session), Depends(sessions.verify_csrf)])
     app.state.settings = settings
     app.state.backend = backend
-    sessions.install_sessions(app, frontend, backend)
+    sessions.install_sessions(app, frontend, secret, backend)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     for module in (catalog_routes, cart_routes, account_routes, order_routes):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Awaitable
 from typing import Any
 
@@ -36,13 +37,23 @@ class Unavailable(Exception):
 
 
 class Backend:
-    """One registry-checked client per service the frontend calls: Order (seed), Catalog, Cart, Account."""
+    """One registry-checked client per service the frontend calls: Order (seed), Catalog, Cart, Account.
+
+    Calls carry the frontend's own token; a copy made `for_customer` carries the signed-in customer's token
+    instead (from Account, see sessions.py), which is what authorizes the customer's account, cart and orders.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.customer_token: str | None = None
         self.clients = {name: ServiceClient(settings, "frontend", name, timeout=PAGE_TIMEOUT_SECONDS)
                         for name in SERVICES}
         self.external = httpx.AsyncClient(timeout=httpx.Timeout(1.5, connect=1.0))
+
+    def for_customer(self, token: str | None) -> Backend:
+        view = copy.copy(self)
+        view.customer_token = token
+        return view
 
     async def get(self, service: str, path: str, params: dict[str, Any] | None = None) -> Any:
         return await self._call(service, "GET", path, params=params, attempts=2)
@@ -63,6 +74,8 @@ class Backend:
     async def _call(self, service: str, method: str, path: str, *, params: dict[str, Any] | None = None,
                     json: Any = None, headers: dict[str, str] | None = None, attempts: int) -> Any:
         client = self.clients[service]
+        if self.customer_token:
+            headers = {"Authorization": f"Bearer {self.customer_token}", **(headers or {})}
         for attempt in range(1, attempts + 1):
             try:
                 answer = await client.request(method, path, params=params, json=json, headers=headers)

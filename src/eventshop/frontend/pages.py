@@ -53,9 +53,15 @@ TEMPLATES.env.filters["money"] = money
 TEMPLATES.env.filters["reason"] = reason_text
 
 
-def backend(request: Request) -> Backend:
+def frontend_backend(request: Request) -> Backend:
+    """Calls as the frontend itself (sessions): the services see the frontend's own token."""
     found: Backend = request.app.state.backend
     return found
+
+
+def backend(request: Request) -> Backend:
+    """Calls on the signed-in customer's behalf, with their token (catalog pages need none)."""
+    return frontend_backend(request).for_customer(sessions.customer_token(request))
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -1,12 +1,15 @@
 """Signed-cookie sessions (who is signed in, flash messages), checked against Account's server-side session,
-and the CSRF token of every form."""
+the customer's token that Account hands out with each check, and the CSRF token of every form."""
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import secrets
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
 from pydantic import Field
@@ -16,8 +19,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from eventshop.frontend.clients import Backend, Unavailable
 from eventshop.platform.errors import Forbidden, NotFound
 from eventshop.platform.http import url_path
+from eventshop.platform.identity import FRONTEND_SESSION_SECRET, MissingKeys, secrets_dir
+from eventshop.platform.settings import Settings
 
-DEV_SECRET = "eventshop-frontend-dev-secret"
+DEV_SECRET = "eventshop-frontend-dev-secret"  # EVENTSHOP_DEV_SECRETS only
 COOKIE = "eventshop_session"
 MAX_AGE_SECONDS = 14 * 24 * 3600
 log = logging.getLogger(__name__)
@@ -28,7 +33,8 @@ class FrontendSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="EVENTSHOP_FRONTEND_", extra="ignore")
 
-    secret: str = DEV_SECRET  # signs the session cookie
+    # Signs the session cookie; else <http secrets dir>/frontend-session.secret (written by `eventshop up`).
+    secret: str | None = None
     # The cookie is sent over HTTPS only; `eventshop up` turns this off, since it serves plain http locally.
     secure_cookies: bool = True
     # How long a page may trust Account's last answer that a session is live: sign-out elsewhere (another
@@ -36,22 +42,46 @@ class FrontendSettings(BaseSettings):
     session_check_seconds: float = Field(default=5.0, ge=0)
 
 
+def cookie_secret(settings: Settings, frontend: FrontendSettings) -> str:
+    """EVENTSHOP_FRONTEND_SECRET, else the file `eventshop up` writes; MissingKeys when neither is there."""
+    if frontend.secret:
+        return frontend.secret
+    path = secrets_dir(settings) / FRONTEND_SESSION_SECRET
+    if path.is_file():
+        return path.read_text().strip()
+    if settings.dev_secrets:
+        return DEV_SECRET
+    raise MissingKeys(f"no cookie secret (EVENTSHOP_FRONTEND_SECRET or {path}): run `eventshop up` once, "
+                      "or set EVENTSHOP_DEV_SECRETS=true for development")
+
+
+@dataclass
+class Checked:
+    at: float  # monotonic time of Account's last answer
+    token: str | None  # the customer's token from that answer
+    token_until: float  # monotonic time after which the token is renewed
+
+
 class SessionChecks:
-    """Account's recent answers about sessions, so a page costs Account at most one check every few seconds."""
+    """Account's recent answers about sessions, so a page costs Account at most one check every few seconds.
+
+    Each answer carries a fresh customer token, kept here (not in the cookie) and renewed well before it expires.
+    """
 
     MAX_ENTRIES = 10_000
 
     def __init__(self, backend: Backend, fresh_for: float) -> None:
         self.backend = backend
         self.fresh_for = fresh_for
-        self.checked: dict[str, float] = {}
+        self.checked: dict[str, Checked] = {}
 
     async def live(self, session_id: str) -> bool:
         now = time.monotonic()
-        if now - self.checked.get(session_id, -1e9) < self.fresh_for:
+        found = self.checked.get(session_id)
+        if found and now - found.at < self.fresh_for and now < found.token_until:
             return True
         try:
-            await self.backend.get("account", url_path("sessions", session_id))
+            answer = await self.backend.get("account", url_path("sessions", session_id))
         except NotFound:
             self.forget(session_id)
             return False
@@ -59,19 +89,32 @@ class SessionChecks:
             # Account is down: the cookie's word stands, so the shop stays usable; revocation waits for Account.
             log.warning("Account did not answer a session check; the session is trusted meanwhile")
             return True
-        if len(self.checked) >= self.MAX_ENTRIES:
-            self.checked = {sid: at for sid, at in self.checked.items() if now - at < self.fresh_for}
-        self.checked[session_id] = now
+        self.remember(session_id, answer)
         return True
+
+    def remember(self, session_id: str, answer: dict[str, object]) -> None:
+        """Keep Account's answer (a sign-in or a check) and the customer token in it."""
+        now = time.monotonic()
+        if len(self.checked) >= self.MAX_ENTRIES:
+            self.checked = {sid: c for sid, c in self.checked.items() if now - c.at < self.fresh_for}
+        token, until = answer.get("token"), now
+        with contextlib.suppress(TypeError, ValueError):
+            left = datetime.fromisoformat(str(answer["token_expires_at"])) - datetime.now(UTC)
+            until = now + left.total_seconds() / 2  # renewed at half its life: never used near expiry
+        self.checked[session_id] = Checked(now, str(token) if token else None, until)
+
+    def token(self, session_id: str) -> str | None:
+        found = self.checked.get(session_id)
+        return found.token if found else None
 
     def forget(self, session_id: str) -> None:
         self.checked.pop(session_id, None)
 
 
-def install_sessions(app: FastAPI, settings: FrontendSettings, backend: Backend) -> None:
+def install_sessions(app: FastAPI, settings: FrontendSettings, secret: str, backend: Backend) -> None:
     """The session lives in a cookie signed with itsdangerous: HttpOnly, SameSite=Lax, Secure unless turned off."""
     app.state.session_checks = SessionChecks(backend, settings.session_check_seconds)
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret, session_cookie=COOKIE, same_site="lax",
+    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=COOKIE, same_site="lax",
                        https_only=settings.secure_cookies, max_age=MAX_AGE_SECONDS)
 
 
@@ -96,10 +139,19 @@ def checks(request: Request) -> SessionChecks:
     return found
 
 
-def sign_in(request: Request, account_id: str, name: str, email: str, session_id: str) -> None:
+def sign_in(request: Request, opened: dict[str, object]) -> None:
+    """Account opened a session (POST /sessions): remember who it is in the cookie, its token here."""
     request.session.clear()  # a fresh session (and CSRF token) on sign-in: no session fixation
-    request.session["customer"] = {"id": account_id, "name": name, "email": email, "session": session_id}
-    checks(request).checked[session_id] = time.monotonic()
+    session = str(opened["session_id"])
+    request.session["customer"] = {"id": str(opened["account_id"]), "name": str(opened["name"]),
+                                   "email": str(opened["email"]), "session": session}
+    checks(request).remember(session, opened)
+
+
+def customer_token(request: Request) -> str | None:
+    """The signed-in customer's token for their own resources, None when nobody is signed in."""
+    sid = session_id(request)
+    return checks(request).token(sid) if sid else None
 
 
 def session_id(request: Request) -> str | None:

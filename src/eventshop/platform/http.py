@@ -18,10 +18,9 @@ import stamina
 from eventshop.contracts.envelope import child_trace_parent
 from eventshop.contracts.registry import display_name, requests_from
 from eventshop.platform.errors import DependencyUnavailable, DomainError, NotFound
+from eventshop.platform.identity import Keyring, load_keyring
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import CORRELATION_HEADER, current_log_context
-
-CALLER_HEADER = "X-Eventshop-Caller"
 
 
 def url_path(*segments: object) -> str:
@@ -67,14 +66,21 @@ class ServiceClient:
         self.callee = callee
         self.base_url = settings.url(callee)
         self.timeout = timeout or settings.http_timeout_seconds
-        self.headers = {CALLER_HEADER: caller, "Authorization": f"Bearer {settings.internal_token}"}
+        self.settings = settings
+        self._keyring: Keyring | None = None
         self._session: aiohttp.ClientSession | None = None
+
+    def authorization(self) -> str:
+        """`Bearer <token>`: this caller's short-lived signed token for this callee (platform/identity.py)."""
+        if self._keyring is None:
+            self._keyring = load_keyring(self.settings, self.caller)
+        return f"Bearer {self._keyring.mint(self.callee)}"
 
     def _http(self) -> aiohttp.ClientSession:
         # Made on first use, inside the running event loop that will use it.
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                base_url=self.base_url, headers=self.headers, raise_for_status=False,
+                base_url=self.base_url, raise_for_status=False,
                 connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30),
             )
         return self._session
@@ -85,7 +91,8 @@ class ServiceClient:
         limits = aiohttp.ClientTimeout(total=timeout or self.timeout, sock_connect=min(1.0, timeout or 1.0))
         try:
             async with self._http().request(method, path, params=params, json=json,
-                                            headers={**log_context_headers(), **(headers or {})},
+                                            headers={"Authorization": self.authorization(),
+                                                     **log_context_headers(), **(headers or {})},
                                             timeout=limits) as response:
                 return Answer(response.status, await response.read(), str(response.url))
         except aiohttp.ClientConnectorError as exc:

@@ -24,6 +24,7 @@ from eventshop.platform.broker_auth import login_for
 from eventshop.platform.consumers import ConsumerWorker, Handler
 from eventshop.platform.db import Database, Incoming
 from eventshop.platform.errors import ERROR_RESPONSES, install_error_handlers
+from eventshop.platform.identity import load_keyring
 from eventshop.platform.migrations import upgrade
 from eventshop.platform.outbox import OutboxRelay
 from eventshop.platform.settings import Settings
@@ -222,7 +223,9 @@ class ServiceRuntime(Generic[C]):
         return checks
 
     def app(self) -> FastAPI:
+        """The service's ASGI app; MissingKeys (a configuration error) when it has no HTTP identity."""
         runtime = self
+        keyring = load_keyring(self.settings, self.service.name)
 
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -239,6 +242,7 @@ class ServiceRuntime(Generic[C]):
             lifespan=lifespan,
             responses=ERROR_RESPONSES,
         )
+        app.state.keyring = keyring
         install_error_handlers(app)
         app.add_middleware(LogContextMiddleware)
         app.include_router(self.service.router)

@@ -58,7 +58,13 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=0.2, gt=0)
     retry_max_seconds: float = Field(default=30.0, gt=0)
     http_timeout_seconds: float = Field(default=3.0, gt=0)
-    internal_token: str = "eventshop-internal-dev-token"
+    # HTTP identity (platform/identity.py): this process's private key and everybody's public keys, else
+    # files in <http_secrets_dir> (default <data_dir>/secrets/http, written by `eventshop up`). dev_secrets
+    # derives publicly known keys instead: development only.
+    http_secrets_dir: Path | None = None
+    http_key: str | None = None
+    http_public_keys: str | None = None
+    dev_secrets: bool = False
     log_level: str = "INFO"
     log_json: bool = False
     # Test switch: the relay publishes every event twice and holds some back, so

@@ -8,16 +8,25 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Body, FastAPI, Response
+from fastapi import Body, FastAPI, Request, Response
 from pydantic import BaseModel, Field
 
 from eventshop.frontend.app import create_app
 from eventshop.frontend.sessions import FrontendSettings
 from eventshop.platform.embedded_nats import free_port
-from eventshop.platform.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, install_error_handlers
+from eventshop.platform.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthorized,
+    install_error_handlers,
+    problem,
+)
 from eventshop.platform.serving import serve_app
 from eventshop.platform.settings import Settings
 
@@ -106,10 +115,28 @@ def page_of(items: list[dict[str, Any]], page: int, page_size: int) -> dict[str,
     }
 
 
+def customer_token(account_id: str) -> dict[str, str]:
+    """What the stand-in Account hands out with a session; the stand-ins check the frontend passes it on."""
+    expires = datetime.now(UTC) + timedelta(minutes=15)
+    return {"token": f"token-of:{account_id}", "token_expires_at": expires.isoformat()}
+
+
 def standin() -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
     app.get("/health/live")(lambda: {"status": "ok"})
+
+    @app.middleware("http")
+    async def customer_resources_need_the_customers_token(request: Request, call_next: Any) -> Any:
+        parts = request.url.path.strip("/").split("/")
+        owned = parts[0] in ("carts", "orders") or (parts[0] == "accounts" and len(parts) > 1)
+        given = request.headers.get("Authorization", "")
+        if owned and not given.startswith("Bearer token-of:"):
+            return problem(401, "authentication_required", "no customer token")
+        if parts[0] in ("carts", "accounts") and len(parts) > 1 and given != f"Bearer token-of:{parts[1]}":
+            return problem(403, "not_your_resource", "another customer's token")
+        return await call_next(request)
+
     return app
 
 
@@ -266,14 +293,15 @@ def account_api(shop: Shop) -> FastAPI:
         session_id = uuid.uuid4().hex
         shop.sessions[session_id] = match[0]["id"]
         return {"account_id": match[0]["id"], "name": match[0]["name"], "email": match[0]["email"],
-                "session_id": session_id}
+                "session_id": session_id, **customer_token(match[0]["id"])}
 
     @app.get("/sessions/{session_id}")
     async def check(session_id: str) -> dict[str, Any]:
         if session_id not in shop.sessions:
             raise NotFound("this session has ended", code="session_ended")
         account = found(shop.sessions[session_id])
-        return {"account_id": account["id"], "name": account["name"], "email": account["email"]}
+        return {"account_id": account["id"], "name": account["name"], "email": account["email"],
+                **customer_token(account["id"])}
 
     @app.delete("/sessions/{session_id}", status_code=204)
     async def end(session_id: str) -> None:
@@ -345,7 +373,7 @@ async def open_shop(down: tuple[str, ...] = ()) -> AsyncIterator[tuple[httpx.Asy
         "payment-system": payment_system_api(),
     }
     urls = {name: f"http://127.0.0.1:{free_port()}" for name in (*apps, "frontend")}
-    settings = Settings(service_urls={**urls, "mail": "http://127.0.0.1:8103"})
+    settings = Settings(service_urls={**urls, "mail": "http://127.0.0.1:8103"}, dev_secrets=True)
     apps = {name: app for name, app in apps.items() if name not in down}
     apps["frontend"] = create_app(settings, PLAIN_HTTP)
     stop = asyncio.Event()

@@ -51,6 +51,7 @@ class Backend:
             retry_max_seconds=0.3,
             retry_budget_seconds=RETRY_BUDGET_SECONDS,
             max_deliveries=100,
+            dev_secrets=True,
         )
 
 

@@ -35,7 +35,7 @@ async def test_stopping_a_cluster_node_mid_run_loses_no_event(tmp_path: Path) ->
     try:
         await wait_for_jetstream(urls, login=operator_login(nodes[0]))
         settings = Settings(data_dir=tmp_path, nats_url=urls, stream_replicas=3, retry_base_seconds=0.05,
-                            retry_max_seconds=0.5)
+                            retry_max_seconds=0.5, dev_secrets=True)
         publisher_db = await open_database(f"sqlite+aiosqlite:///{tmp_path}/inventory.sqlite3", "inventory")
         consumer_db = await open_database(f"sqlite+aiosqlite:///{tmp_path}/payment.sqlite3", "payment")
         nc = await connect(urls, "test", login=operator_login(nodes[0]))

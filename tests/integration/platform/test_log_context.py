@@ -27,7 +27,8 @@ def callee() -> FastAPI:
 async def test_the_callee_logs_under_the_callers_correlation_id_and_trace(tmp_path: Path) -> None:
     parent = new_trace_parent()
     async with serving(callee()) as url:
-        client = ServiceClient(Settings(data_dir=tmp_path, service_urls={"account": url}), "payment", "account")
+        settings = Settings(data_dir=tmp_path, service_urls={"account": url}, dev_secrets=True)
+        client = ServiceClient(settings, "payment", "account")
         try:
             with log_context(correlation_id="o-42", traceparent=parent):
                 seen = await client.get("/context")

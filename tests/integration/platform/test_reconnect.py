@@ -11,8 +11,6 @@ from eventshop.services.inventory.service import declare
 from tests.conftest import eventually, running
 from tests.integration.publishing import broker, collect, publish_event
 
-AUTH = {"Authorization": "Bearer eventshop-internal-dev-token"}
-
 
 def order(order_id: str) -> OrderProcessedEvent:
     line = OrderLine(product_id="p1", sku="P1", name="p1", quantity=1, unit_price=500, currency="EUR")
@@ -23,7 +21,7 @@ async def test_a_connection_closed_by_a_maximum_payload_violation_is_replaced_an
     settings: Settings, clean_broker: None
 ) -> None:
     async with running(declare(), settings) as inventory:
-        await inventory.http.put("/stock/p1", json={"sku": "P1", "available": 5}, headers=AUTH)
+        await inventory.http.put("/stock/p1", json={"sku": "P1", "available": 5})
         runtime = inventory.runtime
         closed = runtime.nc
         assert closed is not None

@@ -17,15 +17,15 @@ from sqlalchemy import func, select
 from eventshop.contracts.values import MAX_UNIT_PRICE
 from eventshop.platform.db import PLATFORM_TABLES
 from eventshop.platform.embedded_nats import free_port
+from eventshop.platform.identity import load_keyring
 from eventshop.platform.serving import serve_app
 from eventshop.platform.settings import Settings
 from eventshop.services.cart.service import declare as cart
 from eventshop.services.catalog.service import declare as catalog
 from eventshop.services.inventory.service import declare as inventory
 from tests.conftest import RunningService, create_database, drop_database, eventually, postgres_available, running
+from tests.credentials import DEV
 from tests.integration.publishing import broker, collect
-
-AUTH = {"Authorization": "Bearer eventshop-internal-dev-token"}
 
 
 class StandInOrder:
@@ -47,7 +47,8 @@ class StandInOrder:
         async def create_order(request: Request) -> JSONResponse:
             body = await request.json()
             self.received.append(body)
-            self.callers.append(request.headers.get("X-Eventshop-Caller", ""))
+            token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            self.callers.append(str(load_keyring(DEV, "order").verify(token).name))
             if self.answer != 201:
                 return JSONResponse({"error": {"code": "unavailable", "message": "try later"}}, self.answer)
             return JSONResponse({"id": body["order_id"], "status": "created", **body}, 201)
@@ -89,13 +90,13 @@ class Shop:
 
     async def add_product(self, sku: str, price: int, currency: str = "EUR") -> str:
         body = {"sku": sku, "name": sku.title(), "description": "", "price": price, "currency": currency}
-        created = await self.catalog.http.post("/products", json=body, headers=AUTH)
+        created = await self.catalog.http.post("/products", json=body)
         assert created.status_code == 201, created.text
         return str(created.json()["id"])
 
     async def reprice(self, product_id: str, sku: str, price: int) -> None:
         body = {"sku": sku, "name": sku.title(), "description": "", "price": price, "currency": "EUR"}
-        assert (await self.catalog.http.put(f"/products/{product_id}", json=body, headers=AUTH)).status_code == 200
+        assert (await self.catalog.http.put(f"/products/{product_id}", json=body)).status_code == 200
 
     async def add(self, customer: str, product_id: str, quantity: int = 1) -> httpx.Response:
         return await self.cart.http.post(f"/carts/{customer}/lines", json={"product_id": product_id,

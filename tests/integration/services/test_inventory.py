@@ -14,8 +14,6 @@ from eventshop.services.inventory.service import declare
 from tests.conftest import RunningService, eventually, running
 from tests.integration.publishing import broker, collect, publish_event
 
-AUTH = {"Authorization": "Bearer eventshop-internal-dev-token"}
-
 
 def line(product_id: str, quantity: int) -> OrderLine:
     return OrderLine(product_id=product_id, sku=product_id.upper(), name=product_id, quantity=quantity,
@@ -24,8 +22,8 @@ def line(product_id: str, quantity: int) -> OrderLine:
 
 async def test_order_reserves_all_lines_and_cancel_releases_them(settings: Settings, clean_broker: None) -> None:
     async with running(declare(), settings) as inventory:
-        await inventory.http.put("/stock/p1", json={"sku": "P1", "available": 5}, headers=AUTH)
-        await inventory.http.put("/stock/p2", json={"sku": "P2", "available": 1}, headers=AUTH)
+        await inventory.http.put("/stock/p1", json={"sku": "P1", "available": 5})
+        await inventory.http.put("/stock/p2", json={"sku": "P2", "available": 1})
         nc = await broker(settings)
         events = await collect(nc, "inventory.>")
         lines = [line("p1", 2), line("p2", 1)]
@@ -60,7 +58,7 @@ async def test_a_shipped_order_moves_its_held_units_to_sold_once_and_a_late_canc
     settings: Settings, clean_broker: None
 ) -> None:
     async with running(declare(), settings) as inventory:
-        await inventory.http.put("/stock/p1", json={"sku": "P1", "available": 5}, headers=AUTH)
+        await inventory.http.put("/stock/p1", json={"sku": "P1", "available": 5})
         nc = await broker(settings)
         lines = [line("p1", 2)]
         # The shipment comes first (another topic, any order): it waits for the reservation.
@@ -97,8 +95,8 @@ async def _levels_are(inventory: RunningService, expected: dict[str, tuple[int, 
 
 async def test_shortage_on_one_line_reserves_nothing(settings: Settings, clean_broker: None) -> None:
     async with running(declare(), settings) as inventory:
-        await inventory.http.put("/stock/p1", json={"sku": "P1", "available": 5}, headers=AUTH)
-        await inventory.http.put("/stock/p2", json={"sku": "P2", "available": 0}, headers=AUTH)
+        await inventory.http.put("/stock/p1", json={"sku": "P1", "available": 5})
+        await inventory.http.put("/stock/p2", json={"sku": "P2", "available": 0})
         nc = await broker(settings)
         events = await collect(nc, "inventory.>")
         await publish_event(nc, OrderProcessedEvent(order_id="o2", customer_id="c1",
@@ -115,7 +113,7 @@ async def test_shortage_on_one_line_reserves_nothing(settings: Settings, clean_b
 
 async def test_negative_stock_is_refused_with_a_clear_error(settings: Settings, clean_broker: None) -> None:
     async with running(declare(), settings) as inventory:
-        response = await inventory.http.put("/stock/p1", json={"sku": "P1", "available": -3}, headers=AUTH)
+        response = await inventory.http.put("/stock/p1", json={"sku": "P1", "available": -3})
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "validation_error"
 

@@ -9,18 +9,19 @@ from eventshop.sandboxes.payment_system.app import create_app as payment_system
 from eventshop.services.inventory.service import declare as inventory
 from eventshop.services.payment.service import declare as payment
 from tests.conftest import running, serving
+from tests.credentials import as_service
 from tests.integration.services.test_payment import LINES, stand_in_account
 
-TOKEN = "Bearer eventshop-internal-dev-token"
-ORDER = {"Authorization": TOKEN, "X-Eventshop-Caller": "order"}
+ORDER = as_service("order", "inventory")
+
 LINE = LINES[0].model_dump()
 
 
 async def test_update_inventory_reserves_and_releases_for_order_only(settings: Settings, clean_broker: None) -> None:
     async with running(inventory(), settings) as service:
-        await service.http.put("/stock/p1", json={"sku": "P1", "available": 1}, headers={"Authorization": TOKEN})
+        await service.http.put("/stock/p1", json={"sku": "P1", "available": 1})
         body = {"order_id": "o1", "customer_id": "c", "lines": [LINE], "total": 4990, "currency": "EUR"}
-        refused = await service.http.post("/reservations", json=body, headers={**ORDER, "X-Eventshop-Caller": "cart"})
+        refused = await service.http.post("/reservations", json=body, headers=as_service("cart", "inventory"))
         assert refused.status_code == 403
         reserved = await service.http.post("/reservations", json=body, headers=ORDER)
         assert reserved.json() == {"order_id": "o1", "status": "reserved", "lines": {}}
@@ -39,8 +40,8 @@ async def test_payment_for_order_charges_once_for_order_only(
         settings.service_urls.update({"payment-system": provider, "account": account})
         async with running(payment(), settings) as service:
             body = {"customer_id": "c", "amount": 4990, "currency": "EUR", "lines": [LINE]}
-            assert (await service.http.post("/payments/o9/pay", json=body)).status_code == 401
-            first = await service.http.post("/payments/o9/pay", json=body, headers=ORDER)
-            second = await service.http.post("/payments/o9/pay", json=body, headers=ORDER)
+            assert (await service.anonymous.post("/payments/o9/pay", json=body)).status_code == 401
+            first = await service.http.post("/payments/o9/pay", json=body, headers=as_service("order", "payment"))
+            second = await service.http.post("/payments/o9/pay", json=body, headers=as_service("order", "payment"))
             assert first.json()["status"] == second.json()["status"] == "succeeded"
             assert first.json()["provider_payment_id"] == second.json()["provider_payment_id"]

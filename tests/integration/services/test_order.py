@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from eventshop.cli.main import app
@@ -20,9 +21,10 @@ from eventshop.contracts.values import OrderLine
 from eventshop.platform.settings import Settings
 from eventshop.services.order.service import declare
 from tests.conftest import eventually, running
+from tests.credentials import as_operator, as_service
 from tests.integration.publishing import broker, collect, publish_event
 
-CART = {"Authorization": "Bearer eventshop-internal-dev-token", "X-Eventshop-Caller": "cart"}
+CART = as_service("cart", "order")
 LINES = [OrderLine(product_id="p1", sku="P1", name="Kettle", quantity=2, unit_price=1250, currency="EUR")]
 
 
@@ -111,7 +113,7 @@ async def test_a_payment_result_before_the_order_exists_is_retried_not_lost(
 async def test_create_order_refuses_other_callers_and_bad_totals(settings: Settings, clean_broker: None) -> None:
     async with running(declare(), settings) as order:
         wrong_caller = await order.http.post("/orders", json=new_order("o5"),
-                                             headers={**CART, "X-Eventshop-Caller": "payment"})
+                                             headers=as_service("payment", "order"))
         assert wrong_caller.status_code == 403
         bad = new_order("o6") | {"total": 1}
         response = await order.http.post("/orders", json=bad, headers=CART)
@@ -134,8 +136,8 @@ async def test_orders_not_final_after_the_configured_age_are_listed_for_operator
         async def cancelled() -> bool:
             return await status_of(order.http, "done-1") == "cancelled"
         await eventually(cancelled, message="done-1 cancelled")
-        assert (await order.http.get("/operator/orders/stuck")).status_code == 401
-        operator = {"Authorization": CART["Authorization"]}
+        assert (await order.anonymous.get("/operator/orders/stuck")).status_code == 401
+        operator = as_operator("order")
         fresh = (await order.http.get("/operator/orders/stuck", params={"older_than": 3600}, headers=operator)).json()
         assert fresh["total"] == 0 and fresh["items"] == []
 
@@ -153,8 +155,9 @@ async def test_orders_not_final_after_the_configured_age_are_listed_for_operator
 
 
 async def test_the_orders_stuck_command_finds_the_running_shops_order_service_and_lists_them(
-    settings: Settings, clean_broker: None, tmp_path: Path
+    settings: Settings, clean_broker: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("EVENTSHOP_DEV_SECRETS", "true")  # the operator's key, as the service in here knows it
     async with running(declare(), settings) as order:
         assert (await order.http.post("/orders", json=new_order("stuck-cli"), headers=CART)).status_code == 201
         port = int(order.url.rsplit(":", 1)[1])

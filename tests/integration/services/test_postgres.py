@@ -24,7 +24,6 @@ from tests.conftest import create_database, drop_database, eventually, postgres_
 from tests.integration.publishing import broker, collect, publish_event
 
 pytestmark = pytest.mark.skipif(not postgres_available(), reason="PostgreSQL is not running on 127.0.0.1:5432")
-AUTH = {"Authorization": "Bearer eventshop-internal-dev-token"}
 
 
 async def test_inventory_and_order_run_on_postgresql(
@@ -39,7 +38,7 @@ async def test_inventory_and_order_run_on_postgresql(
         async with running(inventory(), settings) as inv, running(order(), settings) as orders:
             assert inv.runtime.db.url.startswith("postgresql+asyncpg")
             assert (await orders.http.get("/orders", params={"customer_id": "c"})).json()["total"] == 0
-            await inv.http.put("/stock/p1", json={"sku": "P1", "available": 2}, headers=AUTH)
+            await inv.http.put("/stock/p1", json={"sku": "P1", "available": 2})
             nc = await broker(settings)
             seen = await collect(nc, "inventory.>")
             line = OrderLine(product_id="p1", sku="P1", name="Lamp", quantity=2, unit_price=990, currency="EUR")

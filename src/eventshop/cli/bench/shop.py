@@ -17,6 +17,7 @@ import asyncpg
 import httpx
 
 from eventshop.cli.up import SANDBOXES, SERVICES, cli, taken_port
+from eventshop.platform.identity import operator_headers
 from eventshop.platform.settings import MAX_PORT_BASE, Settings, env_key
 
 START_TIMEOUT = 180.0
@@ -150,7 +151,7 @@ def bench_database_prefix() -> str:
 
 async def stock_up(http: httpx.AsyncClient, settings: Settings) -> list[str]:
     """The ids of a few catalog products, each stocked so that the bench cannot sell out."""
-    headers = {"Authorization": f"Bearer {settings.internal_token}", "X-Eventshop-Caller": "operator"}
+    headers = operator_headers(settings, "inventory")
     found = await http.get(f"{settings.url('catalog')}/products", params={"page_size": 100})
     found.raise_for_status()
     products = found.json()["items"][:BENCH_PRODUCTS]

@@ -20,6 +20,7 @@ from nats.aio.msg import Msg
 
 from eventshop.contracts.envelope import Envelope
 from eventshop.contracts.registry import TOPICS
+from eventshop.platform.identity import operator_headers
 from eventshop.platform.settings import Settings
 
 # Order publishes OrderCancelledEvent with the state change (outbox), so it is final when seen; for
@@ -27,6 +28,7 @@ from eventshop.platform.settings import Settings
 TERMINAL_EVENTS = frozenset({"ShippingProcessedEvent", "OrderCancelledEvent"})
 GOOD_CARD = "tok_visa"
 SLOW_CARD = "tok_timeout"
+BENCH_PASSWORD = "bench-password-kettle-17"
 
 
 @dataclass
@@ -93,15 +95,26 @@ class Shoppers:
         self.orders: list[PlacedOrder] = []
         self.errors: Counter[str] = Counter()
         self.placed = 0
+        self.tokens: dict[str, str] = {}  # customer id -> the bearer token Account gave at sign-in
+        self.operator = operator_headers(settings, "order")
 
     async def create_customer(self, card: str = GOOD_CARD) -> str:
+        """Sign up and sign in, as a shopper does; the customer's token authorizes the cart calls."""
+        email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
         response = await self.http.post(f"{self.settings.url('account')}/accounts", json={
-            "name": "Bench Shopper", "email": f"bench-{uuid.uuid4().hex[:12]}@example.com",
-            "password": "bench-password", "payment_token": card,
+            "name": "Bench Shopper", "email": email, "password": BENCH_PASSWORD, "payment_token": card,
             "address": {"street": "Alexanderplatz 1", "city": "Berlin", "postcode": "10178", "country": "DE"},
         })
         response.raise_for_status()
-        return str(response.json()["id"])
+        customer_id = str(response.json()["id"])
+        signed_in = await self.http.post(f"{self.settings.url('account')}/sessions",
+                                         json={"email": email, "password": BENCH_PASSWORD})
+        signed_in.raise_for_status()
+        self.tokens[customer_id] = str(signed_in.json()["token"])
+        return customer_id
+
+    def as_customer(self, customer_id: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[customer_id]}"}
 
     async def create_customers(self, count: int) -> list[str]:
         limit = asyncio.Semaphore(8)  # password hashing makes account creation slow; do not swamp Account
@@ -117,12 +130,12 @@ class Shoppers:
         cart = f"{self.settings.url('cart')}/carts/{customer_id}"
         try:
             added = await self.http.post(f"{cart}/lines", json={"product_id": self.products[n % len(self.products)],
-                                                                 "quantity": 1})
+                                                                 "quantity": 1}, headers=self.as_customer(customer_id))
             if added.status_code != 200:
                 self.errors[f"add line: HTTP {added.status_code}"] += 1
                 return None
             checkout_started = time.perf_counter()
-            response = await self.http.post(f"{cart}/checkout", json={})
+            response = await self.http.post(f"{cart}/checkout", json={}, headers=self.as_customer(customer_id))
         except httpx.HTTPError as exc:
             self.errors[f"{type(exc).__name__}"] += 1
             return None
@@ -198,7 +211,7 @@ async def fetch_timelines(shoppers: Shoppers, orders: list[PlacedOrder], tries: 
         async with limit:
             for _ in range(tries):
                 try:
-                    response = await shoppers.http.get(f"{url}/orders/{placed.order_id}")
+                    response = await shoppers.http.get(f"{url}/orders/{placed.order_id}", headers=shoppers.operator)
                 except httpx.HTTPError:
                     await asyncio.sleep(0.2)
                     continue

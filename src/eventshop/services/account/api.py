@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, EmailStr, Field
 
-from eventshop.platform.auth import callers_of_request, client_address, internal_only
+from eventshop.platform.auth import (
+    callers_of_request,
+    client_address,
+    customer_of_path,
+    keyring_of,
+    services_or_operator,
+)
+from eventshop.platform.identity import CUSTOMER_TOKEN_SECONDS, CUSTOMERS
 from eventshop.platform.runtime import context_of
 from eventshop.services.account import signin, usecases
 from eventshop.services.account.domain import MAX_PASSWORD, MIN_PASSWORD, MIN_PASSWORD_SCORE, Address
@@ -91,6 +98,10 @@ class SessionView(BaseModel):
     account_id: str
     name: str
     email: str
+    token: str = Field(description="The customer's bearer token for every customer resource (account, cart, "
+                                   "orders, payments, shipments, notifications): signed by Account, subject the "
+                                   "account id, valid for `token_expires_at`; ask again for a fresh one.")
+    token_expires_at: datetime
 
 
 class OpenedSession(SessionView):
@@ -145,39 +156,51 @@ async def sign_in(ctx: Ctx, body: SignIn, request: Request) -> OpenedSession:
     """
     opened = await signin.sign_in(ctx, body.email, body.password, client_address(request))
     a = opened.account
-    return OpenedSession(account_id=a.id, name=a.name, email=a.email, session_id=opened.session_id)
+    return OpenedSession(account_id=a.id, name=a.name, email=a.email, session_id=opened.session_id,
+                         **customer_token(request, a.id))
 
 
-@router.get("/sessions/{session_id}", response_model=LiveSessionView, dependencies=[Depends(internal_only())],
+def customer_token(request: Request, account_id: str) -> dict[str, Any]:
+    """A fresh customer token (platform/identity.py) for the account."""
+    token = keyring_of(request).mint(CUSTOMERS, subject=account_id, kind="customer", seconds=CUSTOMER_TOKEN_SECONDS)
+    return {"token": token, "token_expires_at": datetime.now(UTC) + timedelta(seconds=CUSTOMER_TOKEN_SECONDS)}
+
+
+FRONTEND_OR_OPERATOR = [Depends(services_or_operator("frontend"))]
+CUSTOMER_OR_OPERATOR = [Depends(customer_of_path())]
+
+
+@router.get("/sessions/{session_id}", response_model=LiveSessionView, dependencies=FRONTEND_OR_OPERATOR,
             responses={404: {"description": "session_ended: signed out, expired, revoked or unknown"}})
-async def check_session(ctx: Ctx, session_id: SessionId) -> LiveSessionView:
-    """Is this session still live, and whose is it (the frontend asks on each page, with a short cache)."""
+async def check_session(ctx: Ctx, session_id: SessionId, request: Request) -> LiveSessionView:
+    """Is this session still live, and whose is it (the frontend asks on each page, with a short cache); with a
+    fresh customer token."""
     live = await signin.check_session(ctx, session_id)
     a, s = live.account, live.session
     return LiveSessionView(account_id=a.id, name=a.name, email=a.email, created_at=s.created_at,
-                           last_seen_at=s.last_seen_at, expires_at=s.expires_at)
+                           last_seen_at=s.last_seen_at, expires_at=s.expires_at, **customer_token(request, a.id))
 
 
-@router.delete("/sessions/{session_id}", status_code=204, dependencies=[Depends(internal_only())])
+@router.delete("/sessions/{session_id}", status_code=204, dependencies=FRONTEND_OR_OPERATOR)
 async def end_session(ctx: Ctx, session_id: SessionId) -> Response:
     """Sign-out: revoke the session (idempotent)."""
     await signin.end_session(ctx, session_id)
     return Response(status_code=204)
 
 
-@router.get("/accounts/{account_id}", response_model=AccountView)
+@router.get("/accounts/{account_id}", response_model=AccountView, dependencies=CUSTOMER_OR_OPERATOR)
 async def get_account(ctx: Ctx, account_id: str) -> AccountView:
     return AccountView.of(await usecases.get_account(ctx, account_id))
 
 
-@router.patch("/accounts/{account_id}", response_model=AccountView)
+@router.patch("/accounts/{account_id}", response_model=AccountView, dependencies=CUSTOMER_OR_OPERATOR)
 async def update_account(ctx: Ctx, account_id: str, body: UpdateAccount) -> AccountView:
     changes = AccountChanges(body.name, body.address.value() if body.address else None, body.payment_token,
                              body.password, body.current_password, body.keep_session_id)
     return AccountView.of(await usecases.update_account(ctx, account_id, changes))
 
 
-@router.post("/accounts/{account_id}/deactivate", response_model=AccountView)
+@router.post("/accounts/{account_id}/deactivate", response_model=AccountView, dependencies=CUSTOMER_OR_OPERATOR)
 async def deactivate_account(ctx: Ctx, account_id: str, body: Deactivate) -> AccountView:
     return AccountView.of(await usecases.deactivate_account(ctx, account_id, body.reason))
 

@@ -9,13 +9,15 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from eventshop.contracts.values import Amount, WholeNumber
+from eventshop.platform.auth import customer_of_path
 from eventshop.platform.errors import Conflict
 from eventshop.platform.runtime import context_of
 from eventshop.services.cart import usecases
 from eventshop.services.cart.domain import MAX_QUANTITY, CartStatus
 from eventshop.services.cart.usecases import CartContext, CartState, PricesChanged
 
-router = APIRouter(tags=["cart"])
+# Every cart is one customer's: only they (their token) or the operator may see or change it.
+router = APIRouter(tags=["cart"], dependencies=[Depends(customer_of_path())])
 Ctx = Annotated[CartContext, Depends(context_of)]
 CustomerId = Annotated[str, Path(min_length=1, max_length=64)]
 PRODUCT_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"

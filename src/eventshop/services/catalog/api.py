@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from eventshop.contracts.values import MAX_PAGE, MAX_UNIT_PRICE, WholeNumber
-from eventshop.platform.auth import internal_only
+from eventshop.platform.auth import operator_only
 from eventshop.platform.http import url_path
 from eventshop.platform.runtime import context_of
 from eventshop.services.catalog import domain, usecases
@@ -109,11 +109,11 @@ async def product_image(ctx: Ctx, product_id: str) -> Response:
     )
 
 
-@router.post("/products", response_model=ProductView, status_code=201, dependencies=[Depends(internal_only())])
+@router.post("/products", response_model=ProductView, status_code=201, dependencies=[Depends(operator_only())])
 async def add_product(ctx: Ctx, body: ProductBody) -> ProductView:
     return ProductView.of(await usecases.add_product(ctx, body.value()))
 
 
-@router.put("/products/{product_id}", response_model=ProductView, dependencies=[Depends(internal_only())])
+@router.put("/products/{product_id}", response_model=ProductView, dependencies=[Depends(operator_only())])
 async def change_product(ctx: Ctx, product_id: str, body: ProductBody) -> ProductView:
     return ProductView.of(await usecases.change_product(ctx, product_id, body.value()))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from eventshop.contracts.values import MAX_AMOUNT, MAX_ID, MAX_UNITS, OrderLine, WholeNumber
-from eventshop.platform.auth import callers_of_request, internal_only
+from eventshop.platform.auth import callers_of_request, operator_only, services_or_operator
 from eventshop.platform.runtime import context_of
 from eventshop.services.inventory import usecases
 from eventshop.services.inventory.tables import Stock
@@ -66,7 +66,7 @@ async def list_stock(ctx: Ctx, product_id: Annotated[list[str], Query()] = []) -
     return [StockLevel.of(row) for row in await usecases.stock_levels(ctx, product_id)]
 
 
-@router.put("/stock/{product_id}", response_model=StockLevel, dependencies=[Depends(internal_only())])
+@router.put("/stock/{product_id}", response_model=StockLevel, dependencies=[Depends(operator_only())])
 async def put_stock(ctx: Ctx, product_id: str, body: StockTake) -> StockLevel:
     """Operator stock-take: set the units free to sell."""
     return StockLevel.of(await usecases.set_stock(ctx, product_id, body.sku, body.available))
@@ -94,7 +94,8 @@ async def delete_reservation(ctx: Ctx, order_id: str) -> ReservationView:
     return ReservationView(order_id=order_id, status=await usecases.release_stock(ctx, order_id))
 
 
-@router.get("/reservations/{order_id}", response_model=ReservationView)
+@router.get("/reservations/{order_id}", response_model=ReservationView,
+            dependencies=[Depends(services_or_operator("order"))])
 async def get_reservation(ctx: Ctx, order_id: str) -> ReservationView:
     found, lines = await usecases.reservation(ctx, order_id)
     return ReservationView(

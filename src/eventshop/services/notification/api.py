@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from eventshop.contracts.values import MAX_ID, MAX_PAGE
-from eventshop.platform.auth import callers_of_request
+from eventshop.platform.auth import CustomerOrOperator, callers_of_request, require_customer
 from eventshop.platform.runtime import context_of
 from eventshop.services.notification import usecases
 from eventshop.services.notification.usecases import NotificationContext
@@ -52,11 +52,13 @@ class NotifyCustomer(BaseModel):
 @router.get("/notifications", response_model=NotificationPage)
 async def list_notifications(
     ctx: Ctx,
+    principal: CustomerOrOperator,
     customer_id: Annotated[str, Query(min_length=1)],
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> NotificationPage:
     """What the shop told (or chose not to tell) a customer, newest first."""
+    require_customer(principal, customer_id)
     rows, total = await usecases.list_notifications(ctx, customer_id, page, page_size)
     items = [NotificationView.model_validate(r, from_attributes=True) for r in rows]
     return NotificationPage(items=items, page=page, page_size=page_size, total=total)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from eventshop.contracts.values import MAX_AMOUNT, MAX_PAGE, OrderLine, WholeNumber
-from eventshop.platform.auth import callers_of_request, internal_only
+from eventshop.platform.auth import CustomerOrOperator, callers_of_request, operator_only, require_customer
 from eventshop.platform.db import utcnow
 from eventshop.platform.runtime import context_of
 from eventshop.services.order import domain, usecases
@@ -95,19 +95,23 @@ async def create_order(ctx: Ctx, body: CreateOrder, response: Response) -> Order
 
 
 @router.get("/orders/{order_id}", response_model=OrderView)
-async def get_order(ctx: Ctx, order_id: str) -> OrderView:
+async def get_order(ctx: Ctx, order_id: str, principal: CustomerOrOperator) -> OrderView:
     """An order with its lines, totals, status, reason and the timeline of every event that touched it."""
-    return OrderView.of_details(await usecases.get_order(ctx, order_id))
+    view = OrderView.of_details(await usecases.get_order(ctx, order_id))
+    require_customer(principal, view.customer_id)
+    return view
 
 
 @router.get("/orders", response_model=OrderPage)
 async def list_orders(
     ctx: Ctx,
+    principal: CustomerOrOperator,
     customer_id: Annotated[str, Query(min_length=1)],
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> OrderPage:
     """A customer's orders, newest first."""
+    require_customer(principal, customer_id)
     rows, total = await usecases.list_orders(ctx, customer_id, page, page_size)
     return OrderPage(items=[OrderSummary.of(r) for r in rows], page=page, page_size=page_size, total=total)
 
@@ -127,7 +131,7 @@ MAX_STUCK_AGE_SECONDS = 10 * 366 * 24 * 3600  # ten years: beyond it the cut-off
 
 
 @router.get("/operator/orders/stuck", response_model=StuckOrders, tags=["operations"],
-            dependencies=[Depends(internal_only())])
+            dependencies=[Depends(operator_only())])
 async def stuck_orders(
     ctx: Ctx,
     older_than: Annotated[float | None, Query(gt=0, le=MAX_STUCK_AGE_SECONDS,

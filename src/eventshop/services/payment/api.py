@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from eventshop.contracts.values import MAX_AMOUNT, MAX_ID, OrderLine, WholeNumber
-from eventshop.platform.auth import callers_of_request
+from eventshop.platform.auth import CustomerOrOperator, callers_of_request, require_customer
 from eventshop.platform.runtime import context_of
 from eventshop.services.payment import usecases
 from eventshop.services.payment.tables import Payment, PaymentHistory
@@ -52,8 +52,10 @@ class PayForOrder(BaseModel):
 
 
 @router.get("/payments/{order_id}", response_model=PaymentView)
-async def get_payment(ctx: Ctx, order_id: str) -> PaymentView:
-    return PaymentView.of(*await usecases.get_payment(ctx, order_id))
+async def get_payment(ctx: Ctx, order_id: str, principal: CustomerOrOperator) -> PaymentView:
+    view = PaymentView.of(*await usecases.get_payment(ctx, order_id))
+    require_customer(principal, view.customer_id)
+    return view
 
 
 @router.post("/payments/{order_id}/pay", response_model=PaymentView,

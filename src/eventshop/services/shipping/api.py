@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from eventshop.contracts.values import MAX_ID, OrderLine
-from eventshop.platform.auth import callers_of_request
+from eventshop.platform.auth import CustomerOrOperator, callers_of_request, require_customer
 from eventshop.platform.runtime import context_of
 from eventshop.services.shipping import usecases
 from eventshop.services.shipping.usecases import OrderToShip, ShippingContext
@@ -44,9 +44,11 @@ async def _view(ctx: ShippingContext, order_id: str) -> ShipmentView:
 
 
 @router.get("/shipments/{order_id}", response_model=ShipmentView)
-async def get_shipment(ctx: Ctx, order_id: str) -> ShipmentView:
+async def get_shipment(ctx: Ctx, order_id: str, principal: CustomerOrOperator) -> ShipmentView:
     """The order's shipment with live tracking from the Logistics System when it answers."""
-    return await _view(ctx, order_id)
+    view = await _view(ctx, order_id)
+    require_customer(principal, view.customer_id)
+    return view
 
 
 @router.post("/shipments", response_model=ShipmentView,
