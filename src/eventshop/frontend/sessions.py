@@ -10,12 +10,13 @@ import time
 
 from fastapi import FastAPI, Request
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from starlette.middleware.sessions import SessionMiddleware
 
 from eventshop.frontend.clients import Backend, Unavailable
 from eventshop.platform.errors import Forbidden, NotFound
 from eventshop.platform.http import url_path
+from eventshop.platform.settings import EnvSettings
 
 DEV_SECRET = "eventshop-frontend-dev-secret"
 COOKIE = "eventshop_session"
@@ -23,7 +24,7 @@ MAX_AGE_SECONDS = 14 * 24 * 3600
 log = logging.getLogger(__name__)
 
 
-class FrontendSettings(BaseSettings):
+class FrontendSettings(EnvSettings):
     """The frontend's own settings (EVENTSHOP_FRONTEND_*)."""
 
     model_config = SettingsConfigDict(env_prefix="EVENTSHOP_FRONTEND_", extra="ignore")
