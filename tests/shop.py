@@ -33,11 +33,14 @@ def free_port_base() -> int:
 
     Bases stay below the kernel's ephemeral range (32768 and up here), so no outgoing connection of
     a process started meanwhile can take one of the shop's ports before its server binds it.
+    EVENTSHOP_TEST_PORT_RANGE (e.g. `12000-12999`) keeps every port inside a range, on a shared machine.
     """
     import socket
 
+    low, high = (int(part) for part in os.environ.get("EVENTSHOP_TEST_PORT_RANGE", "20000-31822").split("-"))
+    bases = (high - max(PORT_OFFSETS.values()) - low) // 100 + 1
     for _ in range(50):
-        base = 20000 + (free_port() % 115) * 100
+        base = low + (free_port() % bases) * 100
         ports = [base + offset for offset in PORT_OFFSETS.values()]
         try:
             for port in ports:

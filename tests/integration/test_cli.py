@@ -16,7 +16,7 @@ from eventshop.cli.main import app
 from eventshop.contracts.events import InventoryProcessedEvent, OrderCancelledEvent, OrderProcessedEvent
 from eventshop.platform import deadletters
 from eventshop.platform.broker import ConsumerSpec, connect, ensure_consumer, ensure_streams
-from eventshop.platform.embedded_nats import EmbeddedNats
+from eventshop.platform.embedded_nats import EmbeddedNats, free_port
 from tests.brokers import operator_login
 from tests.integration.publishing import envelope_of
 from tests.shop import free_port_base
@@ -68,7 +68,7 @@ def test_dlq_commands_list_show_replay_and_purge(
     event_id = asyncio.run(park_one())
     listed = runner.invoke(app, ["dlq", "list"])
     assert listed.exit_code == 0 and "inventory--order" in listed.output and "ValueError: boom" in listed.output
-    sequence = next(line.split()[1] for line in listed.output.splitlines() if "inventory--order" in line)
+    sequence = next(line.split()[0] for line in listed.output.splitlines() if "inventory--order" in line)
     shown = runner.invoke(app, ["dlq", "show", sequence])
     assert shown.exit_code == 0 and event_id in shown.output
     replayed = runner.invoke(app, ["dlq", "replay", sequence])
@@ -109,7 +109,7 @@ def test_dlq_list_and_show_print_any_bytes_in_headers_and_payloads(
     listed = runner.invoke(app, ["dlq", "list"])
     assert listed.exit_code == 0, listed.output
     assert "Zahlung fehlgeschlagen: ü ☃ \\x01 [/]" in listed.output and "trop grand: é" in listed.output
-    first, second = (line.split()[1] for line in listed.output.splitlines() if "order--payment" in line)
+    first, second = (line.split()[0] for line in listed.output.splitlines() if "order--payment" in line)
     shown = runner.invoke(app, ["dlq", "show", first])
     assert shown.exit_code == 0, shown.output
     assert "\\x00\\xff\\x1b[2J [bold]not json" in shown.output and "\x1b" not in shown.output
@@ -125,6 +125,19 @@ def test_dlq_list_and_show_print_any_bytes_in_headers_and_payloads(
     [
         ({"EVENTSHOP_PORT_BASE": "abc"}, ["status"], "EVENTSHOP_PORT_BASE='abc': Input should be a valid integer"),
         ({"EVENTSHOP_MAX_DELIVERIES": "0"}, ["serve", "order"], "EVENTSHOP_MAX_DELIVERIES='0'"),
+        ({"EVENTSHOP_LOG_LEVEL": "LOUD"}, ["serve", "order"], "EVENTSHOP_LOG_LEVEL='LOUD': Input should be 'DEBUG'"),
+        ({"EVENTSHOP_LOG_LEVEL": "LOUD"}, ["up"], "EVENTSHOP_LOG_LEVEL='LOUD'"),
+        ({"EVENTSHOP_ORDER_PORT": "80x"}, ["serve", "order"], "EVENTSHOP_ORDER_PORT='80x': Input should be a port"),
+        ({"EVENTSHOP_ACCOUNT_SIGN_IN_WINDOW_SECONDS": "0"}, ["serve", "account"],
+         "EVENTSHOP_ACCOUNT_SIGN_IN_WINDOW_SECONDS='0': Input should be greater than 0"),
+        ({"EVENTSHOP_PAYMENT_RECONCILE_SECONDS": "x"}, ["serve", "payment"], "EVENTSHOP_PAYMENT_RECONCILE_SECONDS='x'"),
+        ({"EVENTSHOP_SMTP_PORT": "x"}, ["serve", "notification"], "EVENTSHOP_SMTP_PORT='x'"),
+        ({"EVENTSHOP_FRONTEND_SESSION_CHECK_SECONDS": "-1"}, ["frontend", "--port", "{port}"],
+         "EVENTSHOP_FRONTEND_SESSION_CHECK_SECONDS='-1'"),
+        ({"EVENTSHOP_PAYMENT_SYSTEM_ERROR_RATE": "2"}, ["sandbox", "payment-system", "--port", "{port}"],
+         "EVENTSHOP_PAYMENT_SYSTEM_ERROR_RATE: Input should be less than or equal to 1"),
+        ({"EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS": "soon"}, ["sandbox", "logistics-system", "--port", "{port}"],
+         "EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS='soon': Input should be a number"),
         ({}, ["up", "--port-base", "70000"], "Invalid value for '--port-base'"),
         ({}, ["bench", "messaging", "--events", "-5"], "Invalid value for '--events'"),
         ({}, ["bench", "--concurrency", "0"], "Invalid value for '--concurrency'"),
@@ -135,11 +148,14 @@ def test_dlq_list_and_show_print_any_bytes_in_headers_and_payloads(
 def test_bad_settings_and_options_are_named_with_exit_code_2(
     env: dict[str, str], args: list[str], message: str, tmp_path: Path
 ) -> None:
+    args = [arg.replace("{port}", str(free_port())) for arg in args]
     result = subprocess.run([sys.executable, "-m", "eventshop.cli.main", *args], capture_output=True, text=True,
                             env={**os.environ, "EVENTSHOP_DATA_DIR": str(tmp_path), "COLUMNS": "200", **env},
                             timeout=30)
-    assert result.returncode == 2
+    assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr + result.stdout
+    if env:  # a bad setting is one line; a bad option gets Typer's usage box
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_an_unreachable_broker_is_one_line_and_exit_code_1(monkeypatch: pytest.MonkeyPatch) -> None:

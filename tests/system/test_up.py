@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -92,6 +94,8 @@ def test_up_starts_the_shop_takes_an_order_and_stops_cleanly(
             assert time.monotonic() < deadline, "the order did not ship"
             time.sleep(0.3)
 
+    operator_commands_find_the_shop_by_its_data_dir_alone(settings.data_dir, order_id)
+
     state = json.loads((settings.data_dir / "up.json").read_text())
     old_pid = next(p["pid"] for p in state["processes"] if p["name"] == "payment")
     psutil.Process(old_pid).kill()  # a crashed service is restarted by the supervisor
@@ -116,6 +120,42 @@ def test_up_starts_the_shop_takes_an_order_and_stops_cleanly(
     time.sleep(0.5)
     assert leftovers(settings.data_dir) == []
     assert not (settings.data_dir / "up.json").exists()
+
+
+def operator_commands_find_the_shop_by_its_data_dir_alone(data_dir: Path, order_id: str) -> None:
+    """From another folder, with no EVENTSHOP_* variable: the port base and broker come from up.json."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("EVENTSHOP_")}
+
+    def run(*args: str) -> Any:
+        done = subprocess.run([EVENTSHOP, *args, "--data-dir", str(data_dir), "--json"], capture_output=True,
+                              text=True, timeout=30, env=env, cwd="/")
+        assert done.returncode == 0, done.stdout + done.stderr
+        return json.loads(done.stdout)
+
+    assert {p["health"] for p in run("status")["processes"]} == {"ready"}
+    assert run("dlq", "list") == []
+    assert run("orders", "stuck")["total"] == 0
+    tail = subprocess.Popen([EVENTSHOP, "events", "tail", "--history", "--order", order_id, "--json",
+                             "--data-dir", str(data_dir)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, env=env, cwd="/")
+    try:
+        assert tail.stdout is not None
+        seen = [json.loads(tail.stdout.readline())["type"] for _ in range(5)]
+    finally:
+        tail.terminate()
+        tail.wait(timeout=10)
+    assert seen[0] == "ShoppingCartOrderedEvent" and "ShippingProcessedEvent" in seen, seen
+
+
+def test_a_child_refusing_its_settings_stops_up_with_its_line_and_exit_code_2(tmp_path: Path) -> None:
+    result = subprocess.run([EVENTSHOP, "up", "--data-dir", str(tmp_path / "d"), "--port-base", str(free_port_base())],
+                            capture_output=True, text=True, timeout=90,
+                            env={**os.environ, "EVENTSHOP_PAYMENT_SYSTEM_ERROR_RATE": "2"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("error: payment-system: ") and "EVENTSHOP_PAYMENT_SYSTEM_ERROR_RATE" in last
+    assert "restarting" not in result.stdout and "Traceback" not in result.stdout + result.stderr
+    assert leftovers(tmp_path / "d") == []
 
 
 def test_a_second_up_on_the_same_data_dir_is_refused(

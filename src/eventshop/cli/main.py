@@ -17,6 +17,8 @@ from typer import _click  # typer vendors click: its commands and contexts are t
 from typer.core import TyperGroup
 from typer.main import get_group
 
+from eventshop.platform.settings import InvalidSetting
+
 # Blocked before any command module is imported: optional modules that libraries import when
 # present and we never use. None in sys.modules makes their import fail, which each library
 # handles: httpx's own CLI (pulls rich and pygments into every process, about 6 MB) and the
@@ -79,9 +81,12 @@ def _root() -> None:
 
 
 def main() -> None:
-    """Run the CLI; a bad EVENTSHOP_* setting is one line naming it, not a traceback."""
+    """Run the CLI; a bad EVENTSHOP_* setting is one line naming it and exit code 2, not a traceback."""
     try:
         app()
+    except InvalidSetting as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        sys.exit(2)
     except ValidationError as exc:
         problem = exc.errors()[0]
         name = "EVENTSHOP_" + "_".join(str(part) for part in problem["loc"]).upper()

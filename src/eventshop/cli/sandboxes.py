@@ -36,7 +36,7 @@ class Prepared:
         try:
             self.faults = FaultConfig.from_env(name)
         except InvalidFaultConfig as exc:
-            raise fail(f"invalid failure injection setting: {exc}") from None
+            raise fail(f"invalid failure injection setting: {exc}", 2) from None
         self.folder = data_dir or self.settings.data_dir / "sandboxes" / name
         self.folder.mkdir(parents=True, exist_ok=True)
 

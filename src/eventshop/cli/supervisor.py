@@ -18,6 +18,11 @@ from rich.text import Text
 COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta",
            "bright_green", "bright_yellow", "bright_blue", "white", "red"]
 MAX_BACKOFF = 30.0
+CONFIG_ERROR = 2  # a process's exit code for a bad setting or option: starting it again cannot help
+
+
+class ChildMisconfigured(Exception):
+    """A child exited with CONFIG_ERROR; the message is its name and its own one-line error."""
 
 
 @dataclass
@@ -50,6 +55,8 @@ RECORD_START = re.compile(rb'^(\d{4}-\d\d-\d\d[ T]|\{"time"|\[\d+\] \d{4}/)')
 ALARMING = re.compile(
     rb'( (WARNING|ERROR|CRITICAL) |"level": "(warning|error|critical)"|\[(WRN|ERR|FTL)\]|Traceback|^error:)'
 )
+# Warnings every local start gives, for the log files only: nats-server on the generated config's passwords.
+EXPECTED = re.compile(rb"\[WRN\] Plaintext passwords detected")
 
 
 class Supervisor:
@@ -94,7 +101,7 @@ class Supervisor:
                 if self.quiet:
                     continue
                 if RECORD_START.match(raw) or not raw.startswith((b" ", b"\t", b"Traceback")):
-                    showing = self.verbose or bool(ALARMING.search(raw))
+                    showing = self.verbose or (bool(ALARMING.search(raw)) and not EXPECTED.search(raw))
                 if showing:
                     self.say(child, raw.decode(errors="replace").rstrip())
 
@@ -102,6 +109,13 @@ class Supervisor:
         prefix = Text(f"{child.name:>16} | ", style=child.colour)
         with self.lock:
             self.console.print(prefix + Text(line), highlight=False, soft_wrap=True)
+
+    def show_log(self, name: str) -> None:
+        """With --verbose, the output of a short-lived process that wrote straight to its log file."""
+        if self.verbose and not self.quiet:
+            child = Child(name, [], None, None, colour="dim")
+            for line in (self.log_dir / f"{name}.log").read_text(errors="replace").splitlines():
+                self.say(child, line)
 
     def watch_once(self) -> None:
         """Restart children that died, with capped exponential backoff."""
@@ -114,6 +128,10 @@ class Supervisor:
                     child.restarts = 0  # it has stayed up: the next crash starts the backoff again
                 continue
             if child.next_start is None:
+                if child.process.returncode == CONFIG_ERROR:
+                    for reader in child.readers:
+                        reader.join(timeout=2)
+                    raise ChildMisconfigured(f"{child.name}: {last_line(self.log_dir / f'{child.name}.log')}")
                 delay = min(2.0**child.restarts, MAX_BACKOFF)
                 child.next_start = now + delay
                 code = child.process.returncode
@@ -150,6 +168,12 @@ class Supervisor:
         for child in self.children:
             for reader in child.readers:
                 reader.join(timeout=2)
+
+
+def last_line(log: Path) -> str:
+    """A process's last words, e.g. `EVENTSHOP_LOG_LEVEL='LOUD': Input should be ...`, without its `error: `."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()] if log.exists() else []
+    return lines[-1].removeprefix("error: ") if lines else "(no output)"
 
 
 def _signal(process: subprocess.Popen[bytes], sig: int) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
-import json
 import os
 import shutil
 import signal
@@ -19,12 +17,15 @@ import httpx
 import typer
 from nats.errors import Error as NatsError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from eventshop.cli import locating
+from eventshop.cli.listing import Column, print_json, print_table
 from eventshop.cli.preflight import port_is_free
 from eventshop.cli.seeding import DEMO_EMAIL, DEMO_PASSWORD, seed
-from eventshop.cli.supervisor import Child, Supervisor
+from eventshop.cli.supervisor import CONFIG_ERROR, Child, ChildMisconfigured, Supervisor, last_line
 from eventshop.platform.broker import BrokerRefused, set_up_streams
 from eventshop.platform.broker_auth import OPERATOR, ensure_secrets, login_for, secrets_dir
 from eventshop.platform.embedded_nats import nats_server_binary
@@ -115,6 +116,8 @@ def finish_migration(migration: subprocess.Popen[bytes], log_dir: Path, deadline
         code = migration.wait(timeout=max(deadline - time.monotonic(), 0.1))
     except subprocess.TimeoutExpired:
         raise TimeoutError(f"migrations not done after {READY_TIMEOUT:.0f}s; see {log_dir / 'migrate.log'}") from None
+    if code == CONFIG_ERROR:
+        raise ChildMisconfigured(f"migrate: {last_line(log_dir / 'migrate.log')}")
     if code != 0:
         tail = "\n".join((log_dir / "migrate.log").read_text(errors="replace").splitlines()[-15:])
         raise ChildProcessError(f"eventshop migrate failed (exit {code}):\n{tail}")
@@ -130,12 +133,10 @@ def set_up_broker(settings: Settings, nats_url: str) -> None:
         raise ChildProcessError(f"setting up the streams on {nats_url} failed: {exc}") from None
 
 
-def write_state(path: Path, supervisor: Supervisor) -> None:
-    state = {"pid": os.getpid(), "processes": [
-        {"name": c.name, "pid": c.pid, "port": c.port, "health_url": c.health_url, "started_at": c.started_at}
-        for c in supervisor.children
-    ]}
-    path.write_text(json.dumps(state, indent=2))
+def write_state(settings: Settings, nats_url: str, supervisor: Supervisor, ready: bool) -> None:
+    processes = [{"name": c.name, "pid": c.pid, "port": c.port, "health_url": c.health_url,
+                  "started_at": c.started_at} for c in supervisor.children]
+    locating.write_state(settings.data_dir, settings, nats_url, ["frontend", *SERVICES, *SANDBOXES], processes, ready)
 
 
 def urls_table(settings: Settings, nats_url: str) -> Table:
@@ -176,8 +177,9 @@ def up(
         int | None, typer.Option(help="ports are base + offset (default 8000)", min=1, max=MAX_PORT_BASE)
     ] = None,
     quiet: Annotated[bool, typer.Option(help="no log lines on the terminal at all")] = False,
-    verbose: Annotated[bool, typer.Option(help="every log line of every process on the terminal, not only "
-                                                "warnings and errors (all lines are always in the log files)")] = False,
+    verbose: Annotated[bool, typer.Option(help="every log line of every process on the terminal (the nats-server "
+                                                "banner, migrations), not only warnings and errors; all lines are "
+                                                "always in the log files")] = False,
     no_seed: Annotated[bool, typer.Option("--no-seed", help="do not create the demo catalog and customer")] = False,
 ) -> None:
     """Start the whole shop: broker, sandboxes, eight services, frontend; Ctrl-C stops it all."""
@@ -213,7 +215,7 @@ def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -
     supervisor = Supervisor(settings.data_dir / "logs", env, console, quiet, verbose)
     ensure_keys(http_secrets_dir(settings))  # every process's HTTP identity (platform/identity.py)
     waves = plan(supervisor, settings, settings.nats_url)
-    state = settings.data_dir / "up.json"
+    state = settings.data_dir / locating.STATE_FILE
 
     def request_stop(*_: object) -> None:
         raise KeyboardInterrupt
@@ -228,10 +230,11 @@ def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -
         for wave in waves:
             if any(child.name in SERVICES for child in wave):
                 finish_migration(migration, supervisor.log_dir, deadline)
+                supervisor.show_log("migrate")
                 set_up_broker(settings, nats_url)
             for child in wave:
                 supervisor.start(child)
-            write_state(state, supervisor)
+            write_state(settings, nats_url, supervisor, ready=False)
             wait_ready(supervisor, wave, deadline)
         marker = settings.data_dir / "seeded"
         if not no_seed and not marker.exists():
@@ -239,20 +242,21 @@ def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -
                 count = seed(settings)
             marker.write_text(f"seeded {count} products\n")
             console.print(f"[green]✓[/] seeded {count} demo products and the demo customer")
+        write_state(settings, nats_url, supervisor, ready=True)
         console.print(urls_table(settings, nats_url))
         console.print(f"[dim]ready in {time.monotonic() - started:.1f}s; logs in {supervisor.log_dir}; "
                       "Ctrl-C stops everything[/]")
         while True:
             supervisor.watch_once()
-            write_state(state, supervisor)
+            write_state(settings, nats_url, supervisor, ready=True)
             time.sleep(0.5)
     except KeyboardInterrupt:
         console.print("\n[bold]stopping eventshop[/]")
-    except (TimeoutError, ChildProcessError, httpx.HTTPError) as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+    except (TimeoutError, ChildProcessError, ChildMisconfigured, httpx.HTTPError) as exc:
         supervisor.stop()
         state.unlink(missing_ok=True)
-        raise typer.Exit(1) from None
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(CONFIG_ERROR if isinstance(exc, ChildMisconfigured) else 1) from None
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the stop short
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -265,31 +269,30 @@ def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -
 
 
 def status(
-    data_dir: Annotated[Path | None, typer.Option(help="the data directory of the running shop")] = None,
+    data_dir: locating.DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the state and every process's health as JSON")] = False,
 ) -> None:
     """Each process of a running `eventshop up`: port, health, pid, uptime."""
-    folder = (data_dir or Settings().data_dir).resolve()
-    state_file = folder / "up.json"
-    if not state_file.exists():
-        raise fail(f"eventshop up is not running for {folder}")
-    state = json.loads(state_file.read_text())
-    if not _alive(int(state["pid"])):
-        raise fail(f"eventshop up is not running for {folder} (stale state from pid {state['pid']})")
-    table = Table("process", "port", "health", "pid", "uptime", title=f"eventshop up (pid {state['pid']})")
-    for entry in state["processes"]:
+    shop = locating.locate(data_dir)
+    if shop.state is None:
+        typer.secho(f"error: {shop.advice('eventshop status')}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1)
+    processes = []
+    for entry in shop.state["processes"]:
         child = Child(entry["name"], [], entry["port"], entry["health_url"])
-        alive = entry["pid"] is not None and _alive(int(entry["pid"]))
-        health = "[green]ready[/]" if alive and healthy(child) else ("[yellow]starting[/]" if alive else "[red]down[/]")
-        uptime = _duration(time.time() - entry["started_at"]) if alive and entry["started_at"] else "-"
-        table.add_row(entry["name"], str(entry["port"] or "-"), health, str(entry["pid"] or "-"), uptime)
-    console.print(table)
-
-
-def _alive(pid: int) -> bool:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, 0)
-        return True
-    return False
+        alive = entry["pid"] is not None and locating.alive(int(entry["pid"]))
+        health = "ready" if alive and healthy(child) else ("starting" if alive else "down")
+        uptime = time.time() - entry["started_at"] if alive and entry["started_at"] else None
+        processes.append({"name": entry["name"], "port": entry["port"], "url": shop.state["urls"].get(entry["name"]),
+                          "health": health, "pid": entry["pid"], "uptime_seconds": uptime})
+    if as_json:
+        print_json({key: value for key, value in shop.state.items() if key != "processes"} | {"processes": processes})
+        return
+    colours = {"ready": "green", "starting": "yellow", "down": "red"}
+    rows = [[p["name"], str(p["port"] or "-"), f"[{colours[p['health']]}]{p['health']}[/]", str(p["pid"] or "-"),
+             _duration(p["uptime_seconds"]) if p["uptime_seconds"] is not None else "-"] for p in processes]
+    print_table([Column("process"), Column("port"), Column("health"), Column("pid"), Column("uptime")], rows,
+                title=f"eventshop up (pid {shop.state['pid']}) for {shop.data_dir}")
 
 
 def _duration(seconds: float) -> str:

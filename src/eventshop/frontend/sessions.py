@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from starlette.middleware.sessions import SessionMiddleware
 
 from eventshop.frontend.clients import Backend, Unavailable
 from eventshop.platform.errors import Forbidden, NotFound
 from eventshop.platform.http import url_path
 from eventshop.platform.identity import FRONTEND_SESSION_SECRET, MissingKeys, secrets_dir
-from eventshop.platform.settings import Settings
+from eventshop.platform.settings import EnvSettings, Settings
 
 DEV_SECRET = "eventshop-frontend-dev-secret"  # EVENTSHOP_DEV_SECRETS only
 COOKIE = "eventshop_session"
@@ -28,7 +28,7 @@ MAX_AGE_SECONDS = 14 * 24 * 3600
 log = logging.getLogger(__name__)
 
 
-class FrontendSettings(BaseSettings):
+class FrontendSettings(EnvSettings):
     """The frontend's own settings (EVENTSHOP_FRONTEND_*)."""
 
     model_config = SettingsConfigDict(env_prefix="EVENTSHOP_FRONTEND_", extra="ignore")

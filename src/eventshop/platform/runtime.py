@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import MetaData
 
 from eventshop.contracts.registry import SERVICES, consumed_by, published_by
+from eventshop.platform.apidocs import install_api_docs
 from eventshop.platform.broker import ConsumerSpec, connect, consumer_specs, ensure_topology
 from eventshop.platform.broker_auth import login_for
 from eventshop.platform.consumers import ConsumerWorker, Handler
@@ -241,8 +242,11 @@ class ServiceRuntime(Generic[C]):
             version="1",
             lifespan=lifespan,
             responses=ERROR_RESPONSES,
+            docs_url=None,
+            redoc_url=None,
         )
         app.state.keyring = keyring
+        install_api_docs(app)
         install_error_handlers(app)
         app.add_middleware(LogContextMiddleware)
         app.include_router(self.service.router)

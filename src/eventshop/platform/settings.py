@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Offsets from the port base, one per process that `eventshop up` starts.
@@ -33,7 +34,39 @@ def env_key(name: str) -> str:
     return name.upper().replace("-", "_")
 
 
-class Settings(BaseSettings):
+class InvalidSetting(ValueError):
+    """A bad EVENTSHOP_* value; the message is one line naming the variable, what it holds and what is wrong."""
+
+
+def invalid_setting(name: str, value: object, problem: str) -> InvalidSetting:
+    return InvalidSetting(f"{name}={value!r}: {problem}")
+
+
+class EnvSettings(BaseSettings):
+    """Settings read from EVENTSHOP_* variables, whose bad values raise InvalidSetting naming the variable."""
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            name = str(self.model_config.get("env_prefix", "")) + "_".join(str(part) for part in problem["loc"])
+            raise invalid_setting(name.upper(), problem.get("input"), problem["msg"]) from None
+
+
+def float_from_env(name: str, default: float) -> float:
+    """A positive number from the environment variable `name`, for the few settings read without a model."""
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise invalid_setting(name, raw, "Input should be a number") from None
+    if not value > 0:
+        raise invalid_setting(name, raw, "Input should be greater than 0")
+    return value
+
+
+class Settings(EnvSettings):
     """Everything a process needs to know about where things are."""
 
     model_config = SettingsConfigDict(env_prefix="EVENTSHOP_", extra="ignore")
@@ -65,7 +98,7 @@ class Settings(BaseSettings):
     http_key: str | None = None
     http_public_keys: str | None = None
     dev_secrets: bool = False
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = False
     # Test switch: the relay publishes every event twice and holds some back, so
     # consumers see duplicates and cross-topic reordering.
@@ -74,9 +107,19 @@ class Settings(BaseSettings):
     # Explicit base URLs by name (tests and in-process runs); env vars and ports otherwise.
     service_urls: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
     def port(self, name: str) -> int:
-        override = os.environ.get(f"EVENTSHOP_{env_key(name)}_PORT")
-        return int(override) if override else self.port_base + PORT_OFFSETS[name]
+        variable = f"EVENTSHOP_{env_key(name)}_PORT"
+        override = os.environ.get(variable)
+        if not override:
+            return self.port_base + PORT_OFFSETS[name]
+        if not override.isdigit() or not 0 < int(override) < 65536:
+            raise invalid_setting(variable, override, "Input should be a port number from 1 to 65535")
+        return int(override)
 
     def url(self, name: str) -> str:
         """Base URL of a service or sandbox: EVENTSHOP_<NAME>_URL, else its local port."""

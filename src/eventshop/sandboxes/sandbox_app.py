@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from eventshop.platform.apidocs import install_api_docs
 from eventshop.platform.errors import ERROR_RESPONSES
 from eventshop.sandboxes.errors import install_error_handlers, sandbox_error
 from eventshop.sandboxes.faults import FaultConfig, install_faults
@@ -49,7 +50,8 @@ def new_sandbox_app(
             on_close()
 
     app = FastAPI(title=title, description=description, version="1", lifespan=lifespan,
-                  responses=ERROR_RESPONSES)
+                  responses=ERROR_RESPONSES, docs_url=None, redoc_url=None)
+    install_api_docs(app)
     install_error_handlers(app)
     if api_key:
         app.add_middleware(RequireApiKey, api_key=api_key, api_prefixes=api_prefixes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +162,8 @@ async def test_the_orders_stuck_command_finds_the_running_shops_order_service_an
     async with running(declare(), settings) as order:
         assert (await order.http.post("/orders", json=new_order("stuck-cli"), headers=CART)).status_code == 201
         port = int(order.url.rsplit(":", 1)[1])
-        (tmp_path / "up.json").write_text(json.dumps({"pid": 1, "processes": [{"name": "order", "port": port}]}))
+        (tmp_path / "up.json").write_text(json.dumps({"pid": os.getpid(), "port_base": port - 5, "processes": [],
+                                                      "urls": {"order": order.url}}))
         listed = await asyncio.to_thread(CliRunner().invoke, app,
                                          ["orders", "stuck", "--older-than", "0.01", "--data-dir", str(tmp_path)])
         assert listed.exit_code == 1, listed.output  # non-zero: there are stuck orders

@@ -13,6 +13,7 @@ from nats.errors import Error as NatsError
 from rich.console import Console
 
 from eventshop.cli.bench import endtoend, messaging, report, shop
+from eventshop.cli.locating import locate
 from eventshop.platform.settings import MAX_PORT_BASE
 
 DEFAULT_PORT_BASE = 18000
@@ -36,10 +37,10 @@ def end_to_end(
                                                     "state", min=0.1, max=5000)] = None,
     duration: Annotated[float, typer.Option(help="seconds of shopping", min=1)] = 10,
     customers: Annotated[int | None, typer.Option(help="open loop: customer pool (default 20)", min=1, max=500)] = None,
-    port_base: Annotated[int | None, typer.Option(help="attach to the shop running on this port base instead of "
-                                                       "starting one", min=1, max=MAX_PORT_BASE)] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="with --port-base: the running shop's data directory (for "
-                                                       "its processes' CPU and RSS)")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="attach to the `eventshop up` running for this data "
+                                                       "directory instead of starting a shop")] = None,
+    port_base: Annotated[int | None, typer.Option(help="attach to the shop running on this port base (CPU and RSS "
+                                                       "need its --data-dir too)", min=1, max=MAX_PORT_BASE)] = None,
     postgres: Annotated[bool, typer.Option(help="the started shop uses fresh databases on PostgreSQL "
                                                 "at 127.0.0.1:5432 (dropped afterwards)")] = False,
     database_url_template: Annotated[str | None, typer.Option(
@@ -67,7 +68,7 @@ def end_to_end(
     except shop.ShopUnavailable as exc:
         errors.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
-    figures["run"]["databases"] = ("the attached shop's own" if port_base is not None
+    figures["run"]["databases"] = ("the attached shop's own" if port_base is not None or data_dir is not None
                                    else "PostgreSQL, fresh per service" if postgres
                                    else "from --database-url-template" if database_url_template
                                    else "SQLite, one file per service")
@@ -83,11 +84,9 @@ def _refuse_bad_combinations(concurrency: int | None, rate: float | None, port_b
         raise usage_error("--concurrency (closed loop) and --rate (open loop) exclude each other")
     if postgres and database_url_template:
         raise usage_error("--postgres and --database-url-template exclude each other")
-    if port_base is not None and (postgres or database_url_template):
-        raise usage_error("the databases of an attached shop (--port-base) are its own; drop --postgres / "
-                          "--database-url-template")
-    if data_dir is not None and port_base is None:
-        raise usage_error("--data-dir names a running shop's data directory; use it with --port-base")
+    if (port_base is not None or data_dir is not None) and (postgres or database_url_template):
+        raise usage_error("the databases of an attached shop (--data-dir, --port-base) are its own; drop --postgres "
+                          "/ --database-url-template")
     if database_url_template is not None and "{service}" not in database_url_template:
         raise usage_error("--database-url-template must contain {service}")
 
@@ -95,8 +94,8 @@ def _refuse_bad_combinations(concurrency: int | None, rate: float | None, port_b
 def _run(workload: endtoend.Workload, port_base: int | None, data_dir: Path | None, postgres: bool,
          template: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="eventshop-bench-") as tmp:
-        if port_base is not None:
-            target = shop.attach_shop(port_base, data_dir)
+        if port_base is not None or data_dir is not None:
+            target = shop.attach_shop(locate(data_dir, port_base))
         else:
             databases: dict[str, str] = {}
             names: list[str] = []

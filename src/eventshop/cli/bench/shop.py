@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from eventshop.cli.locating import LocatedShop
 from eventshop.cli.up import SANDBOXES, SERVICES, cli, taken_port
 from eventshop.platform.identity import operator_headers
 from eventshop.platform.settings import MAX_PORT_BASE, Settings, env_key
@@ -38,16 +38,11 @@ class ShopTarget:
     started: bool
     process: subprocess.Popen[bytes] | None = None
     databases: list[str] = field(default_factory=list)  # PostgreSQL databases we created, dropped at the end
+    attached_up_pid: int | None = None  # of an attached shop: from its up.json
 
     def up_pid(self) -> int | None:
-        """The pid of the `eventshop up` that runs this shop, from its up.json; None if there is none."""
-        if self.process is not None:
-            return self.process.pid
-        try:
-            pid = json.loads((self.settings.data_dir / "up.json").read_text())["pid"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        return pid if isinstance(pid, int) else None
+        """The pid of the `eventshop up` that runs this shop; None if there is none."""
+        return self.process.pid if self.process is not None else self.attached_up_pid
 
 
 def free_port_base(start: int) -> int:
@@ -113,12 +108,9 @@ def start_shop(data_dir: Path, port_base: int, database_urls: dict[str, str]) ->
     return target
 
 
-def attach_shop(port_base: int, data_dir: Path | None) -> ShopTarget:
-    """A running shop on `port_base`: every service must answer its readiness check."""
-    settings = Settings(port_base=port_base)
-    if data_dir is not None:
-        settings.data_dir = data_dir
-    settings.data_dir = settings.data_dir.resolve()
+def attach_shop(located: LocatedShop) -> ShopTarget:
+    """A running shop: every service must answer its readiness check."""
+    settings = located.settings
     for name in [*SERVICES, *SANDBOXES]:
         url = f"{settings.url(name)}/health" + ("/ready" if name in SERVICES else "")
         try:
@@ -126,9 +118,9 @@ def attach_shop(port_base: int, data_dir: Path | None) -> ShopTarget:
         except httpx.HTTPError:
             ok = False
         if not ok:
-            raise ShopUnavailable(f"no ready shop on port base {port_base}: {name} does not answer at {url}")
-    nats_url = settings.nats_url or f"nats://127.0.0.1:{settings.port('nats')}"
-    return ShopTarget(settings, nats_url, started=False)
+            raise ShopUnavailable(f"no ready shop on port base {settings.port_base}: {name} does not answer at {url}; "
+                                  f"{located.advice('eventshop bench')}")
+    return ShopTarget(settings, located.broker_url, started=False, attached_up_pid=located.up_pid)
 
 
 def stop_shop(target: ShopTarget) -> None:

@@ -6,7 +6,6 @@ address_not_found), a country outside SERVED_COUNTRIES is refused (422 country_n
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from eventshop.contracts.values import WholeNumber
+from eventshop.platform.settings import float_from_env
 from eventshop.sandboxes.errors import sandbox_error
 from eventshop.sandboxes.faults import FaultConfig
 from eventshop.sandboxes.logistics_system.store import ShipmentStore
@@ -74,7 +74,7 @@ def refusal(request: ShipmentRequest) -> JSONResponse | None:
 def create_app(data_dir: Path, faults: FaultConfig | None = None, *, step_seconds: float | None = None,
                api_key: str | None = None) -> FastAPI:
     """`step_seconds`: time per tracking step (default EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS or 20)."""
-    step = step_seconds if step_seconds is not None else float(os.environ.get(STEP_SECONDS_ENV) or 20)
+    step = step_seconds if step_seconds is not None else float_from_env(STEP_SECONDS_ENV, 20)
     store = ShipmentStore(data_dir / "logistics-system.sqlite3")
     app = new_sandbox_app("logistics-system", "Logistics System (sandbox)", DESCRIPTION,
                           faults or FaultConfig.from_env("logistics-system"), ("/v1/",),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Header, Query
 from fastapi.responses import JSONResponse
 
+from eventshop.platform.settings import float_from_env
 from eventshop.sandboxes.faults import FaultConfig
 from eventshop.sandboxes.payment_system.cards import TEST_CARDS
 from eventshop.sandboxes.payment_system.processing import ChargeRequest, PaymentSystem, RefundRequest, Result
@@ -41,7 +41,7 @@ def create_app(
     api_key: str | None = None,
 ) -> FastAPI:
     """`timeout_seconds`: how late tok_timeout answers (default EVENTSHOP_PAYMENT_SYSTEM_TIMEOUT_SECONDS or 30)."""
-    delay = timeout_seconds if timeout_seconds is not None else float(os.environ.get(TIMEOUT_SECONDS_ENV) or 30)
+    delay = timeout_seconds if timeout_seconds is not None else float_from_env(TIMEOUT_SECONDS_ENV, 30)
     store = PaymentStore(data_dir / "payment-system.sqlite3", owner=uuid.uuid4().hex)
     system = PaymentSystem(store, delay)
     app = new_sandbox_app("payment-system", "Payment System (sandbox)", DESCRIPTION,

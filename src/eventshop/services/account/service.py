@@ -12,11 +12,12 @@ from eventshop.services.account.tables import Base
 from eventshop.services.account.usecases import AccountContext, AccountSettings
 
 
-async def make_context(db: Database, settings: Settings) -> AccountContext:
-    return AccountContext(db=db, settings=settings, policy=AccountSettings())
-
-
 def declare() -> Service[AccountContext]:
+    policy = AccountSettings()  # read here: a bad value stops the process before it serves
+
+    async def make_context(db: Database, settings: Settings) -> AccountContext:
+        return AccountContext(db=db, settings=settings, policy=policy)
+
     return Service(
         name="account",
         metadata=Base.metadata,

@@ -10,7 +10,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -18,7 +18,7 @@ from eventshop.contracts.events import AccountCreatedEvent, AccountDeactivatedEv
 from eventshop.contracts.events.account import AccountEvent
 from eventshop.platform.db import Database, UnitOfWork, utcnow
 from eventshop.platform.errors import Conflict, Invalid, NotFound
-from eventshop.platform.settings import Settings
+from eventshop.platform.settings import EnvSettings, Settings
 from eventshop.services.account import domain
 from eventshop.services.account.domain import AccountStatus, Address
 from eventshop.services.account.tables import Account, CustomerSession
@@ -26,7 +26,7 @@ from eventshop.services.account.tables import Account, CustomerSession
 HASHER = PasswordHasher()
 
 
-class AccountSettings(BaseSettings):
+class AccountSettings(EnvSettings):
     """Account's own settings (EVENTSHOP_ACCOUNT_*): how many failed sign-ins are allowed, and in what time."""
 
     model_config = SettingsConfigDict(env_prefix="EVENTSHOP_ACCOUNT_", extra="ignore")

@@ -12,16 +12,16 @@ from email.utils import formatdate, make_msgid, parseaddr
 
 import aiosmtplib
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from eventshop.platform.settings import Settings
+from eventshop.platform.settings import EnvSettings, Settings
 
 
 def _local_smtp_port() -> int:
     return Settings().port("smtp")
 
 
-class SmtpSettings(BaseSettings):
+class SmtpSettings(EnvSettings):
     """EVENTSHOP_SMTP_*: where mail goes. The default is the local mail catcher (port base + 25)."""
 
     model_config = SettingsConfigDict(env_prefix="EVENTSHOP_SMTP_", extra="ignore")

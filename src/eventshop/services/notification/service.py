@@ -16,11 +16,6 @@ from eventshop.services.notification.tables import Base
 from eventshop.services.notification.usecases import NotificationContext, retry_pending_emails
 
 
-async def make_context(db: Database, settings: Settings) -> NotificationContext:
-    sender = EmailSender(SmtpSettings())
-    return NotificationContext(db=db, settings=settings, accounts=AccountClient(settings), sender=sender)
-
-
 async def close_context(ctx: NotificationContext) -> None:
     await ctx.accounts.client.aclose()
     await ctx.sender.aclose()
@@ -28,6 +23,11 @@ async def close_context(ctx: NotificationContext) -> None:
 
 def declare() -> Service[NotificationContext]:
     consumed = {event for events in consumed_by("notification").values() for event in events}
+    smtp = SmtpSettings()  # read here: a bad value stops the process before it serves
+
+    async def make_context(db: Database, settings: Settings) -> NotificationContext:
+        return NotificationContext(db=db, settings=settings, accounts=AccountClient(settings), sender=EmailSender(smtp))
+
     return Service(
         name="notification",
         metadata=Base.metadata,

@@ -14,11 +14,12 @@ from eventshop.services.order.tables import Base
 from eventshop.services.order.usecases import OrderContext, StuckOrderSettings, count_orders_not_final
 
 
-async def make_context(db: Database, settings: Settings) -> OrderContext:
-    return OrderContext(db=db, settings=settings, stuck_after_seconds=StuckOrderSettings().stuck_after_seconds)
-
-
 def declare() -> Service[OrderContext]:
+    stuck_after_seconds = StuckOrderSettings().stuck_after_seconds  # read here: a bad value stops the process early
+
+    async def make_context(db: Database, settings: Settings) -> OrderContext:
+        return OrderContext(db=db, settings=settings, stuck_after_seconds=stuck_after_seconds)
+
     return Service(
         name="order",
         metadata=Base.metadata,

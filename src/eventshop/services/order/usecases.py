@@ -9,7 +9,7 @@ from typing import Any
 
 from prometheus_client import Gauge
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy import func, select
 
 from eventshop.contracts.envelope import Event
@@ -25,7 +25,7 @@ from eventshop.contracts.events import (
 from eventshop.contracts.values import OrderLine
 from eventshop.platform.db import Database, Incoming, UnitOfWork, utcnow
 from eventshop.platform.errors import Conflict, Invalid, NotFound, NotReady
-from eventshop.platform.settings import Settings
+from eventshop.platform.settings import EnvSettings, Settings
 from eventshop.services.order import domain
 from eventshop.services.order.domain import Emit, OrderStatus, Outcome
 from eventshop.services.order.tables import Order, OrderLineRow, TimelineEntry
@@ -40,7 +40,7 @@ ORDERS_NOT_FINAL = Gauge(
 )
 
 
-class StuckOrderSettings(BaseSettings):
+class StuckOrderSettings(EnvSettings):
     """EVENTSHOP_ORDER_STUCK_AFTER_SECONDS: an order not final after this long is counted and listed as stuck."""
 
     model_config = SettingsConfigDict(env_prefix="EVENTSHOP_ORDER_", extra="ignore")

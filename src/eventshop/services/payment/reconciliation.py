@@ -15,10 +15,11 @@ from datetime import timedelta
 
 from prometheus_client import Gauge
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy import func, select
 
 from eventshop.platform.db import utcnow
+from eventshop.platform.settings import EnvSettings
 from eventshop.services.payment import domain
 from eventshop.services.payment.domain import PaymentStatus, Reconciled
 from eventshop.services.payment.tables import Payment
@@ -34,7 +35,7 @@ UNKNOWN_PAYMENTS = Gauge(
 POLL_SECONDS = 1.0
 
 
-class ReconcileSettings(BaseSettings):
+class ReconcileSettings(EnvSettings):
     """EVENTSHOP_PAYMENT_RECONCILE_SECONDS: how long the provider may take to know a charge's outcome."""
 
     model_config = SettingsConfigDict(env_prefix="EVENTSHOP_PAYMENT_", extra="ignore")

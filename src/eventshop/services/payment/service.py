@@ -20,18 +20,19 @@ from eventshop.services.payment.tables import Base
 from eventshop.services.payment.usecases import PaymentContext
 
 
-async def make_context(db: Database, settings: Settings) -> PaymentContext:
-    provider = PaymentSystemClient(settings.url("payment-system"), timeout=max(settings.http_timeout_seconds, 5.0))
-    return PaymentContext(db=db, settings=settings, accounts=AccountClient(settings), provider=provider,
-                          reconcile_seconds=ReconcileSettings().reconcile_seconds)
-
-
 async def close_context(ctx: PaymentContext) -> None:
     await ctx.accounts.client.aclose()
     await ctx.provider.aclose()
 
 
 def declare() -> Service[PaymentContext]:
+    reconcile_seconds = ReconcileSettings().reconcile_seconds  # read here: a bad value stops the process early
+
+    async def make_context(db: Database, settings: Settings) -> PaymentContext:
+        provider = PaymentSystemClient(settings.url("payment-system"), timeout=max(settings.http_timeout_seconds, 5.0))
+        return PaymentContext(db=db, settings=settings, accounts=AccountClient(settings), provider=provider,
+                              reconcile_seconds=reconcile_seconds)
+
     return Service(
         name="payment",
         metadata=Base.metadata,
