@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from eventshop.cli.seeding import seed
 from tests.browser.conftest import screenshot
@@ -29,25 +29,40 @@ def demo_product(shop: Shop, sku: str) -> dict[str, Any]:
     return next(p for p in found if p["sku"] == sku)
 
 
-def sign_up(page: Page, shop: Shop, card: str = "tok_visa") -> str:
-    email = fill_sign_up(page, shop, "a very long password", card)
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+def sign_up(page: Page, shop: Shop, card: str = "tok_visa", postcode: str = "10117") -> str:
+    email = fill_sign_up(page, shop, "a very long password", card, postcode)
     expect(page.get_by_text("Your account is ready")).to_be_visible()
     return email
 
 
-def fill_sign_up(page: Page, shop: Shop, password: str, card: str = "tok_visa") -> str:
+def fill_sign_up(page: Page, shop: Shop, password: str, card: str = "tok_visa", postcode: str = "10117",
+                 country: str = "DE") -> str:
     email = f"grace-{uuid.uuid4().hex[:6]}@example.com"
     page.goto(f"{shop.url('frontend')}/signup")
     page.get_by_label("Full name").fill("Grace Hopper")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_label("Street and number").fill("Unter den Linden 6")
-    page.get_by_label("Postcode").fill("10117")
+    page.get_by_label("Postcode").fill(postcode)
     page.get_by_label("City").fill("Berlin")
-    page.get_by_label("Country code").fill("DE")
+    page.get_by_label("Country").select_option(country)
     page.get_by_label("Test card").select_option(card)
     page.get_by_role("button", name="Create account").click()
     return email
+
+
+def assert_no_sideways_scrolling(page: Page) -> None:
+    page.wait_for_load_state("load")
+    width, viewport = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= viewport, f"{page.url} scrolls sideways ({width}px in {viewport}px)"
+
+
+def check_out_and_watch(page: Page) -> None:
+    page.get_by_role("button", name=re.compile("Check out")).click()
+    expect(page).to_have_url(re.compile(r"/orders/[0-9a-f]+$"))
 
 
 def add_to_cart(page: Page, shop: Shop, product_id: str, quantity: int = 1) -> None:
@@ -78,7 +93,9 @@ def test_a_customer_orders_two_products_and_watches_the_order_ship_live(page: Pa
     page.get_by_role("button", name=re.compile("Check out")).click()
     expect(page).to_have_url(re.compile(r"/orders/[0-9a-f]+$"))
     page.evaluate("window.__stillTheSamePage = true")
-    expect(page.get_by_test_id("order-status")).to_have_text("shipped", timeout=45_000)
+    expect(page.get_by_test_id("order-status")).to_have_text("Shipped", timeout=45_000)
+    expect(page.get_by_test_id("order-headline")).to_have_text("Your order is on its way.")
+    expect(page.get_by_test_id("timeline")).to_contain_text("Payment of €78.70 received")
     expect(page.get_by_test_id("tracking-number")).to_have_text(re.compile(r"\w{8,}"))
     assert page.evaluate("window.__stillTheSamePage") is True  # updated live, not reloaded
     assert blocked == [], "the Content-Security-Policy blocks nothing the shop's pages use"
@@ -97,15 +114,51 @@ def test_a_guessable_password_is_refused_with_the_reason_next_to_the_field(page:
     expect(page.get_by_label("Password")).to_have_attribute("aria-invalid", "true")
 
 
-def test_a_declined_card_shows_the_order_cancelled_with_the_reason(page: Page, shop: Shop) -> None:
+def test_a_declined_card_shows_the_order_cancelled_with_the_reason_in_words_on_a_phone(page: Page, shop: Shop) -> None:
+    page.set_viewport_size(PHONE)
     product = add_product(shop, stock=5, price=990, name="Stoneware Mug")
     sign_up(page, shop, card="tok_declined")
     add_to_cart(page, shop, product["id"])
-    page.get_by_role("button", name=re.compile("Check out")).click()
+    check_out_and_watch(page)
 
-    expect(page.get_by_test_id("order-status")).to_have_text("cancelled", timeout=45_000)
-    expect(page.get_by_test_id("order-reason")).to_have_text("The card was declined (card_declined)")
+    expect(page.get_by_test_id("order-status")).to_have_text("Cancelled", timeout=45_000)
+    expect(page.get_by_test_id("order-reason")).to_have_text("The card was declined")
+    expect(page.get_by_test_id("order-headline")).to_have_text("This order is cancelled: the card was declined.")
+    expect(page.get_by_test_id("money-note")).to_have_text("Nothing was charged.")
+    expect(page.get_by_test_id("live-note")).to_have_text("This order is closed: nothing more happens with it.")
+    text = page.locator("main").inner_text()
+    for wrong in ("Thank you", "This order is complete", "card_declined", "Payment failed"):
+        assert wrong not in text, wrong
+    assert_no_sideways_scrolling(page)
     screenshot(page, "order-cancelled")
+    page.reload()
+    expect(page.get_by_test_id("order-headline")).to_have_text("This order is cancelled: the card was declined.")
+    page.goto(f"{page.url.rsplit('/orders/', 1)[0]}/orders")
+    expect(page.get_by_test_id("order-row-reason")).to_have_text("The card was declined")
+    expect(page.get_by_test_id("order-row-reason")).to_be_in_viewport()
+    assert_no_sideways_scrolling(page)
+
+
+def test_an_order_that_cannot_be_shipped_shows_the_refund(page: Page, shop: Shop) -> None:
+    product = add_product(shop, stock=5, price=2490, name="Espresso Tamper")
+    sign_up(page, shop, postcode="00000")  # the logistics sandbox cannot deliver there
+    add_to_cart(page, shop, product["id"])
+    check_out_and_watch(page)
+
+    expect(page.get_by_test_id("order-status")).to_have_text("Cancelled", timeout=45_000)
+    expect(page.get_by_test_id("order-reason")).to_have_text("The carrier cannot deliver to this address")
+    expect(page.get_by_test_id("money-note")).to_contain_text("The payment of €24.90 is refunded in full")
+    expect(page.get_by_test_id("timeline")).to_contain_text("Payment of €24.90 received")
+    assert "shipping_failed" not in page.locator("main").inner_text()
+
+
+def test_an_address_that_does_not_exist_is_refused_at_its_field(page: Page, shop: Shop) -> None:
+    fill_sign_up(page, shop, "a very long password", postcode="1011")
+    expect(page.locator("#postcode-error")).to_have_text("Enter a postcode such as 10115 (Germany)")
+    expect(page.get_by_label("Postcode")).to_have_attribute("aria-invalid", "true")
+    fill_sign_up(page, shop, "a very long password", postcode="10115", country="GB")
+    expect(page.locator("#postcode-error")).to_contain_text("SW1A 1AA")
+    expect(page.get_by_label("Country")).to_have_value("GB")
 
 
 def test_a_product_cannot_be_ordered_beyond_its_stock(page: Page, shop: Shop) -> None:
@@ -126,10 +179,29 @@ def test_a_product_cannot_be_ordered_beyond_its_stock(page: Page, shop: Shop) ->
     expect(page.get_by_test_id("cart-line")).to_have_count(0)
 
 
-def test_pages_render_on_a_phone_sized_screen(page: Page, shop: Shop) -> None:
-    page.set_viewport_size({"width": 375, "height": 740})
+def test_pages_fit_a_phone_screen_with_two_products_a_row_and_unit_prices_in_the_cart(page: Page, shop: Shop) -> None:
+    page.set_viewport_size(PHONE)
+    kettle = demo_product(shop, "KETTLE-STEEL")
     page.goto(shop.url("frontend"))
     expect(page.get_by_role("link", name="Cart")).to_be_visible()
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 375, f"the page scrolls sideways ({width}px)"
+    cards = page.get_by_test_id("product-card")
+    first, second, third = (cards.nth(n).bounding_box() for n in range(3))
+    assert first and second and third and first["y"] == second["y"] < third["y"], "two products a row"
+    search = page.get_by_role("search").bounding_box()
+    assert search and search["y"] + search["height"] + 8 <= first["y"], "the search box keeps off the first card"
+    assert_no_sideways_scrolling(page)
     screenshot(page, "phone-catalog")
+    page.goto(f"{shop.url('frontend')}/?page=99")
+    expect(page.get_by_test_id("past-the-end")).to_contain_text("There is no page 99")
+    page.get_by_role("link", name="Go to the first page").click()
+    expect(cards.first).to_be_visible()
+
+    sign_up(page, shop)
+    assert_no_sideways_scrolling(page)
+    add_to_cart(page, shop, kettle["id"], 2)
+    expect(page.get_by_test_id("unit-price")).to_have_text("€49.90 each")
+    expect(page.get_by_test_id("unit-price")).to_be_visible()
+    assert_no_sideways_scrolling(page)
+    for path in ("/products/" + kettle["id"], "/orders", "/account", "/signin"):
+        page.goto(shop.url("frontend") + path)
+        assert_no_sideways_scrolling(page)

@@ -6,12 +6,22 @@ import logging
 import re
 from typing import Any
 
+import pycountry
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from eventshop.frontend import sessions
 from eventshop.frontend.clients import Unavailable
-from eventshop.frontend.pages import backend, form_of, frontend_backend, message_of, redirect, render, signin_redirect
+from eventshop.frontend.pages import (
+    backend,
+    could_not,
+    form_of,
+    frontend_backend,
+    message_of,
+    redirect,
+    render,
+    signin_redirect,
+)
 from eventshop.platform.auth import CLIENT_ADDRESS_HEADER
 from eventshop.platform.errors import DomainError, NotFound
 from eventshop.platform.http import url_path
@@ -27,14 +37,17 @@ REQUIRED = {
     "street": "Enter your street and house number.",
     "postcode": "Enter your postcode.",
     "city": "Enter your city.",
-    "country": "Enter a two-letter country code, such as DE.",
+    "country": "Choose your country.",
     "payment_token": "Choose a test card.",
     "current_password": "Enter your current password.",
     "new_password": "Choose a new password.",
 }
 SIGNUP = ("name", "email", "password", *ADDRESS, "payment_token")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-COUNTRY = re.compile(r"[A-Za-z]{2}")
+# The select's choices: every ISO 3166-1 country, by the name people use. Account checks the choice again.
+COUNTRIES = sorted(((c.alpha_2, getattr(c, "common_name", None) or c.name) for c in pycountry.countries),
+                   key=lambda country: country[1])
+COUNTRY_CODES = frozenset(code for code, _ in COUNTRIES)
 # Service error codes that belong to one field, so the message can sit next to it.
 CODE_FIELDS = {"email_taken": "email", "weak_password": "password", "invalid_payment_token": "payment_token",
                "wrong_current_password": "current_password"}
@@ -46,22 +59,31 @@ def check_fields(values: dict[str, str], fields: tuple[str, ...]) -> dict[str, s
     errors = {field: REQUIRED[field] for field in fields if not values.get(field)}
     if "email" in fields and values.get("email") and not EMAIL.fullmatch(values["email"]):
         errors["email"] = "Enter an email address such as name@example.com."
-    if "country" in fields and values.get("country") and not COUNTRY.fullmatch(values["country"]):
-        errors["country"] = REQUIRED["country"]
+    if "country" in fields and values.get("country") and values["country"] not in COUNTRY_CODES:
+        errors["country"] = "Choose your country from the list."
     return errors
 
 
 def field_errors(exc: DomainError, renamed: dict[str, str] | None = None) -> dict[str, str]:
     """The service's validation details mapped to form fields (`renamed`: service field -> form field)."""
     errors: dict[str, str] = {}
-    for item in exc.details if isinstance(exc.details, list) else []:
-        if isinstance(item, dict):
-            field = str(item.get("field", "")).split(".")[-1]
-            errors.setdefault(field if field in REQUIRED else "form", message_of(Exception(item.get("message", ""))))
+    for field, message in _problems(exc):
+        field = field.split(".")[-1]
+        errors.setdefault(field if field in REQUIRED else "form", message_of(Exception(message)))
     if exc.code in CODE_FIELDS:
         errors[CODE_FIELDS[exc.code]] = message_of(exc)
     errors = {(renamed or {}).get(field, field): message for field, message in errors.items()}
     return errors or {"form": message_of(exc)}
+
+
+def _problems(exc: DomainError) -> list[tuple[str, str]]:
+    """(field, message) pairs: a validation error lists its fields; a domain rule (invalid_address) names one."""
+    if isinstance(exc.details, list):
+        return [(str(item.get("field", "")), str(item.get("message", ""))) for item in exc.details
+                if isinstance(item, dict)]
+    if isinstance(exc.details, dict) and "field" in exc.details:
+        return [(str(exc.details["field"]), exc.message)]
+    return []
 
 
 def client_address(request: Request) -> dict[str, str]:
@@ -84,7 +106,7 @@ def safe_next(target: str | None) -> str:
 @router.get("/signup", response_class=HTMLResponse)
 async def signup_page(request: Request) -> HTMLResponse:
     return render(request, "signup.html", cards=await backend(request).test_cards(), values={},
-                  password_hint=PASSWORD_HINT)
+                  password_hint=PASSWORD_HINT, countries=COUNTRIES)
 
 
 @router.post("/signup", response_class=HTMLResponse, response_model=None)
@@ -103,8 +125,8 @@ async def signup(request: Request) -> HTMLResponse | RedirectResponse:
             created = await backend(request).send("account", "POST", "/accounts", body)
         except DomainError as exc:
             errors = field_errors(exc)
-        except Unavailable as exc:
-            unavailable.append(str(exc))
+        except Unavailable:
+            unavailable.append(could_not("create your account"))
         else:
             try:
                 await open_session(request, values["email"], password)
@@ -114,7 +136,8 @@ async def signup(request: Request) -> HTMLResponse | RedirectResponse:
             sessions.flash(request, f"Welcome, {created['name']}! Your account is ready.")
             return redirect("/")
     return render(request, "signup.html", status=422 if errors else 200, cards=await backend(request).test_cards(),
-                  values=values, errors=errors, unavailable=unavailable, password_hint=PASSWORD_HINT)
+                  values=values, errors=errors, unavailable=unavailable, password_hint=PASSWORD_HINT,
+                  countries=COUNTRIES)
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -139,8 +162,8 @@ async def signin(request: Request) -> HTMLResponse | RedirectResponse:
         if exc.code == "too_many_attempts" and isinstance(exc.details, dict):
             page.headers["Retry-After"] = str(exc.details.get("retry_after_seconds", ""))
         return page
-    except Unavailable as exc:
-        return render(request, "signin.html", next=target, email=email, unavailable=[str(exc)])
+    except Unavailable:
+        return render(request, "signin.html", next=target, email=email, unavailable=[could_not("sign you in")])
     shop = backend(request)  # now with the customer's token
     sessions.set_cart_count(request, await shop.optional(shop.get("cart", url_path("carts", found["account_id"])), []))
     sessions.flash(request, f"Hello again, {found['name']}.")
@@ -173,7 +196,8 @@ async def _account_page(request: Request, who: dict[str, str], status: int = 200
     shown = values or ({"name": found["name"], "payment_token": found["payment_token"], **found["address"]}
                        if found else {})
     return render(request, "account.html", status=status, account=found, cards=await shop.test_cards(),
-                  errors=errors or {}, shown=shown, unavailable=unavailable, password_hint=PASSWORD_HINT)
+                  errors=errors or {}, shown=shown, unavailable=unavailable, password_hint=PASSWORD_HINT,
+                  countries=COUNTRIES)
 
 
 @router.get("/account", response_class=HTMLResponse, response_model=None)
@@ -199,8 +223,8 @@ async def update_account(request: Request) -> HTMLResponse | RedirectResponse:
             changed = await backend(request).send("account", "PATCH", url_path("accounts", who['id']), body)
         except DomainError as exc:
             errors = field_errors(exc)
-        except Unavailable as exc:
-            errors = {"form": f"{exc} Your changes are not saved yet; please try again."}
+        except Unavailable:
+            errors = {"form": could_not("save your changes")}
         else:
             request.session["customer"] = {**who, "name": changed["name"]}
             sessions.flash(request, "Your account is updated.")
@@ -222,8 +246,8 @@ async def change_password(request: Request) -> HTMLResponse | RedirectResponse:
             await backend(request).send("account", "PATCH", url_path("accounts", who["id"]), body)
         except DomainError as exc:
             errors = field_errors(exc, renamed={"password": "new_password"})
-        except Unavailable as exc:
-            errors = {"form": f"{exc} Your password is not changed yet; please try again."}
+        except Unavailable:
+            errors = {"form": could_not("change your password")}
         else:
             sessions.flash(request, "Your password is changed. Every other device is signed out.")
             return redirect("/account")
@@ -242,7 +266,10 @@ async def deactivate(request: Request) -> RedirectResponse:
     try:
         await backend(request).send("account", "POST", url_path("accounts", who['id'], "deactivate"),
                                     {"reason": "customer request"})
-    except (DomainError, Unavailable) as exc:
+    except Unavailable:
+        sessions.flash(request, could_not("deactivate your account"), "error")
+        return redirect("/account")
+    except DomainError as exc:
         sessions.flash(request, message_of(exc), "error")
         return redirect("/account")
     sessions.sign_out(request)

@@ -13,6 +13,7 @@ from eventshop.frontend.clients import Unavailable
 from eventshop.frontend.pages import (
     MAX_QUANTITY,
     backend,
+    could_not,
     form_of,
     message_of,
     quantity_of,
@@ -84,7 +85,10 @@ async def add_to_cart(request: Request) -> RedirectResponse:
     except NotFound:
         sessions.flash(request, "That product is no longer in the catalog.", "error")
         return redirect("/")
-    except (Unavailable, DomainError) as exc:
+    except Unavailable:
+        sessions.flash(request, could_not("add this to your cart"), "error")
+        return redirect(back)
+    except DomainError as exc:
         sessions.flash(request, message_of(exc), "error")
         return redirect(back)
     sessions.set_cart_count(request, found)
@@ -116,7 +120,10 @@ async def update_line(request: Request) -> RedirectResponse:
     except NotFound:
         sessions.flash(request, "That product is no longer in your cart.", "error")
         return redirect("/cart")
-    except (Unavailable, DomainError) as exc:
+    except Unavailable:
+        sessions.flash(request, could_not("change your cart"), "error")
+        return redirect("/cart")
+    except DomainError as exc:
         sessions.flash(request, message_of(exc), "error")
         return redirect("/cart")
     sessions.set_cart_count(request, found)
@@ -144,7 +151,10 @@ async def remove_line(request: Request) -> RedirectResponse:
         return redirect("/cart")
     try:
         found = await backend(request).send("cart", "DELETE", url_path("carts", who['id'], "lines", product_id))
-    except (Unavailable, DomainError) as exc:
+    except Unavailable:
+        sessions.flash(request, could_not("change your cart"), "error")
+        return redirect("/cart")
+    except DomainError as exc:
         sessions.flash(request, message_of(exc), "error")
         return redirect("/cart")
     sessions.set_cart_count(request, found)
@@ -172,12 +182,10 @@ async def checkout(request: Request) -> HTMLResponse | RedirectResponse:
             else message_of(exc)
         sessions.flash(request, message, "error")
         return redirect("/cart")
-    except Unavailable as exc:
-        kept = "" if exc.explained else " Your cart is kept; please check out again in a moment."
-        sessions.flash(request, f"{exc}{kept}", "error")
+    except Unavailable:
+        sessions.flash(request, could_not("place your order", kept="your cart is kept"), "error")
         return redirect("/cart")
     sessions.set_cart_count(request, None)
-    sessions.flash(request, "Thank you! Your order is placed; follow it here as it is paid and shipped.")
     return redirect(f"/orders/{done['order_id']}")
 
 

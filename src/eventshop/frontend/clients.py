@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from collections.abc import Awaitable
 from typing import Any
 
 import httpx
 
-from eventshop.contracts.registry import display_name
 from eventshop.platform.errors import DomainError, NotFound
 from eventshop.platform.http import Answer, NotConnected, ServiceClient, TransportFailed, url_path
 from eventshop.platform.settings import Settings
+from eventshop.platform.telemetry import current_log_context
+
+log = logging.getLogger(__name__)
 
 SERVICES = ("catalog", "cart", "order", "account")
-PAGE_TIMEOUT_SECONDS = 3.0
+# A page waits this long for a read. Behind a catalog page, Catalog asks Inventory (up to 2 s) and a busy machine
+# adds its queueing: 3 s once reported a healthy but loaded Catalog as down. A service that hangs costs a page
+# one such wait (a read that timed out is not retried).
+READ_TIMEOUT_SECONDS = 10.0
+# A write waits longer: at checkout Cart re-prices at Catalog (its reads retried for up to 10 s), then calls Order.
+# Giving up earlier would tell a shopper "not placed" about an order that was.
+WRITE_TIMEOUT_SECONDS = 20.0
+# What a shopper misses when a service does not answer, in their words: never a service's name.
+MISSING = {
+    "catalog": "We cannot show the products just now.",
+    "cart": "We cannot show your cart just now.",
+    "order": "We cannot show your orders just now.",
+    "account": "We cannot show your account details just now.",
+}
 FALLBACK_CARDS = [
     {"token": "tok_visa", "label": "Visa ending 4242 (succeeds)"},
     {"token": "tok_mastercard", "label": "Mastercard ending 4444 (succeeds)"},
@@ -28,12 +44,16 @@ HIDDEN_CARDS = {"tok_timeout"}
 
 
 class Unavailable(Exception):
-    """A service did not answer (or could not do its part); the page says so and renders the rest."""
+    """A service did not answer (or could not do its part); the page says so and renders the rest.
 
-    def __init__(self, service: str, message: str | None = None) -> None:
-        super().__init__(message or f"{display_name(service)} is unavailable right now.")
+    `str()` is for the shopper; `detail` (the service's own words, naming services) goes to the log only.
+    """
+
+    def __init__(self, service: str, detail: str = "") -> None:
+        super().__init__(f"{MISSING.get(service, 'Part of the shop is not answering just now.')} "
+                         "Please try again in a minute.")
         self.service = service
-        self.explained = message is not None
+        self.detail = detail
 
 
 class Backend:
@@ -46,7 +66,7 @@ class Backend:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.customer_token: str | None = None
-        self.clients = {name: ServiceClient(settings, "frontend", name, timeout=PAGE_TIMEOUT_SECONDS)
+        self.clients = {name: ServiceClient(settings, "frontend", name, timeout=WRITE_TIMEOUT_SECONDS)
                         for name in SERVICES}
         self.external = httpx.AsyncClient(timeout=httpx.Timeout(1.5, connect=1.0))
 
@@ -56,12 +76,27 @@ class Backend:
         return view
 
     async def get(self, service: str, path: str, params: dict[str, Any] | None = None) -> Any:
-        return await self._call(service, "GET", path, params=params, attempts=2)
+        return await self._reported(service, "GET", path,
+                                    self._call(service, "GET", path, params=params, attempts=2))
 
     async def send(self, service: str, method: str, path: str, json: Any = None,
                    headers: dict[str, str] | None = None) -> Any:
         """A write is tried once: repeating it is only safe where the callee dedups."""
-        return await self._call(service, method, path, json=json, headers=headers, attempts=1)
+        return await self._reported(service, method, path,
+                                    self._call(service, method, path, json=json, headers=headers, attempts=1))
+
+    async def _reported(self, service: str, method: str, path: str, call: Awaitable[Any]) -> Any:
+        """Await a call (a read within READ_TIMEOUT_SECONDS); a failure is logged as one warning line."""
+        try:
+            async with asyncio.timeout(READ_TIMEOUT_SECONDS if method == "GET" else None):
+                return await call
+        except TimeoutError:
+            failure, raised = f"no answer within {READ_TIMEOUT_SECONDS:g} s", Unavailable(service)
+        except Unavailable as exc:
+            cause = exc.__context__  # the transport failure, when no answer came
+            failure, raised = exc.detail or (str(cause) if cause else "no answer"), exc
+        _report(service, method, path, failure)
+        raise raised from None
 
     async def optional(self, call: Awaitable[Any], unavailable: list[str]) -> Any:
         """Await a call; when its service is down, note why for the page and return None."""
@@ -98,14 +133,17 @@ class Backend:
             response.raise_for_status()
             cards = [{"token": str(c["token"]), "label": str(c.get("label") or c["token"])}
                      for c in response.json() if c["token"] not in HIDDEN_CARDS]
-        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            _report("payment-system", "GET", "/v1/test-tokens", f"{type(exc).__name__}: {exc}")
             return FALLBACK_CARDS
         return cards or FALLBACK_CARDS
 
     async def image(self, product_id: str) -> bytes | None:
+        path = url_path("products", product_id, "image.svg")
         try:
-            answer = await self.clients["catalog"].request("GET", url_path("products", product_id, "image.svg"))
-        except (NotConnected, TransportFailed):
+            answer = await self.clients["catalog"].request("GET", path)
+        except (NotConnected, TransportFailed) as exc:
+            _report("catalog", "GET", path, str(exc))
             return None
         return answer.body if answer.status == 200 else None
 
@@ -136,9 +174,17 @@ def _result(service: str, answer: Answer) -> Any:
     except (ValueError, KeyError, TypeError, AttributeError):
         code, message, details = f"http_{answer.status}", "", None
     if answer.status >= 500:
-        # A 503 with a message means the service answered but could not do its part (say, Order is down
-        # at checkout); its message says more than "unavailable".
-        raise Unavailable(service, message if code == "dependency_unavailable" and message else None)
+        # A 503 dependency_unavailable means the service answered but could not do its part (say, Order is down
+        # at checkout): the log gets its message, the shopper the same words as for any missing service.
+        raise Unavailable(service, f"{answer.status} {code}: {message}")
     failure = (NotFound if answer.status == 404 else DomainError)(message or code, code=code, details=details)
     failure.status = answer.status
     raise failure
+
+
+def _report(service: str, method: str, path: str, failure: str) -> None:
+    """One warning line per failed backend call, with the correlation id the callee's log lines carry too."""
+    correlation_id = current_log_context().get("correlation_id", "-")
+    log.warning("backend call failed: service=%s %s %s: %s (correlation_id=%s)", service, method, path, failure,
+                correlation_id)
+

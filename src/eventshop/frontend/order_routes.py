@@ -12,12 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from eventshop.frontend import sessions
 from eventshop.frontend.clients import Unavailable
-from eventshop.frontend.pages import backend, error_page, reason_text, render, signin_redirect
+from eventshop.frontend.order_view import FINAL, LIVE_NOTE, customer_view, note
+from eventshop.frontend.pages import backend, error_page, render, signin_redirect
 from eventshop.platform.errors import NotFound
 from eventshop.platform.http import url_path
 
 router = APIRouter()
-FINAL = frozenset({"shipped", "cancelled"})
 PAGE_SIZE = 10
 POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 15.0
@@ -26,7 +26,7 @@ HEARTBEAT_SECONDS = 15.0
 # (uvicorn waits for running responses before it stops).
 STREAM_LIMIT_SECONDS = 30.0
 RECONNECT_MILLISECONDS = 2000
-LIVE_FIELDS = ("id", "status", "reason", "carrier", "tracking_number", "timeline", "updated_at")
+PAUSED = "Live updates are paused for a moment; they resume by themselves."
 OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 
 
@@ -63,7 +63,8 @@ async def order(request: Request, order_id: OrderId) -> HTMLResponse | RedirectR
         return render(request, "order.html", order=None, order_id=order_id, unavailable=[str(exc)])
     if found is None:
         return error_page(request, 404, "Order not found", "We could not find that order in your account.")
-    return render(request, "order.html", order=found, order_id=order_id, final=found["status"] in FINAL)
+    return render(request, "order.html", order=found, order_id=order_id, view=customer_view(found),
+                  final=found["status"] in FINAL)
 
 
 @router.get("/orders/{order_id}/events")
@@ -96,13 +97,12 @@ async def _order_stream(request: Request, customer_id: str, order_id: str,
     quiet_since, was_down = loop.time(), False
     while True:
         if found is not None:
-            live = {field: found.get(field) for field in LIVE_FIELDS}
-            live["reason_text"] = reason_text(found.get("reason"))
+            live = {"id": found.get("id"), **customer_view(found)}
             if live != sent:
                 sent, quiet_since = live, loop.time()
                 yield _event("order", live)
             if found["status"] in FINAL:
-                yield _event("end", {"status": found["status"]})
+                yield _event("end", {"status": found["status"], "note": note(found["status"])})
                 return
         if loop.time() > deadline:
             return
@@ -114,10 +114,10 @@ async def _order_stream(request: Request, customer_id: str, order_id: str,
             return
         try:
             found = await owned_order(request, customer_id, order_id)
-        except Unavailable as exc:
+        except Unavailable:
             found = None
             if not was_down:
-                yield _event("unavailable", {"message": str(exc)})
+                yield _event("unavailable", {"message": PAUSED})
             was_down = True
             continue
         if found is None:
@@ -125,4 +125,4 @@ async def _order_stream(request: Request, customer_id: str, order_id: str,
             return
         if was_down:
             was_down = False
-            yield _event("available", {})
+            yield _event("available", {"note": LIVE_NOTE})

@@ -10,47 +10,30 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from eventshop.contracts import wording
+from eventshop.contracts.money import format_money
 from eventshop.frontend import sessions
 from eventshop.frontend.clients import Backend
 from eventshop.platform.errors import DomainError
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 MAX_QUANTITY = 99
+TRY_AGAIN = "Please try again in a minute."
 
 
 def money(amount: int | None, currency: str | None = "EUR") -> str:
-    """Integer minor units as a price: 1250 EUR -> "€12.50"."""
-    if amount is None:
-        return ""
-    units, cents = divmod(abs(int(amount)), 100)
-    value = f"{'-' if amount < 0 else ''}{units:,}.{cents:02d}"
-    code = (currency or "EUR").upper()
-    return f"{SYMBOLS[code]}{value}" if code in SYMBOLS else f"{value} {code}"
+    """Integer minor units as a price, the one way the shop writes money: 1250 EUR -> "€12.50"."""
+    return "" if amount is None else format_money(amount, currency or "EUR")
 
 
-# Why an order was cancelled, in the customer's words; the code stays visible for the curious.
-REASONS = {
-    "out_of_stock": "Some items were out of stock",
-    "card_declined": "The card was declined",
-    "insufficient_funds": "The card has insufficient funds",
-    "expired_card": "The card has expired",
-    "invalid_payment_method": "The payment method is not valid",
-    "account_deactivated": "The account is deactivated",
-    "undeliverable_address": "The carrier cannot deliver to this address",
-    "country_not_served": "The carrier does not deliver to this country",
-}
-
-
-def reason_text(code: str | None) -> str:
-    """"card_declined" -> "The card was declined (card_declined)"; unknown codes read as words."""
-    if not code:
-        return ""
-    return f"{REASONS.get(code, code.replace('_', ' ').capitalize())} ({code})"
+def could_not(what: str, *, kept: str = "") -> str:
+    """What a shopper reads when a service did not answer an action: what did not happen, and what to do."""
+    return f"We could not {what} just now{'; ' + kept if kept else ''}. {TRY_AGAIN}"
 
 
 TEMPLATES.env.filters["money"] = money
-TEMPLATES.env.filters["reason"] = reason_text
+TEMPLATES.env.filters["reason"] = wording.reason_text
+TEMPLATES.env.filters["status"] = wording.status_text
 
 
 def frontend_backend(request: Request) -> Backend:

@@ -20,6 +20,7 @@ from eventshop.frontend.sessions import FrontendSettings
 from eventshop.platform.embedded_nats import free_port
 from eventshop.platform.errors import (
     Conflict,
+    DependencyUnavailable,
     Forbidden,
     Invalid,
     NotFound,
@@ -65,6 +66,7 @@ class Shop:
         self.carts: dict[str, list[dict[str, Any]]] = {}
         self.orders: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, str] = {}  # live session id -> account id
+        self.failing_checkout = False  # Cart answers checkout as when Order is down
 
     def product(self, pid: str) -> dict[str, Any]:
         if pid not in self.products:
@@ -206,6 +208,8 @@ def cart_api(shop: Shop) -> FastAPI:
 
     @app.post("/carts/{customer}/checkout", status_code=201)
     async def checkout(customer: str, body: CheckoutBody) -> dict[str, Any]:
+        if shop.failing_checkout:
+            raise DependencyUnavailable("Order Service is unavailable (NotConnected)")
         lines = shop.carts.get(customer, [])
         if not lines:
             raise Invalid("the cart is empty", code="empty_cart")

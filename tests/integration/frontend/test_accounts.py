@@ -126,3 +126,28 @@ async def test_the_session_cookie_is_secure_unless_turned_off(settings: Settings
         assert cookie.startswith(f"{COOKIE}=") and "; secure" in cookie and "httponly" in cookie
     async with shop(settings) as url, browser(url) as web:
         assert "secure" not in (await web.get("/signin")).headers["set-cookie"].lower()
+
+
+async def test_sign_up_and_the_account_page_show_an_address_error_at_its_field(
+    settings: Settings, clean_broker: None
+) -> None:
+    async with shop(settings) as url, browser(url) as web:
+        form = (await web.get("/signup")).text
+        assert re.search(r'<select id="country" name="country"', form) and '<option value="DE" >Germany' in form
+        assert "Country code" not in form
+        refused = await post_form(web, "/signup", "/signup", **SIGNUP | {"postcode": "1011"})
+        assert refused.status_code == 422
+        assert re.search(r'id="postcode-error">Enter a postcode such as 10115 \(Germany\)', refused.text)
+        assert re.search(r'id="postcode"[^>]*aria-invalid="true"', refused.text)
+        unknown = await post_form(web, "/signup", "/signup", **SIGNUP | {"country": "XX"})
+        assert unknown.status_code == 422 and 'id="country-error">Choose your country from the list.' in unknown.text
+        assert (await post_form(web, "/signup", "/signup", **SIGNUP)).status_code == 303
+
+        change = {k: SIGNUP[k] for k in ("name", "street", "city", "payment_token")}
+        moved = await post_form(web, "/account", "/account", **change, country="GB", postcode="10115")
+        assert moved.status_code == 422
+        assert re.search(r'id="postcode-error">Enter a postcode such as SW1A 1AA', moved.text)
+        assert re.search(r'<option value="GB" selected>United Kingdom', moved.text), "the entry is kept to correct"
+        fixed = await post_form(web, "/account", "/account", **change, country="GB", postcode="sw1a 1aa")
+        assert fixed.status_code == 303
+        assert 'value="SW1A 1AA"' in (await web.get("/account")).text

@@ -7,22 +7,7 @@ import re
 
 import pytest
 
-from eventshop.frontend.pages import money, reason_text
-
 from .standins import PASSWORD, csrf_of, open_shop, post_form, product, sign_in, sse_events
-
-
-def test_a_cancellation_reason_reads_as_words_with_its_code() -> None:
-    assert reason_text("out_of_stock") == "Some items were out of stock (out_of_stock)"
-    assert reason_text("parcel_too_heavy") == "Parcel too heavy (parcel_too_heavy)"
-    assert reason_text(None) == ""
-
-
-def test_money_is_formatted_from_integer_minor_units() -> None:
-    assert money(1250, "EUR") == "€12.50"
-    assert money(129900, "EUR") == "€1,299.00"
-    assert money(5, "USD") == "$0.05"
-    assert money(-250, "SEK") == "-2.50 SEK"
 
 
 async def test_the_catalog_lists_and_pages_products_with_price_image_and_availability() -> None:
@@ -42,6 +27,9 @@ async def test_the_catalog_lists_and_pages_products_with_price_image_and_availab
             shop.products[f"mug{n}"] = product(f"mug{n}", f"Mug {n}", 900, "in_stock", 9)
         second = await web.get("/", params={"page": 2})
         assert second.text.count('data-testid="product-card"') == 2 and "Page 2 of 2" in second.text
+        past = await web.get("/", params={"page": 99})
+        assert "No products yet" not in past.text and "There is no page 99" in past.text
+        assert re.search(r'<a href="/">Go to the first page</a>', past.text)
 
 
 async def test_the_product_page_limits_the_quantity_and_disables_a_sold_out_product() -> None:
@@ -169,7 +157,8 @@ async def test_the_cart_page_renders_and_says_so_when_the_cart_service_is_down()
     async with open_shop(down=("cart",)) as (web, shop):
         await sign_in(web, shop)
         cart = await web.get("/cart")
-        assert cart.status_code == 200 and "Shopping Cart Service is unavailable right now" in cart.text
+        assert cart.status_code == 200 and "We cannot show your cart just now. Please try again" in cart.text
+        assert "Service" not in cart.text
         assert "Traceback" not in cart.text
         ready = (await web.get("/health/ready")).json()
         assert ready["status"] == "ok" and ready["services"]["cart"] is False and ready["services"]["order"] is True
@@ -179,9 +168,10 @@ async def test_pages_render_when_the_catalog_and_order_services_are_down() -> No
     async with open_shop(down=("catalog", "order")) as (web, shop):
         await sign_in(web, shop)
         home = await web.get("/")
-        assert home.status_code == 200 and "Product Catalog Service is unavailable right now" in home.text
+        assert home.status_code == 200 and "We cannot show the products just now" in home.text
         orders = await web.get("/orders")
-        assert orders.status_code == 200 and "Order Service is unavailable right now" in orders.text
+        assert orders.status_code == 200 and "We cannot show your orders just now" in orders.text
+        assert "Service" not in home.text + orders.text
         missing = await web.get("/no/such/page")
         assert missing.status_code == 404 and "Page not found" in missing.text
 
@@ -235,7 +225,7 @@ async def test_the_order_stream_pushes_each_change_and_ends_when_the_order_is_fi
             shop.advance(order_id, "shipped", "ShippingProcessedEvent", carrier="DHL", tracking_number="TRK12345678")
             shipped = (await anext(events))[1]
             assert shipped["status"] == "shipped" and shipped["tracking_number"] == "TRK12345678"
-            assert await anext(events) == ("end", {"status": "shipped"})
+            assert await anext(events) == ("end", {"status": "shipped", "note": "This order is complete."})
             with pytest.raises(StopAsyncIteration):
                 await anext(events)
         final = await web.get(f"/orders/{order_id}")
@@ -249,3 +239,38 @@ async def test_another_customers_order_is_not_shown_or_streamed() -> None:
         shop.orders["x1"] = {"id": "x1", "customer_id": other["id"], "status": "created"}
         assert (await web.get("/orders/x1")).status_code == 404
         assert (await web.get("/orders/x1/events")).status_code == 404
+
+
+async def test_a_cancelled_order_reads_as_cancelled_with_the_reason_and_the_refund() -> None:
+    async with open_shop() as (web, shop):
+        await sign_in(web, shop)
+        await post_form(web, "/products/kettle", "/cart/add", product_id="kettle", quantity=1)
+        done = await post_form(web, "/cart", "/checkout")
+        order_id = done.headers["location"].rsplit("/", 1)[1]
+        shop.advance(order_id, "paid", "PaymentProcessedEvent")
+        shop.advance(order_id, "cancelled", "ShippingFailedEvent", reason="shipping_failed:undeliverable_address")
+        page = (await web.get(done.headers["location"])).text
+        assert "This order is cancelled: the carrier cannot deliver to this address." in page
+        assert "The payment of €49.90 is refunded in full" in page
+        for internal in ("shipping_failed", "undeliverable_address", "Thank you", "This order is complete", "handled"):
+            assert internal not in page, internal
+        history = (await web.get("/orders")).text
+        assert re.search(r'data-testid="order-row-reason">The carrier cannot deliver to this address<', history)
+
+
+async def test_a_checkout_while_a_service_is_down_says_what_to_do_and_logs_the_failed_call(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with open_shop() as (web, shop):
+        await sign_in(web, shop)
+        await post_form(web, "/products/kettle", "/cart/add", product_id="kettle", quantity=1)
+        shop.failing_checkout = True
+        with caplog.at_level("WARNING", logger="eventshop.frontend.clients"):
+            refused = await post_form(web, "/cart", "/checkout")
+        assert refused.headers["location"] == "/cart"
+        cart = (await web.get("/cart")).text
+        assert "We could not place your order just now; your cart is kept. Please try again in a minute." in cart
+        assert "Service" not in cart and "unavailable" not in cart
+        [line] = [r.getMessage() for r in caplog.records if "backend call failed" in r.getMessage()]
+        assert "service=cart POST /carts/" in line and "dependency_unavailable" in line
+        assert re.search(r"correlation_id=[0-9a-f]{32}", line)

@@ -217,3 +217,26 @@ async def sign_in(http: httpx.AsyncClient, password: str) -> str:
 
 async def session(http: httpx.AsyncClient, session_id: str) -> httpx.Response:
     return await http.get(f"/sessions/{session_id}", headers=caller("frontend"))
+
+
+async def test_an_unknown_country_or_a_malformed_postcode_is_refused_at_its_field_on_sign_up_and_change(
+    settings: Settings, clean_broker: None
+) -> None:
+    async with running(declare(), settings) as account:
+        home = {"street": "Invalidenstr. 1", "city": "Berlin", "postcode": "10115", "country": "de"}
+        for address, field in (({"country": "XX"}, "address.country"), ({"postcode": "abc"}, "address.postcode"),
+                               ({"country": "GB", "postcode": "10115"}, "address.postcode")):
+            bad = NEW | {"email": "x@example.com", "address": home | address}
+            refused = await account.http.post("/accounts", json=bad)
+            error = refused.json()["error"]
+            assert refused.status_code == 422 and error["code"] == "invalid_address", address
+            assert error["details"]["field"] == field, address
+        created = await account.http.post("/accounts", json=NEW | {"address": {
+            "street": "10 Downing St", "city": "London", "postcode": "sw1a  2aa", "country": "gb"}})
+        assert created.status_code == 201 and created.json()["address"] | {"street": "", "city": ""} == {
+            "street": "", "city": "", "postcode": "SW1A 2AA", "country": "GB"}
+        account_id = created.json()["id"]
+        changed = await account.http.patch(f"/accounts/{account_id}", json={"address": home | {"postcode": "1234"}})
+        assert changed.status_code == 422 and changed.json()["error"]["details"]["field"] == "address.postcode"
+        stored = (await account.http.get(f"/accounts/{account_id}")).json()["address"]
+        assert stored["postcode"] == "SW1A 2AA", "a refused change stores nothing"

@@ -36,11 +36,18 @@ def new_password(description: str = POLICY, default: Any = ...) -> Any:
                  json_schema_extra={"minLength": MIN_PASSWORD})
 
 
+ADDRESS_RULE = ("A country that does not exist, or a postcode not in its country's format, is refused with 422 "
+                "`invalid_address` and `details.field` = `address.country` or `address.postcode`.")
+
+
 class AddressBody(BaseModel):
     street: str = Field(min_length=1, max_length=200)
     city: str = Field(min_length=1, max_length=100)
-    postcode: str = Field(min_length=1, max_length=20)
-    country: str = Field(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$")
+    postcode: str = Field(min_length=1, max_length=20,
+                          description="Checked against its country's format for the EU countries, GB, US, CH and NO; "
+                                      "stored upper-cased with single spaces. " + ADDRESS_RULE)
+    country: str = Field(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$",
+                         description="ISO 3166-1 alpha-2 code of a country (stored upper-cased). " + ADDRESS_RULE)
 
     def value(self) -> Address:
         return Address(self.street.strip(), self.city.strip(), self.postcode.strip(), self.country.upper())

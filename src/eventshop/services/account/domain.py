@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+import pycountry
 from zxcvbn import zxcvbn
 
 TOKEN_PATTERN = re.compile(r"^tok_[a-z0-9_]{2,60}$")
@@ -38,6 +39,50 @@ class Address:
 
 
 @dataclass(frozen=True)
+class AddressProblem:
+    field: str  # the field of the request body: address.country or address.postcode
+    message: str
+
+
+# Postcode formats (matched on the upper-cased postcode with single spaces) and an example of each: the EU
+# countries, the UK, the US and the European neighbours the carrier serves. Other countries' postcodes are not checked.
+POSTCODES: dict[str, tuple[str, str]] = {
+    "AT": (r"\d{4}", "1010"),
+    "BE": (r"\d{4}", "1000"),
+    "BG": (r"\d{4}", "1000"),
+    "CY": (r"\d{4}", "1010"),
+    "CZ": (r"\d{3} ?\d{2}", "110 00"),
+    "DE": (r"\d{5}", "10115"),
+    "DK": (r"\d{4}", "1050"),
+    "EE": (r"\d{5}", "10111"),
+    "ES": (r"(?:0[1-9]|[1-4]\d|5[0-2])\d{3}", "28001"),
+    "FI": (r"\d{5}", "00100"),
+    "FR": (r"\d{5}", "75001"),
+    "GR": (r"\d{3} ?\d{2}", "105 57"),
+    "HR": (r"\d{5}", "10000"),
+    "HU": (r"\d{4}", "1011"),
+    "IE": (r"(?:[AC-FHKNPRTV-Y]\d{2}|D6W) ?[0-9AC-FHKNPRTV-Y]{4}", "D02 X285"),
+    "IT": (r"\d{5}", "00118"),
+    "LT": (r"(?:LT-)?\d{5}", "01100"),
+    "LU": (r"(?:L-)?\d{4}", "1009"),
+    "LV": (r"(?:LV-)?\d{4}", "LV-1050"),
+    "MT": (r"[A-Z]{3} ?\d{4}", "VLT 1117"),
+    "NL": (r"[1-9]\d{3} ?[A-Z]{2}", "1012 AB"),
+    "PL": (r"\d{2}-\d{3}", "00-950"),
+    "PT": (r"\d{4}-\d{3}", "1100-148"),
+    "RO": (r"\d{6}", "010011"),
+    "SE": (r"\d{3} ?\d{2}", "111 22"),
+    "SI": (r"(?:SI-)?\d{4}", "1000"),
+    "SK": (r"\d{3} ?\d{2}", "811 01"),
+    "GB": (r"GIR ?0AA|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}", "SW1A 1AA"),
+    "US": (r"\d{5}(?:-\d{4})?", "20500"),
+    "CH": (r"\d{4}", "8001"),
+    "NO": (r"\d{4}", "0150"),
+}
+_POSTCODE_PATTERNS = {country: re.compile(pattern) for country, (pattern, _) in POSTCODES.items()}
+
+
+@dataclass(frozen=True)
 class PasswordProblem:
     message: str
     suggestions: tuple[str, ...] = ()
@@ -54,6 +99,31 @@ class ThrottleRule:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def country_name(code: str) -> str | None:
+    """The country of an ISO 3166-1 alpha-2 code (pycountry's list), or None when there is no such country."""
+    found = pycountry.countries.get(alpha_2=code.upper()) if len(code) == 2 else None
+    return getattr(found, "common_name", None) or getattr(found, "name", None)
+
+
+def normalise_address(address: Address) -> Address:
+    """Trimmed; country and postcode upper-cased, with single spaces in the postcode ("sw1a  1aa" -> "SW1A 1AA")."""
+    postcode = " ".join(address.postcode.upper().split())
+    return Address(address.street.strip(), address.city.strip(), postcode, address.country.strip().upper())
+
+
+def address_problem(address: Address) -> AddressProblem | None:
+    """Why an address (normalised) is refused: a country that does not exist, or a postcode not in its format."""
+    name = country_name(address.country)
+    if name is None:
+        return AddressProblem("address.country", f"choose a country from the list; {address.country!r} is not an "
+                                                 "ISO 3166-1 country code")
+    pattern = _POSTCODE_PATTERNS.get(address.country)
+    if pattern is not None and not pattern.fullmatch(address.postcode):
+        example = POSTCODES[address.country][1]
+        return AddressProblem("address.postcode", f"enter a postcode such as {example} ({name})")
+    return None
 
 
 def valid_payment_token(token: str) -> bool:

@@ -68,6 +68,14 @@ def check_password(password: str, *user_inputs: str) -> None:
                       details={"field": "password", "suggestions": list(problem.suggestions)})
 
 
+def checked_address(address: Address) -> Address:
+    """The address normalised, once the country exists and the postcode has its country's format."""
+    normalised = domain.normalise_address(address)
+    if problem := domain.address_problem(normalised):
+        raise Invalid(problem.message, code="invalid_address", details={"field": problem.field})
+    return normalised
+
+
 def _check_token(token: str | None) -> None:
     if token is not None and not domain.valid_payment_token(token):
         raise Invalid("payment_token must be a Payment System token such as tok_visa", code="invalid_payment_token")
@@ -85,14 +93,15 @@ def _publish(uow: UnitOfWork, account: Account, event_type: type[AccountEvent], 
 
 
 async def create_account(ctx: AccountContext, new: NewAccount) -> Account:
+    address = checked_address(new.address)
     check_password(new.password, new.email, new.name)
     _check_token(new.payment_token)
     password_hash = await _hash(new.password)
     now = utcnow()
     account = Account(
         id=uuid.uuid4().hex, name=new.name.strip(), email=domain.normalise_email(new.email),
-        password_hash=password_hash, street=new.address.street, city=new.address.city,
-        postcode=new.address.postcode, country=new.address.country.upper(), payment_token=new.payment_token,
+        password_hash=password_hash, street=address.street, city=address.city,
+        postcode=address.postcode, country=address.country, payment_token=new.payment_token,
         status=AccountStatus.ACTIVE, revision=1, created_at=now, updated_at=now,
     )
     async with ctx.db.transaction() as uow:
@@ -153,6 +162,7 @@ async def end_sessions(uow: UnitOfWork, account_id: str, keep_session_id: str | 
 
 
 async def update_account(ctx: AccountContext, account_id: str, changes: AccountChanges) -> Account:
+    address = checked_address(changes.address) if changes.address is not None else None
     _check_token(changes.payment_token)
     new_hash = await _check_password_change(ctx, account_id, changes)
     async with ctx.db.transaction() as uow:
@@ -162,8 +172,8 @@ async def update_account(ctx: AccountContext, account_id: str, changes: AccountC
         before = _snapshot(account)
         if changes.name is not None:
             account.name = changes.name.strip()
-        if changes.address is not None:
-            a = changes.address
+        if address is not None:
+            a = address
             account.street, account.city, account.postcode, account.country = a.street, a.city, a.postcode, a.country
         if changes.payment_token is not None:
             account.payment_token = changes.payment_token

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from eventshop.contracts import wording
 from eventshop.contracts.envelope import Event
 from eventshop.contracts.events import (
     AccountCreatedEvent,
@@ -19,16 +20,7 @@ from eventshop.contracts.events import (
     ShippingFailedEvent,
     ShippingProcessedEvent,
 )
-
-REASONS = {
-    "card_declined": "your card was declined",
-    "insufficient_funds": "your card has insufficient funds",
-    "expired_card": "your card has expired",
-    "invalid_payment_method": "the payment method on your account is not valid",
-    "account_deactivated": "your account is deactivated",
-    "out_of_stock": "some items were out of stock",
-    "provider_unreachable": "the payment could not be processed; nothing was charged",
-}
+from eventshop.contracts.money import format_money
 
 
 @dataclass(frozen=True)
@@ -42,17 +34,6 @@ class Draft:
     @property
     def sends_email(self) -> bool:
         return self.subject is not None
-
-
-def money(amount: int, currency: str) -> str:
-    value = f"{amount // 100}.{amount % 100:02d}"
-    return f"€{value}" if currency == "EUR" else f"{value} {currency}"
-
-
-def human_reason(code: str) -> str:
-    if code.startswith("shipping_failed:"):
-        return "we could not ship to your address"
-    return REASONS.get(code, code.replace("_", " "))
 
 
 def short(order_id: str) -> str:
@@ -72,10 +53,11 @@ def draft_for(event: Event) -> Draft:
             return Draft("account deactivated", "Your account is deactivated",
                          ("Your eventshop account is now deactivated. Orders can no longer be paid.",))
         case OrderProcessedEvent():
-            items = [f"{line.quantity} x {line.name} — {money(line.line_total, line.currency)}" for line in event.lines]
+            items = [f"{line.quantity} x {line.name} — {format_money(line.line_total, line.currency)}"
+                     for line in event.lines]
             return Draft("order confirmed", f"Order {short(event.order_id)} confirmed",
                          ("Thank you for your order. We are reserving your items.", *items,
-                          f"Total: {money(event.total, event.currency)}"))
+                          f"Total: {format_money(event.total, event.currency)}"))
         case InventoryProcessedEvent():
             return Draft("stock reserved (internal step, no email)")
         case InventoryOutOfStockEvent():
@@ -89,19 +71,21 @@ def draft_for(event: Event) -> Draft:
             return Draft("payment voided because of stock (already told by the out-of-stock email)")
         case PaymentFailedEvent():
             return Draft("payment failed", f"Payment failed for order {short(event.order_id)}",
-                         (f"We could not take your payment: {human_reason(event.reason)}.",
-                          "Your order is cancelled and nothing was charged."))
+                         (f"We could not take your payment: {wording.reason_clause(event.reason)}.",
+                          f"Your order is cancelled. {wording.NOT_CHARGED}"))
         case ShippingProcessedEvent():
             return Draft("shipped", f"Order {short(event.order_id)} has shipped",
                          (f"Your parcel was handed to {event.carrier}.",
                           f"Tracking number: {event.tracking_number}"))
         case ShippingFailedEvent():
             return Draft("shipping failed, refunded", f"We could not ship order {short(event.order_id)}",
-                         (f"The carrier refused the parcel: {event.message or event.reason}.",
-                          "Your payment is refunded in full."))
+                         (f"We could not ship your order: "
+                          f"{wording.reason_clause(wording.SHIPPING_FAILED + event.reason)}.",
+                          "Your payment is refunded in full; it can take a few days to show on the card."))
         case OrderCancelledEvent():
             return Draft("order cancelled", f"Order {short(event.order_id)} cancelled",
-                         (f"Your order was cancelled: {human_reason(event.reason)}.",))
+                         (f"Your order was cancelled: {wording.reason_clause(event.reason)}.",
+                          wording.money_outcome(event.reason, event.total, event.currency)))
     return Draft(f"no email for {event.type_name()}")
 
 

@@ -22,6 +22,7 @@ from eventshop.contracts.events import (
     ShippingProcessedEvent,
     ShoppingCartOrderedEvent,
 )
+from eventshop.contracts.money import format_money
 from eventshop.contracts.values import OrderLine
 from eventshop.platform.db import Database, Incoming, UnitOfWork, utcnow
 from eventshop.platform.errors import Conflict, Invalid, NotFound, NotReady
@@ -120,7 +121,7 @@ def describe(event: Event) -> str:
         case ShoppingCartOrderedEvent():
             return "Order confirmed; reserving stock"
         case PaymentProcessedEvent():
-            return f"Payment of {event.amount // 100}.{event.amount % 100:02d} {event.currency} received"
+            return f"Payment of {format_money(event.amount, event.currency)} received"
         case PaymentFailedEvent():
             return f"Payment failed: {event.reason}" + (f" ({event.message})" if event.message else "")
         case ShippingProcessedEvent():
