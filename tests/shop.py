@@ -17,7 +17,7 @@ from eventshop.platform.embedded_nats import EmbeddedNats, free_port
 from eventshop.platform.identity import ensure_keys
 from eventshop.platform.settings import PORT_OFFSETS, Settings, env_key
 from tests.brokers import in_thread, operator_login, start_broker
-from tests.credentials import as_customer, as_operator
+from tests.credentials import as_customer, as_operator, as_service
 
 SERVICES = ["account", "catalog", "inventory", "cart", "order", "payment", "shipping", "notification"]
 SANDBOXES = ["payment-system", "logistics-system", "mail"]
@@ -78,6 +78,9 @@ class Shop:
     def as_operator(self, callee: str) -> dict[str, str]:
         """The operator's token for one service, from the shop's own keys."""
         return as_operator(program_of(callee), self.settings)
+
+    def as_service(self, caller: str, callee: str) -> dict[str, str]:
+        return as_service(caller, callee, self.settings)
 
     def as_customer(self, customer_id: str) -> dict[str, str]:
         """A customer token as Account signs them (tests that sign in use Account's own)."""

@@ -9,6 +9,7 @@ from typing import Any
 from tests.shop import Shop
 
 FINAL = {"shipped", "cancelled"}
+PASSWORD = "correct horse battery"
 
 
 def unique(prefix: str) -> str:
@@ -32,7 +33,7 @@ def add_product(shop: Shop, stock: int, price: int = 1999, name: str = "Espresso
 
 
 def sign_up(
-    shop: Shop, token: str = "tok_visa", postcode: str = "10115", password: str = "correct horse battery"
+    shop: Shop, token: str = "tok_visa", postcode: str = "10115", password: str = PASSWORD
 ) -> dict[str, Any]:
     with shop.http("account") as account:
         response = account.post(

@@ -37,6 +37,7 @@ def test_every_event_twice_and_out_of_order_gives_the_same_outcomes(chaotic_shop
     assert [charges(shop, o) for o in (shipped, no_stock, no_money, no_address)] == [1, 0, 0, 1]
     settled(shop, lambda: stock_of(shop, in_stock["id"])["available"] == 4, message="only the shipped unit gone")
     with shop.http("order") as orders:
+        orders.headers.update(shop.as_operator("order"))
         timeline = orders.get(f"/orders/{shipped}").json()["timeline"]
     assert [t["event"] for t in timeline].count("PaymentProcessedEvent") >= 1
 
@@ -75,6 +76,7 @@ def test_an_order_placed_while_account_is_frozen_completes_after_it_resumes(shop
     try:
         order_id = order(shop, customer["id"], [(product["id"], 1)])
         with shop.http("order") as orders:
+            orders.headers.update(shop.as_operator("order"))
             while time.monotonic() - frozen_at < FROZEN_SECONDS:  # the scenario: Account hangs this long
                 assert orders.get(f"/orders/{order_id}").json()["status"] == "processing"
                 time.sleep(1.0)

@@ -59,6 +59,7 @@ def test_out_of_stock_cancels_without_charging_and_tells_the_customer(shop: Shop
     assert (placed["status"], placed["reason"]) == ("cancelled", "out_of_stock")
     assert charges(shop, order_id) == []
     with shop.http("payment") as payment:
+        payment.headers.update(shop.as_operator("payment"))
         assert payment.get(f"/payments/{order_id}").json()["status"] == "voided"
     settled(shop, lambda: all_mentioned(subjects(shop, customer["email"]), ["stock"]), message="out-of-stock mail")
 
@@ -96,12 +97,15 @@ def test_a_deactivated_account_cannot_check_out(shop: Shop) -> None:
     product = add_product(shop, stock=3)
     customer = sign_up(shop)
     with shop.http("cart") as cart:
+        cart.headers.update(shop.as_operator("cart"))
         added = cart.post(f"/carts/{customer['id']}/lines", json={"product_id": product["id"], "quantity": 1})
         assert added.status_code == 200
     with shop.http("account") as account:
+        account.headers.update(shop.as_operator("account"))
         assert account.post(f"/accounts/{customer['id']}/deactivate", json={"reason": "test"}).status_code == 200
 
     with shop.http("cart") as cart:
+        cart.headers.update(shop.as_operator("cart"))
         refused = cart.post(f"/carts/{customer['id']}/checkout", json={})
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "account_deactivated"
@@ -135,6 +139,7 @@ def test_a_card_answering_after_30_seconds_ends_shipped_with_one_charge_and_no_o
 
     order_id = order(shop, customer["id"], [(product["id"], 1)])
     with shop.http("payment") as payments:
+        payments.headers.update(shop.as_operator("payment"))
         settled(shop, lambda: payments.get(f"/payments/{order_id}").json().get("status") == "unknown",
                 message="payment recorded unknown")
     placed = final_order(shop, order_id, timeout=120)
@@ -142,5 +147,6 @@ def test_a_card_answering_after_30_seconds_ends_shipped_with_one_charge_and_no_o
     assert placed["status"] == "shipped" and placed["tracking_number"]
     assert [c["amount"] for c in charges(shop, order_id)] == [1500]
     with shop.http("payment") as payments:
+        payments.headers.update(shop.as_operator("payment"))
         history = [h["status"] for h in payments.get(f"/payments/{order_id}").json()["history"]]
     assert history == ["pending", "unknown", "succeeded"]

@@ -86,6 +86,7 @@ def test_up_starts_the_shop_takes_an_order_and_stops_cleanly(
         products = http.get(f"{settings.url('catalog')}/products", params={"q": "kettle"}).json()["items"]
         customer = http.post(f"{settings.url('account')}/sessions",
                              json={"email": "demo@example.com", "password": DEMO_PASSWORD}).json()
+        http.headers["Authorization"] = f"Bearer {customer['token']}"  # the customer's own, from sign-in
         cart = f"{settings.url('cart')}/carts/{customer['account_id']}"
         http.post(f"{cart}/lines", json={"product_id": products[0]["id"], "quantity": 1}).raise_for_status()
         order_id = http.post(f"{cart}/checkout", json={}).json()["order_id"]
