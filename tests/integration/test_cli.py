@@ -138,6 +138,10 @@ def test_dlq_list_and_show_print_any_bytes_in_headers_and_payloads(
          "EVENTSHOP_PAYMENT_SYSTEM_ERROR_RATE: Input should be less than or equal to 1"),
         ({"EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS": "soon"}, ["sandbox", "logistics-system", "--port", "{port}"],
          "EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS='soon': Input should be a number"),
+        # No HTTP keys in the data directory and no --dev-secrets: refuse to start rather than run on known secrets.
+        ({"EVENTSHOP_DEV_SECRETS": "false"}, ["serve", "order", "--port", "{port}"], "no public keys"),
+        ({"EVENTSHOP_DEV_SECRETS": "false"}, ["frontend", "--port", "{port}"], "no public keys"),
+        ({"EVENTSHOP_DEV_SECRETS": "false"}, ["token", "order"], "no public keys"),
         ({}, ["up", "--port-base", "70000"], "Invalid value for '--port-base'"),
         ({}, ["bench", "messaging", "--events", "-5"], "Invalid value for '--events'"),
         ({}, ["bench", "--concurrency", "0"], "Invalid value for '--concurrency'"),

@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dlq": ("operations", "dlq"),
     "events": ("operations", "events"),
     "orders": ("orders", "app"),
+    "token": ("tokens", "token"),
     "deploy": ("deploy", "app"),
 }
 GROUP_HELP = {"sandbox": "Run one external-system sandbox."}
