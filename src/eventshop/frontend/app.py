@@ -15,13 +15,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from eventshop.frontend import account_routes, cart_routes, catalog_routes, order_routes, sessions
 from eventshop.frontend.clients import Backend
-from eventshop.frontend.correlation import RequestCorrelation
 from eventshop.frontend.pages import TEMPLATES, error_page
 from eventshop.frontend.security import SECURITY_HEADERS, SecurityHeaders
 from eventshop.frontend.sessions import FrontendSettings
 from eventshop.platform.errors import DomainError
 from eventshop.platform.identity import FRONTEND, load_keyring
 from eventshop.platform.settings import Settings
+from eventshop.platform.telemetry import LogContextMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def create_app(settings: Settings, frontend: FrontendSettings | None = None) -> 
     app.state.backend = backend
     sessions.install_sessions(app, frontend, secret, backend)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(RequestCorrelation)
+    app.add_middleware(LogContextMiddleware, start_ids=True)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     for module in (catalog_routes, cart_routes, account_routes, order_routes):
         app.include_router(module.router)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import sys
+import uuid
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -69,18 +71,28 @@ def current_log_context() -> Mapping[str, str]:
     return _context.get()
 
 
-class LogContextMiddleware:
-    """Binds an incoming request's correlation id and traceparent to the log context."""
+# A correlation id a caller (or a proxy in front of the shop) sends; anything else is not believed, it ends up in
+# log lines.
+GIVEN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class LogContextMiddleware:
+    """Pure ASGI middleware: binds an incoming request's correlation id and traceparent to the log context, which
+    the service clients send along. With `start_ids` (the frontend, where requests begin), a request without a
+    usable id gets a new one, so one page's backend calls are found in every log."""
+
+    def __init__(self, app: ASGIApp, start_ids: bool = False) -> None:
         self.app = app
+        self.start_ids = start_ids
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        with log_context(correlation_id=headers.get(CORRELATION_HEADER), traceparent=headers.get("traceparent")):
+        given = headers.get(CORRELATION_HEADER, "")
+        correlation_id = given if GIVEN_ID.fullmatch(given) else (uuid.uuid4().hex if self.start_ids else None)
+        with log_context(correlation_id=correlation_id, traceparent=headers.get("traceparent")):
             await self.app(scope, receive, send)
 
 
