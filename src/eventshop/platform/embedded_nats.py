@@ -106,20 +106,36 @@ class EmbeddedNats:
 
 
 def start_cluster(base_dir: Path, size: int = 3, secrets_dir: Path | None = None) -> list[EmbeddedNats]:
-    """A JetStream cluster of `size` nodes on free loopback ports, each routed to the others."""
-    cluster_ports = [free_port() for _ in range(size)]
-    nodes = [
-        EmbeddedNats(
-            store_dir=base_dir / f"n{i}",
-            cluster_port=cluster_ports[i],
-            routes=[p for j, p in enumerate(cluster_ports) if j != i],
-            name=f"eventshop-n{i}",
-            secrets_dir=secrets_dir,
-        )
-        for i in range(size)
-    ]
-    for node in nodes:
-        node.start(wait=False)
-    for node in nodes:
-        wait_for_port(node.port)
-    return nodes
+    """A JetStream cluster of `size` nodes on free loopback ports, each routed to the others.
+
+    A port found free can be taken by another process before its node binds it: then the cluster is started
+    again on other ports (up to three times).
+    """
+    attempts = 3
+    while True:
+        attempts -= 1
+        cluster_ports = [free_port() for _ in range(size)]
+        nodes = [
+            EmbeddedNats(
+                store_dir=base_dir / f"n{i}",
+                cluster_port=cluster_ports[i],
+                routes=[p for j, p in enumerate(cluster_ports) if j != i],
+                name=f"eventshop-n{i}",
+                secrets_dir=secrets_dir,
+                log_file=base_dir / f"n{i}.log",
+            )
+            for i in range(size)
+        ]
+        base_dir.mkdir(parents=True, exist_ok=True)
+        for node in nodes:
+            node.start(wait=False)
+        try:
+            for node in nodes:
+                wait_for_port(node.port)
+        except TimeoutError:
+            for node in nodes:
+                node.stop()
+            if attempts == 0:
+                raise
+            continue
+        return nodes
