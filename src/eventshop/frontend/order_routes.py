@@ -14,7 +14,7 @@ from eventshop.frontend import sessions
 from eventshop.frontend.clients import Unavailable
 from eventshop.frontend.order_view import FINAL, LIVE_NOTE, customer_view, note
 from eventshop.frontend.pages import backend, error_page, render, signin_redirect
-from eventshop.platform.errors import NotFound
+from eventshop.platform.errors import DomainError, NotFound
 from eventshop.platform.http import url_path
 
 router = APIRouter()
@@ -49,6 +49,10 @@ async def owned_order(request: Request, customer_id: str, order_id: str) -> dict
         found: dict[str, Any] = await backend(request).get("order", url_path("orders", order_id))
     except NotFound:
         return None
+    except DomainError as exc:
+        if exc.status == 403:  # Order refuses another customer's order: to the shopper it does not exist
+            return None
+        raise
     return found if found.get("customer_id") == customer_id else None
 
 

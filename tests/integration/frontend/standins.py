@@ -330,9 +330,11 @@ def order_api(shop: Shop) -> FastAPI:
     app = standin()
 
     @app.get("/orders/{order_id}")
-    async def one(order_id: str) -> dict[str, Any]:
+    async def one(order_id: str, request: Request) -> dict[str, Any]:
         if order_id not in shop.orders:
             raise NotFound("no such order", code="order_not_found")
+        if request.headers.get("Authorization") != f"Bearer token-of:{shop.orders[order_id]['customer_id']}":
+            raise Forbidden("this belongs to another customer", code="not_your_resource")  # as Order does
         return shop.orders[order_id]
 
     @app.get("/orders")
