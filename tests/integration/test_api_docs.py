@@ -17,7 +17,7 @@ from eventshop.sandboxes.payment_system.app import create_app as payment_app
 
 
 def apps(tmp_path: Path) -> dict[str, Any]:
-    settings = Settings(data_dir=tmp_path, nats_url="nats://127.0.0.1:1")
+    settings = Settings(data_dir=tmp_path, nats_url="nats://127.0.0.1:1", dev_secrets=True)
     return {"catalog service": ServiceRuntime(load_service("catalog"), settings).app(),
             "payment-system sandbox": payment_app(tmp_path / "payment"),
             "logistics-system sandbox": logistics_app(tmp_path / "logistics")}
