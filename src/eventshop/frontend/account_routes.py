@@ -1,4 +1,4 @@
-"""Sign-up, sign-in, sign-out and the account page (address, test card, password, deactivation)."""
+"""Sign-up, sign-in, sign-out and the account page (address, test card, email, password, deactivation)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ REQUIRED = {
     "payment_token": "Choose a test card.",
     "current_password": "Enter your current password.",
     "new_password": "Choose a new password.",
+    "email_current_password": "Enter your current password.",
 }
 SIGNUP = ("name", "email", "password", *ADDRESS, "payment_token")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -184,7 +185,7 @@ async def signout(request: Request) -> RedirectResponse:
 
 
 async def _account_page(request: Request, who: dict[str, str], status: int = 200, errors: dict[str, str] | None = None,
-                        values: dict[str, str] | None = None) -> HTMLResponse | RedirectResponse:
+                        values: dict[str, str] | None = None, new_email: str = "") -> HTMLResponse | RedirectResponse:
     """The account as the service has it, or with the customer's entries when they need correcting."""
     unavailable: list[str] = []
     shop = backend(request)
@@ -197,7 +198,7 @@ async def _account_page(request: Request, who: dict[str, str], status: int = 200
                        if found else {})
     return render(request, "account.html", status=status, account=found, cards=await shop.test_cards(),
                   errors=errors or {}, shown=shown, unavailable=unavailable, password_hint=PASSWORD_HINT,
-                  countries=COUNTRIES)
+                  countries=COUNTRIES, new_email=new_email)
 
 
 @router.get("/account", response_class=HTMLResponse, response_model=None)
@@ -252,6 +253,28 @@ async def change_password(request: Request) -> HTMLResponse | RedirectResponse:
             sessions.flash(request, "Your password is changed. Every other device is signed out.")
             return redirect("/account")
     return await _account_page(request, who, status=422, errors=errors)
+
+
+@router.post("/account/email", response_class=HTMLResponse, response_model=None)
+async def change_email(request: Request) -> HTMLResponse | RedirectResponse:
+    form = await form_of(request)
+    who = sessions.customer(request)
+    if who is None:
+        return signin_redirect(request, "/account")
+    errors = check_fields(form, ("email", "email_current_password"))
+    if not errors:
+        body = {"email": form["email"], "current_password": form["email_current_password"]}
+        try:
+            changed = await backend(request).send("account", "PATCH", url_path("accounts", who["id"]), body)
+        except DomainError as exc:
+            errors = field_errors(exc, renamed={"current_password": "email_current_password"})
+        except Unavailable:
+            errors = {"form": could_not("change your email")}
+        else:
+            request.session["customer"] = {**who, "email": changed["email"]}
+            sessions.flash(request, f"Your email is now {changed['email']}. Use it to sign in from now on.")
+            return redirect("/account")
+    return await _account_page(request, who, status=422, errors=errors, new_email=form.get("email", ""))
 
 
 @router.post("/account/deactivate")
