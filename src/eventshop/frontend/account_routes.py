@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import quote
 
 import pycountry
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from eventshop.frontend import sessions
+from eventshop.frontend import guest_cart, sessions
 from eventshop.frontend.clients import Unavailable
 from eventshop.frontend.pages import (
     backend,
@@ -105,16 +106,16 @@ def safe_next(target: str | None) -> str:
 
 
 @router.get("/signup", response_class=HTMLResponse)
-async def signup_page(request: Request) -> HTMLResponse:
+async def signup_page(request: Request, next: str = "/") -> HTMLResponse:
     return render(request, "signup.html", cards=await backend(request).test_cards(), values={},
-                  password_hint=PASSWORD_HINT, countries=COUNTRIES)
+                  password_hint=PASSWORD_HINT, countries=COUNTRIES, next=safe_next(next))
 
 
 @router.post("/signup", response_class=HTMLResponse, response_model=None)
 async def signup(request: Request) -> HTMLResponse | RedirectResponse:
     form = await form_of(request)
     values = {field: form.get(field, "") for field in SIGNUP if field != "password"}
-    password = form.get("password", "")
+    password, target = form.get("password", ""), safe_next(form.get("next"))
     errors = check_fields({**values, "password": password}, SIGNUP)
     unavailable: list[str] = []
     if not errors:
@@ -129,16 +130,18 @@ async def signup(request: Request) -> HTMLResponse | RedirectResponse:
         except Unavailable:
             unavailable.append(could_not("create your account"))
         else:
+            chosen = guest_cart.lines(request)  # signing in starts a fresh session
             try:
                 await open_session(request, values["email"], password)
             except (DomainError, Unavailable):
                 sessions.flash(request, f"Welcome, {created['name']}! Your account is ready; please sign in.")
-                return redirect("/signin")
+                return redirect(f"/signin?next={quote(target)}")
             sessions.flash(request, f"Welcome, {created['name']}! Your account is ready.")
-            return redirect("/")
+            await guest_cart.merge(request, created["id"], chosen)
+            return redirect(target)
     return render(request, "signup.html", status=422 if errors else 200, cards=await backend(request).test_cards(),
                   values=values, errors=errors, unavailable=unavailable, password_hint=PASSWORD_HINT,
-                  countries=COUNTRIES)
+                  countries=COUNTRIES, next=target)
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -153,6 +156,7 @@ async def signin(request: Request) -> HTMLResponse | RedirectResponse:
     errors = check_fields({"email": email, "password": password}, ("email", "password"))
     if errors:
         return render(request, "signin.html", status=422, next=target, errors=errors, email=email)
+    chosen = guest_cart.lines(request)  # signing in starts a fresh session
     try:
         found = await open_session(request, email, password)
     except DomainError as exc:
@@ -168,6 +172,7 @@ async def signin(request: Request) -> HTMLResponse | RedirectResponse:
     shop = backend(request)  # now with the customer's token
     sessions.set_cart_count(request, await shop.optional(shop.get("cart", url_path("carts", found["account_id"])), []))
     sessions.flash(request, f"Hello again, {found['name']}.")
+    await guest_cart.merge(request, found["account_id"], chosen)
     return redirect(target)
 
 
