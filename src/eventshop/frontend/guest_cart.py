@@ -28,12 +28,13 @@ def lines(request: Request) -> dict[str, int]:
 
 
 def keep(request: Request, chosen: dict[str, int]) -> None:
-    """Store the lines (none: the key goes) and the count the header shows."""
+    """Store the lines (none: the key goes) and, for a guest, the count the header shows."""
     if chosen:
         request.session[KEY] = chosen
     else:
         request.session.pop(KEY, None)
-    request.session["cart_count"] = sum(chosen.values())
+    if sessions.customer(request) is None:
+        request.session["cart_count"] = sum(chosen.values())
 
 
 def add(request: Request, product_id: str, quantity: int) -> str | None:

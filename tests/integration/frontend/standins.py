@@ -67,6 +67,7 @@ class Shop:
         self.orders: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, str] = {}  # live session id -> account id
         self.failing_checkout = False  # Cart answers checkout as when Order is down
+        self.cart_down = False  # Cart answers every request with a 503
 
     def product(self, pid: str) -> dict[str, Any]:
         if pid not in self.products:
@@ -170,6 +171,13 @@ class CheckoutBody(BaseModel):
 
 def cart_api(shop: Shop) -> FastAPI:
     app = standin()
+
+    @app.middleware("http")
+    async def down_when_told(request: Request, call_next: Any) -> Any:
+        if shop.cart_down and request.url.path.startswith("/carts"):
+            return problem(503, "dependency_unavailable", "the cart database is not answering")
+        return await call_next(request)
+
     app.get("/carts/{customer}")(shop.cart)
 
     @app.post("/carts/{customer}/lines")

@@ -141,3 +141,20 @@ async def test_signing_up_adds_the_guest_cart_to_the_new_account() -> None:
         assert [(line["product_id"], line["quantity"]) for line in shop.carts[grace["id"]]] == [("kettle", 2)]
         review = (await web.get("/checkout")).text
         assert 'data-testid="review-total">€99.80<' in review and "Welcome, Grace Hopper" in review
+
+
+async def test_a_guest_cart_that_cannot_be_added_at_sign_in_is_kept_and_added_on_the_cart_page() -> None:
+    async with open_shop() as (web, shop):
+        account = shop.account()
+        await post_form(web, "/products/kettle", "/cart/add", product_id="kettle", quantity=2)
+        shop.cart_down = True
+        signed = await post_form(web, "/signin", "/signin", email=account["email"], password=PASSWORD, next="/")
+        assert signed.status_code == 303
+        assert "We could not add the products you chose to your cart just now; they are kept" in \
+            (await web.get("/")).text
+        assert cookie_of(web)["guest_cart"] == {"kettle": 2}
+        shop.cart_down = False
+        cart = await web.get("/cart")
+        assert cart.text.count('data-testid="cart-line"') == 1 and "The products you chose" in cart.text
+        assert [(line["product_id"], line["quantity"]) for line in shop.carts[account["id"]]] == [("kettle", 2)]
+        assert "guest_cart" not in cookie_of(web)
