@@ -1,4 +1,5 @@
-"""A customer in a real browser: sign up, shop, check out, watch the order ship live, read the email."""
+"""A customer in a real browser: sign up or shop as a guest and sign in, review and place the order, watch it ship
+live, read the email."""
 
 from __future__ import annotations
 
@@ -61,7 +62,9 @@ def assert_no_sideways_scrolling(page: Page) -> None:
 
 
 def check_out_and_watch(page: Page) -> None:
-    page.get_by_role("button", name=re.compile("Check out")).click()
+    page.get_by_role("link", name=re.compile("Check out")).click()
+    expect(page).to_have_url(re.compile(r"/checkout$"))
+    page.get_by_role("button", name=re.compile("Place order")).click()
     expect(page).to_have_url(re.compile(r"/orders/[0-9a-f]+$"))
 
 
@@ -90,8 +93,7 @@ def test_a_customer_orders_two_products_and_watches_the_order_ship_live(page: Pa
     expect(page.get_by_test_id("cart-total")).to_have_text("€78.70")
     screenshot(page, "cart")
 
-    page.get_by_role("button", name=re.compile("Check out")).click()
-    expect(page).to_have_url(re.compile(r"/orders/[0-9a-f]+$"))
+    check_out_and_watch(page)
     page.evaluate("window.__stillTheSamePage = true")
     expect(page.get_by_test_id("order-status")).to_have_text("Shipped", timeout=45_000)
     expect(page.get_by_test_id("order-headline")).to_have_text("Your order is on its way.")
@@ -106,6 +108,46 @@ def test_a_customer_orders_two_products_and_watches_the_order_ship_live(page: Pa
     page.get_by_role("link", name=re.compile("has shipped")).click()
     expect(page.get_by_text("Tracking number")).to_be_visible()
     screenshot(page, "mail-inbox")
+
+
+def test_a_guest_cart_is_kept_through_sign_in_and_the_review_shows_address_card_and_total(
+        page: Page, shop: Shop) -> None:
+    kettle = demo_product(shop, "KETTLE-STEEL")
+    email = f"ada-{uuid.uuid4().hex[:6]}@example.com"
+    with shop.http("account") as account:
+        account.post("/accounts", json={
+            "name": "Ada Lovelace", "email": email, "password": "a very long password", "payment_token": "tok_visa",
+            "address": {"street": "Invalidenstr. 1", "city": "Berlin", "postcode": "10115", "country": "DE"},
+        }).raise_for_status()
+
+    add_to_cart(page, shop, kettle["id"], 2)  # as a guest
+    expect(page.get_by_test_id("cart-line")).to_have_count(1)
+    expect(page.get_by_test_id("cart-count")).to_contain_text("2")
+    page.get_by_role("link", name=re.compile("Check out")).click()
+    expect(page).to_have_url(re.compile(r"/signin\?next=/checkout$"))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("a very long password")
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page).to_have_url(re.compile(r"/checkout$"))
+    expect(page.get_by_text("The products you chose before signing in are in your cart.")).to_be_visible()
+    page.get_by_test_id("edit-cart").click()
+    expect(page.get_by_test_id("cart-line")).to_have_count(1)
+    expect(page.get_by_test_id("cart-line")).to_contain_text(kettle["name"])
+    expect(page.get_by_label(f"Quantity of {kettle['name']}")).to_have_value("2")
+    page.get_by_role("link", name=re.compile("Check out")).click()
+
+    expect(page.get_by_test_id("review-line")).to_have_count(1)
+    expect(page.get_by_test_id("review-quantity")).to_have_text("2")
+    expect(page.get_by_test_id("review-address")).to_contain_text("Invalidenstr. 1")
+    expect(page.get_by_test_id("review-address")).to_contain_text("10115 Berlin")
+    expect(page.get_by_test_id("review-address")).to_contain_text("Germany")
+    expect(page.get_by_test_id("review-card")).to_have_text("Visa ending 4242")
+    expect(page.get_by_test_id("review-total")).to_have_text("€99.80")
+    screenshot(page, "checkout-review")
+    page.get_by_role("button", name="Place order · €99.80").click()
+    expect(page).to_have_url(re.compile(r"/orders/[0-9a-f]+$"))
+    expect(page.get_by_test_id("order-status")).to_have_text("Shipped", timeout=45_000)
 
 
 def test_a_guessable_password_is_refused_with_the_reason_next_to_the_field(page: Page, shop: Shop) -> None:

@@ -60,7 +60,7 @@ async def test_a_form_post_without_its_csrf_token_is_refused(settings: Settings)
         await web.get("/signin")
         refused = await web.post("/signin", data={"email": "a@example.com", "password": "x"})
         assert refused.status_code == 403 and "did not come from this shop" in refused.text
-        assert (await web.get("/cart")).status_code == 303  # not signed in: sent to sign in
+        assert (await web.get("/orders")).status_code == 303  # not signed in: sent to sign in
 
 
 async def test_signed_in_pages_render_when_cart_and_order_are_down(settings: Settings, clean_broker: None) -> None:

@@ -1,16 +1,17 @@
-"""Sign-up, sign-in, sign-out and the account page (address, test card, password, deactivation)."""
+"""Sign-up, sign-in, sign-out and the account page (address, test card, email, password, deactivation)."""
 
 from __future__ import annotations
 
 import logging
 import re
 from typing import Any
+from urllib.parse import quote
 
 import pycountry
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from eventshop.frontend import sessions
+from eventshop.frontend import guest_cart, sessions
 from eventshop.frontend.clients import Unavailable
 from eventshop.frontend.pages import (
     backend,
@@ -41,6 +42,7 @@ REQUIRED = {
     "payment_token": "Choose a test card.",
     "current_password": "Enter your current password.",
     "new_password": "Choose a new password.",
+    "email_current_password": "Enter your current password.",
 }
 SIGNUP = ("name", "email", "password", *ADDRESS, "payment_token")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -104,16 +106,16 @@ def safe_next(target: str | None) -> str:
 
 
 @router.get("/signup", response_class=HTMLResponse)
-async def signup_page(request: Request) -> HTMLResponse:
+async def signup_page(request: Request, next: str = "/") -> HTMLResponse:
     return render(request, "signup.html", cards=await backend(request).test_cards(), values={},
-                  password_hint=PASSWORD_HINT, countries=COUNTRIES)
+                  password_hint=PASSWORD_HINT, countries=COUNTRIES, next=safe_next(next))
 
 
 @router.post("/signup", response_class=HTMLResponse, response_model=None)
 async def signup(request: Request) -> HTMLResponse | RedirectResponse:
     form = await form_of(request)
     values = {field: form.get(field, "") for field in SIGNUP if field != "password"}
-    password = form.get("password", "")
+    password, target = form.get("password", ""), safe_next(form.get("next"))
     errors = check_fields({**values, "password": password}, SIGNUP)
     unavailable: list[str] = []
     if not errors:
@@ -128,16 +130,18 @@ async def signup(request: Request) -> HTMLResponse | RedirectResponse:
         except Unavailable:
             unavailable.append(could_not("create your account"))
         else:
+            chosen = guest_cart.lines(request)  # signing in starts a fresh session
             try:
                 await open_session(request, values["email"], password)
             except (DomainError, Unavailable):
                 sessions.flash(request, f"Welcome, {created['name']}! Your account is ready; please sign in.")
-                return redirect("/signin")
+                return redirect(f"/signin?next={quote(target)}")
             sessions.flash(request, f"Welcome, {created['name']}! Your account is ready.")
-            return redirect("/")
+            await guest_cart.merge(request, created["id"], chosen)
+            return redirect(target)
     return render(request, "signup.html", status=422 if errors else 200, cards=await backend(request).test_cards(),
                   values=values, errors=errors, unavailable=unavailable, password_hint=PASSWORD_HINT,
-                  countries=COUNTRIES)
+                  countries=COUNTRIES, next=target)
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -152,6 +156,7 @@ async def signin(request: Request) -> HTMLResponse | RedirectResponse:
     errors = check_fields({"email": email, "password": password}, ("email", "password"))
     if errors:
         return render(request, "signin.html", status=422, next=target, errors=errors, email=email)
+    chosen = guest_cart.lines(request)  # signing in starts a fresh session
     try:
         found = await open_session(request, email, password)
     except DomainError as exc:
@@ -167,6 +172,7 @@ async def signin(request: Request) -> HTMLResponse | RedirectResponse:
     shop = backend(request)  # now with the customer's token
     sessions.set_cart_count(request, await shop.optional(shop.get("cart", url_path("carts", found["account_id"])), []))
     sessions.flash(request, f"Hello again, {found['name']}.")
+    await guest_cart.merge(request, found["account_id"], chosen)
     return redirect(target)
 
 
@@ -184,7 +190,7 @@ async def signout(request: Request) -> RedirectResponse:
 
 
 async def _account_page(request: Request, who: dict[str, str], status: int = 200, errors: dict[str, str] | None = None,
-                        values: dict[str, str] | None = None) -> HTMLResponse | RedirectResponse:
+                        values: dict[str, str] | None = None, new_email: str = "") -> HTMLResponse | RedirectResponse:
     """The account as the service has it, or with the customer's entries when they need correcting."""
     unavailable: list[str] = []
     shop = backend(request)
@@ -197,7 +203,7 @@ async def _account_page(request: Request, who: dict[str, str], status: int = 200
                        if found else {})
     return render(request, "account.html", status=status, account=found, cards=await shop.test_cards(),
                   errors=errors or {}, shown=shown, unavailable=unavailable, password_hint=PASSWORD_HINT,
-                  countries=COUNTRIES)
+                  countries=COUNTRIES, new_email=new_email)
 
 
 @router.get("/account", response_class=HTMLResponse, response_model=None)
@@ -252,6 +258,28 @@ async def change_password(request: Request) -> HTMLResponse | RedirectResponse:
             sessions.flash(request, "Your password is changed. Every other device is signed out.")
             return redirect("/account")
     return await _account_page(request, who, status=422, errors=errors)
+
+
+@router.post("/account/email", response_class=HTMLResponse, response_model=None)
+async def change_email(request: Request) -> HTMLResponse | RedirectResponse:
+    form = await form_of(request)
+    who = sessions.customer(request)
+    if who is None:
+        return signin_redirect(request, "/account")
+    errors = check_fields(form, ("email", "email_current_password"))
+    if not errors:
+        body = {"email": form["email"], "current_password": form["email_current_password"]}
+        try:
+            changed = await backend(request).send("account", "PATCH", url_path("accounts", who["id"]), body)
+        except DomainError as exc:
+            errors = field_errors(exc, renamed={"current_password": "email_current_password"})
+        except Unavailable:
+            errors = {"form": could_not("change your email")}
+        else:
+            request.session["customer"] = {**who, "email": changed["email"]}
+            sessions.flash(request, f"Your email is now {changed['email']}. Use it to sign in from now on.")
+            return redirect("/account")
+    return await _account_page(request, who, status=422, errors=errors, new_email=form.get("email", ""))
 
 
 @router.post("/account/deactivate")

@@ -13,7 +13,14 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from eventshop.frontend import account_routes, cart_routes, catalog_routes, order_routes, sessions
+from eventshop.frontend import (
+    account_routes,
+    cart_routes,
+    catalog_routes,
+    checkout_routes,
+    order_routes,
+    sessions,
+)
 from eventshop.frontend.clients import Backend
 from eventshop.frontend.pages import TEMPLATES, error_page
 from eventshop.frontend.security import SECURITY_HEADERS, SecurityHeaders
@@ -48,7 +55,7 @@ def create_app(settings: Settings, frontend: FrontendSettings | None = None) -> 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(LogContextMiddleware, start_ids=True)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
-    for module in (catalog_routes, cart_routes, account_routes, order_routes):
+    for module in (catalog_routes, cart_routes, checkout_routes, account_routes, order_routes):
         app.include_router(module.router)
 
     @app.get("/health/live")

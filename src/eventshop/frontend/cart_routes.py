@@ -1,4 +1,4 @@
-"""The cart: add, change and remove lines, and check out (price changes shown before they are paid)."""
+"""The cart: add, change and remove lines, the customer's (Cart API) or, before signing in, the guest's."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from eventshop.frontend import sessions
+from eventshop.frontend import guest_cart, sessions
 from eventshop.frontend.clients import Unavailable
+from eventshop.frontend.guest_cart import quantity_in
 from eventshop.frontend.pages import (
     MAX_QUANTITY,
     backend,
@@ -19,15 +20,12 @@ from eventshop.frontend.pages import (
     quantity_of,
     redirect,
     render,
-    signin_redirect,
 )
 from eventshop.platform.errors import DomainError, NotFound
 from eventshop.platform.http import url_path
 
 router = APIRouter()
 PRODUCT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-PRICE_CHANGED = "Some prices changed since you added these products. Check the new total, then check out again " \
-                "to confirm."
 
 
 def stock_problem(product: dict[str, Any], wanted: int) -> str | None:
@@ -41,17 +39,15 @@ def stock_problem(product: dict[str, Any], wanted: int) -> str | None:
     return None
 
 
-def quantity_in(cart: dict[str, Any] | None, product_id: str) -> int:
-    lines = cart["lines"] if cart else []
-    return sum(int(line["quantity"]) for line in lines if line["product_id"] == product_id)
-
-
 @router.get("/cart", response_class=HTMLResponse, response_model=None)
 async def cart(request: Request) -> HTMLResponse | RedirectResponse:
     who = sessions.customer(request)
-    if who is None:
-        return signin_redirect(request)
     unavailable: list[str] = []
+    if who is None:
+        found = await guest_cart.priced(request, unavailable)
+        return render(request, "cart.html", cart=found, guest=True, price_changes=[], unavailable=unavailable)
+    if chosen := guest_cart.lines(request):  # left over from a sign-in while a service was down
+        await guest_cart.merge(request, who["id"], chosen)
     found = await backend(request).optional(backend(request).get("cart", url_path("carts", who['id'])), unavailable)
     if found is not None:
         sessions.set_cart_count(request, found)
@@ -66,8 +62,6 @@ async def add_to_cart(request: Request) -> RedirectResponse:
         return redirect("/")
     back = url_path("products", product_id)
     who = sessions.customer(request)
-    if who is None:
-        return signin_redirect(request, back)
     quantity = quantity_of(form.get("quantity"))
     if not quantity:
         sessions.flash(request, f"Choose a quantity from 1 to {MAX_QUANTITY}.", "error")
@@ -75,11 +69,14 @@ async def add_to_cart(request: Request) -> RedirectResponse:
     shop = backend(request)
     try:
         product = await shop.get("catalog", url_path("products", product_id))
-        already = quantity_in(await shop.get("cart", url_path("carts", who['id'])), product_id)
+        already = guest_cart.lines(request).get(product_id, 0) if who is None else \
+            quantity_in(await shop.get("cart", url_path("carts", who['id'])), product_id)
         if problem := stock_problem(product, quantity + already):
             extra = f" You already have {already} in your cart." if already else ""
             sessions.flash(request, problem + extra, "error")
             return redirect(back)
+        if who is None:
+            return _added_for_guest(request, product, quantity)
         found = await shop.send("cart", "POST", url_path("carts", who['id'], "lines"),
                                 {"product_id": product_id, "quantity": quantity})
     except NotFound:
@@ -96,12 +93,19 @@ async def add_to_cart(request: Request) -> RedirectResponse:
     return redirect("/cart")
 
 
+def _added_for_guest(request: Request, product: dict[str, Any], quantity: int) -> RedirectResponse:
+    if problem := guest_cart.add(request, str(product["id"]), quantity):
+        sessions.flash(request, problem, "error")
+        return redirect(url_path("products", product["id"]))
+    sessions.flash(request, f"Added {product['name']} (quantity {quantity}) to your cart. Sign in or create an "
+                            "account to check out; your cart is kept.")
+    return redirect("/cart")
+
+
 @router.post("/cart/update")
 async def update_line(request: Request) -> RedirectResponse:
     form = await form_of(request)
     who = sessions.customer(request)
-    if who is None:
-        return signin_redirect(request, "/cart")
     product_id, quantity = form.get("product_id", ""), quantity_of(form.get("quantity"))
     if not PRODUCT_ID.fullmatch(product_id):
         return redirect("/cart")
@@ -115,6 +119,8 @@ async def update_line(request: Request) -> RedirectResponse:
             if product is not None and (problem := stock_problem(product, quantity)):
                 sessions.flash(request, problem, "error")
                 return redirect("/cart")
+        if who is None:
+            return _changed_for_guest(request, product_id, quantity)
         found = await shop.send("cart", "PUT", url_path("carts", who["id"], "lines", product_id),
                                 {"quantity": quantity})
     except NotFound:
@@ -131,6 +137,14 @@ async def update_line(request: Request) -> RedirectResponse:
     return redirect("/cart")
 
 
+def _changed_for_guest(request: Request, product_id: str, quantity: int) -> RedirectResponse:
+    if not guest_cart.change(request, product_id, quantity):
+        sessions.flash(request, "That product is no longer in your cart.", "error")
+    else:
+        sessions.flash(request, "Your cart is updated." if quantity else "The product is removed from your cart.")
+    return redirect("/cart")
+
+
 async def _product_if_known(request: Request, product_id: str) -> dict[str, Any] | None:
     # A catalog that is down does not block a change: the order saga reserves stock anyway.
     try:
@@ -144,11 +158,11 @@ async def _product_if_known(request: Request, product_id: str) -> dict[str, Any]
 async def remove_line(request: Request) -> RedirectResponse:
     form = await form_of(request)
     who = sessions.customer(request)
-    if who is None:
-        return signin_redirect(request, "/cart")
     product_id = form.get("product_id", "")
     if not PRODUCT_ID.fullmatch(product_id):
         return redirect("/cart")
+    if who is None:
+        return _changed_for_guest(request, product_id, 0)
     try:
         found = await backend(request).send("cart", "DELETE", url_path("carts", who['id'], "lines", product_id))
     except Unavailable:
@@ -160,43 +174,3 @@ async def remove_line(request: Request) -> RedirectResponse:
     sessions.set_cart_count(request, found)
     sessions.flash(request, "The product is removed from your cart.")
     return redirect("/cart")
-
-
-@router.post("/checkout", response_class=HTMLResponse, response_model=None)
-async def checkout(request: Request) -> HTMLResponse | RedirectResponse:
-    form = await form_of(request)
-    who = sessions.customer(request)
-    if who is None:
-        return signin_redirect(request, "/cart")
-    body: dict[str, Any] = {}
-    if form.get("expected_total", "").isdigit():
-        body["expected_total"] = int(form["expected_total"])
-    if form.get("cart_id"):
-        body["cart_id"] = form["cart_id"]  # a retry after a lost answer gets the same order back
-    try:
-        done = await backend(request).send("cart", "POST", url_path("carts", who['id'], "checkout"), body)
-    except DomainError as exc:
-        if exc.code == "price_changed":
-            return await _prices_changed(request, who["id"], exc)
-        message = "Your cart is empty. Add a product before checking out." if exc.code == "empty_cart" \
-            else message_of(exc)
-        sessions.flash(request, message, "error")
-        return redirect("/cart")
-    except Unavailable:
-        sessions.flash(request, could_not("place your order", kept="your cart is kept"), "error")
-        return redirect("/cart")
-    sessions.set_cart_count(request, None)
-    return redirect(f"/orders/{done['order_id']}")
-
-
-async def _prices_changed(request: Request, customer_id: str, exc: DomainError) -> HTMLResponse:
-    """The re-priced cart with what changed; checking out again accepts the new prices."""
-    details = exc.details if isinstance(exc.details, dict) else {}
-    unavailable: list[str] = []
-    found = details if isinstance(details.get("lines"), list) else \
-        await backend(request).optional(backend(request).get("cart", url_path("carts", customer_id)), unavailable)
-    names = {line["product_id"]: line["name"] for line in (found or {}).get("lines", [])}
-    changes = [{**change, "name": names.get(change["product_id"], change["product_id"])}
-               for change in details.get("price_changes", [])]
-    return render(request, "cart.html", status=409, cart=found, price_changes=changes,
-                  problem=PRICE_CHANGED, unavailable=unavailable)

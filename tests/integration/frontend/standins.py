@@ -67,6 +67,7 @@ class Shop:
         self.orders: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, str] = {}  # live session id -> account id
         self.failing_checkout = False  # Cart answers checkout as when Order is down
+        self.cart_down = False  # Cart answers every request with a 503
 
     def product(self, pid: str) -> dict[str, Any]:
         if pid not in self.products:
@@ -170,6 +171,13 @@ class CheckoutBody(BaseModel):
 
 def cart_api(shop: Shop) -> FastAPI:
     app = standin()
+
+    @app.middleware("http")
+    async def down_when_told(request: Request, call_next: Any) -> Any:
+        if shop.cart_down and request.url.path.startswith("/carts"):
+            return problem(503, "dependency_unavailable", "the cart database is not answering")
+        return await call_next(request)
+
     app.get("/carts/{customer}")(shop.cart)
 
     @app.post("/carts/{customer}/lines")
@@ -315,8 +323,19 @@ def account_api(shop: Shop) -> FastAPI:
 
     @app.patch("/accounts/{account_id}")
     async def change(account_id: str, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-        found(account_id).update({k: body[k] for k in ("name", "address", "payment_token") if k in body})
-        return public(found(account_id))
+        account = found(account_id)
+        email = str(body.get("email", account["email"])).strip().lower()
+        if (email != account["email"] or "password" in body) and body.get("current_password") != account["password"]:
+            raise Invalid("the current password is wrong", code="wrong_current_password",
+                          details={"field": "current_password"})
+        if any(a["email"] == email for a in shop.accounts.values() if a["id"] != account_id):
+            raise Conflict("an account with this email exists", code="email_taken")
+        if len(body.get("password", PASSWORD)) < 8:
+            raise Invalid("the password needs at least 8 characters", code="weak_password",
+                          details={"field": "password"})
+        account.update({k: body[k] for k in ("name", "address", "payment_token", "password") if k in body})
+        account["email"] = email
+        return public(account)
 
     @app.post("/accounts/{account_id}/deactivate")
     async def deactivate(account_id: str) -> dict[str, Any]:

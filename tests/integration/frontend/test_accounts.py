@@ -94,6 +94,24 @@ async def test_changing_the_password_signs_out_every_other_device(settings: Sett
         assert (await sign_in(phone, "a brand new secret")).status_code == 303
 
 
+async def test_changing_the_email_keeps_the_shopper_signed_in_and_the_new_email_signs_in(
+    settings: Settings, clean_broker: None
+) -> None:
+    async with shop(settings) as url, browser(url) as web:
+        await post_form(web, "/signup", "/signup", **SIGNUP)
+        wrong = await post_form(web, "/account", "/account/email", email="ada@king.example",
+                                email_current_password="not it")
+        assert wrong.status_code == 422 and 'id="email_current_password-error">The current password' in wrong.text
+        changed = await post_form(web, "/account", "/account/email", email="ADA@king.example",
+                                  email_current_password=PASSWORD)
+        assert changed.status_code == 303
+        assert 'data-testid="account-email">ada@king.example<' in (await web.get("/account")).text
+        await post_form(web, "/account", "/signout")
+        assert (await sign_in(web)).status_code == 401
+        again = await post_form(web, "/signin", "/signin", email="ada@king.example", password=PASSWORD)
+        assert again.status_code == 303
+
+
 async def test_repeated_wrong_passwords_show_when_to_try_again_even_for_the_right_one(
     settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

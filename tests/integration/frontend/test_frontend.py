@@ -143,6 +143,48 @@ async def test_the_account_page_changes_the_address_and_deactivates_only_when_co
         assert shop.accounts[account["id"]]["status"] == "deactivated"
 
 
+async def test_the_account_page_changes_the_email_with_the_current_password() -> None:
+    async with open_shop() as (web, shop):
+        account = await sign_in(web, shop)
+        shop.account("Grace Hopper", "grace@example.com")
+        page = (await web.get("/account")).text
+        assert 'action="/account/email"' in page and 'id="email_current_password"' in page
+        wrong = await post_form(web, "/account", "/account/email", email="ada@king.example",
+                                email_current_password="not it")
+        assert wrong.status_code == 422
+        assert 'id="email_current_password-error">The current password is wrong' in wrong.text
+        assert 'value="ada@king.example"' in wrong.text, "the entry is kept to correct"
+        taken = await post_form(web, "/account", "/account/email", email="grace@example.com",
+                                email_current_password=PASSWORD)
+        assert taken.status_code == 422 and 'id="email-error">An account with this email exists' in taken.text
+        malformed = await post_form(web, "/account", "/account/email", email="ada", email_current_password=PASSWORD)
+        assert malformed.status_code == 422 and 'id="email-error">Enter an email address such as' in malformed.text
+        assert shop.accounts[account["id"]]["email"] == "ada@example.com"
+
+        changed = await post_form(web, "/account", "/account/email", email="Ada@King.example",
+                                  email_current_password=PASSWORD)
+        assert changed.status_code == 303 and shop.accounts[account["id"]]["email"] == "ada@king.example"
+        after = (await web.get("/account")).text
+        assert "Your email is now ada@king.example" in after
+        assert 'data-testid="account-email">ada@king.example<' in after
+
+
+async def test_the_account_page_changes_the_password_with_the_current_one() -> None:
+    async with open_shop() as (web, shop):
+        account = await sign_in(web, shop)
+        wrong = await post_form(web, "/account", "/account/password", current_password="not it",
+                                new_password="a brand new secret")
+        assert wrong.status_code == 422 and 'id="current_password-error">The current password is wrong' in wrong.text
+        short = await post_form(web, "/account", "/account/password", current_password=PASSWORD, new_password="short")
+        assert short.status_code == 422 and 'id="new_password-error">The password needs at least 8' in short.text
+        missing = await post_form(web, "/account", "/account/password", current_password="", new_password="")
+        assert 'id="current_password-error">Enter your current password' in missing.text
+        changed = await post_form(web, "/account", "/account/password", current_password=PASSWORD,
+                                  new_password="a brand new secret")
+        assert changed.status_code == 303 and shop.accounts[account["id"]]["password"] == "a brand new secret"
+        assert "Your password is changed" in (await web.get("/account")).text
+
+
 async def test_a_form_post_without_its_csrf_token_is_refused_with_403() -> None:
     async with open_shop() as (web, shop):
         await sign_in(web, shop)

@@ -143,6 +143,47 @@ async def test_a_password_change_needs_a_strong_password_and_ends_every_other_se
         assert (await session(account.http, here)).status_code == 404
 
 
+async def test_an_email_change_needs_the_current_password_and_publishes_the_new_email(
+    settings: Settings, clean_broker: None
+) -> None:
+    async with running(declare(), settings) as account:
+        nc = await broker(settings)
+        events = await collect(nc, "account.>")
+        account_id = (await account.http.post("/accounts", json=NEW)).json()["id"]
+        unproven = await account.http.patch(f"/accounts/{account_id}", json={"email": "ada@king.example"})
+        wrong = await account.http.patch(f"/accounts/{account_id}", json={
+            "email": "ada@king.example", "current_password": "not my password"})
+        for refused in (unproven, wrong):
+            error = refused.json()["error"]
+            assert refused.status_code == 422 and error["code"] == "wrong_current_password"
+            assert error["details"]["field"] == "current_password"
+        same = await account.http.patch(f"/accounts/{account_id}", json={"email": " ADA@example.com"})
+        assert same.status_code == 200 and same.json()["revision"] == 1, "the same email, normalised, is no change"
+
+        changed = await account.http.patch(f"/accounts/{account_id}", json={
+            "email": "Ada@King.Example", "current_password": PASSWORD})
+        assert changed.status_code == 200 and changed.json()["email"] == "ada@king.example"
+        await eventually(lambda: len(events) == 2, message="created and updated")
+        assert events[1]["type"] == "AccountUpdatedEvent"
+        assert events[1]["data"]["changed"] == ["email"] and events[1]["data"]["email"] == "ada@king.example"
+        assert (await sign_in_response(account.http, PASSWORD)).status_code == 401
+        assert (await sign_in_response(account.http, PASSWORD, "ADA@king.example")).status_code == 200
+        await nc.close()
+
+
+async def test_an_email_another_account_has_is_refused(settings: Settings, clean_broker: None) -> None:
+    async with running(declare(), settings) as account:
+        account_id = (await account.http.post("/accounts", json=NEW)).json()["id"]
+        assert (await account.http.post("/accounts", json=NEW | {"email": "grace@example.com"})).status_code == 201
+        taken = await account.http.patch(f"/accounts/{account_id}", json={
+            "email": "GRACE@example.com", "current_password": PASSWORD})
+        assert taken.status_code == 409 and taken.json()["error"]["code"] == "email_taken"
+        assert (await account.http.get(f"/accounts/{account_id}")).json()["email"] == "ada@example.com"
+        malformed = await account.http.patch(f"/accounts/{account_id}", json={
+            "email": "not-an-email", "current_password": PASSWORD})
+        assert malformed.status_code == 422 and malformed.json()["error"]["code"] == "validation_error"
+
+
 async def test_sign_out_ends_the_session_on_the_server(settings: Settings, clean_broker: None) -> None:
     async with running(declare(), settings) as account:
         account_id = (await account.http.post("/accounts", json=NEW)).json()["id"]

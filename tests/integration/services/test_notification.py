@@ -65,6 +65,35 @@ async def test_each_account_event_is_recorded_once_and_mailed_with_text_and_html
         smtp.stop()
 
 
+async def test_an_email_change_updates_the_replica_so_later_emails_go_to_the_new_address(
+    settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, port = Inbox(), free_port()
+    monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(port))
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        async with running(account(), settings) as accounts, running(notification(), settings) as notes:
+            account_id = (await accounts.http.post("/accounts", json=NEW)).json()["id"]
+            changed = await accounts.http.patch(f"/accounts/{account_id}", json={
+                "email": "ada@king.example", "current_password": NEW["password"]})
+            assert changed.status_code == 200
+            await eventually(lambda: _all_sent(notes.http, account_id, 2), message="welcome and change mailed")
+            nc = await broker(settings)
+            processed = order_processed("order-1").model_copy(update={"customer_id": account_id})
+            await publish(nc, processed)
+            await eventually(lambda: _all_sent(notes.http, account_id, 3), message="order mailed")
+            await nc.close()
+            sent = {m["Subject"]: m for m in inbox.messages}
+            assert {subject: m["To"] for subject, m in sent.items()} == {
+                "Welcome to eventshop": "ada@example.com", "Your account details changed": "ada@king.example",
+                "Order order-1 confirmed": "ada@king.example"}
+            change = sent["Your account details changed"].get_body(("plain",)).get_content()
+            assert "We changed email on your account." in change
+    finally:
+        smtp.stop()
+
+
 async def _all_sent(http: Any, customer_id: str, count: int) -> list[dict[str, Any]] | None:
     found = await notifications(http, customer_id)
     return found if len(found) == count and all(r["status"] == "sent" for r in found) else None

@@ -63,13 +63,17 @@ class CreateAccount(BaseModel):
 
 class UpdateAccount(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = Field(
+        default=None, description="A new email (stored lower-case, as at sign-up): needs `current_password` "
+                                  "(422 `wrong_current_password`); 409 `email_taken` when another account has it.")
     address: AddressBody | None = None
     payment_token: str | None = Field(default=None, min_length=1, max_length=64)
     password: str | None = new_password(POLICY + " Ends every session of the account but `keep_session_id`.",
                                          None)
     current_password: str | None = Field(
         default=None, min_length=1, max_length=MAX_PASSWORD,
-        description="When given, it must be the account's password (422 `wrong_current_password`).")
+        description="When given, it must be the account's password (422 `wrong_current_password`); required "
+                    "with a new `email`.")
     keep_session_id: str | None = Field(default=None, min_length=1, max_length=100,
                                         description="The session that changes the password: it stays signed in.")
 
@@ -203,7 +207,8 @@ async def get_account(ctx: Ctx, account_id: str) -> AccountView:
 @router.patch("/accounts/{account_id}", response_model=AccountView, dependencies=CUSTOMER_OR_OPERATOR)
 async def update_account(ctx: Ctx, account_id: str, body: UpdateAccount) -> AccountView:
     changes = AccountChanges(body.name, body.address.value() if body.address else None, body.payment_token,
-                             body.password, body.current_password, body.keep_session_id)
+                             body.password, body.current_password, body.keep_session_id,
+                             str(body.email) if body.email is not None else None)
     return AccountView.of(await usecases.update_account(ctx, account_id, changes))
 
 

@@ -58,8 +58,10 @@ class AccountChanges:
     address: Address | None = None
     payment_token: str | None = None
     password: str | None = None
-    current_password: str | None = None  # when given, checked before anything changes
+    current_password: str | None = None  # when given, checked before anything changes; an email change needs it
     keep_session_id: str | None = None  # a password change ends every other session of the account
+    email: str | None = None
+
 
 
 def check_password(password: str, *user_inputs: str) -> None:
@@ -125,22 +127,35 @@ async def _load(uow: UnitOfWork, account_id: str, *, for_update: bool = False) -
 
 
 def _snapshot(account: Account) -> dict[str, object]:
-    return {"name": account.name, "address": (account.street, account.city, account.postcode, account.country),
+    return {"name": account.name, "email": account.email,
+            "address": (account.street, account.city, account.postcode, account.country),
             "payment_token": account.payment_token, "password": account.password_hash}
 
 
-async def _check_password_change(ctx: AccountContext, account_id: str, changes: AccountChanges) -> str | None:
-    """The new password's hash, once the current password (when given) and the policy say yes."""
-    if changes.password is None:
-        return None
+@dataclass(frozen=True)
+class CheckedCredentials:
+    email: str | None  # the new email, normalised; None when it does not change
+    password_hash: str | None  # the new password's hash; None when it does not change
+
+
+async def _check_credentials(ctx: AccountContext, account_id: str, changes: AccountChanges) -> CheckedCredentials:
+    """A new email or password, once the current password and the policy say yes (outside the transaction:
+    argon2 takes a while). A new email always needs the current password; a new password checks it when given."""
+    if changes.password is None and changes.email is None:
+        return CheckedCredentials(None, None)
     async with ctx.db.reading() as uow:
         account = await _load(uow, account_id)
-    if changes.current_password is not None and not await verify_password(account.password_hash,
-                                                                          changes.current_password):
-        raise Invalid("the current password is wrong", code="wrong_current_password",
+    email = domain.normalise_email(changes.email) if changes.email is not None else None
+    email = email if email != account.email else None
+    if (email is not None or changes.current_password is not None) and not await verify_password(
+            account.password_hash, changes.current_password or ""):
+        raise Invalid("the current password is wrong" if changes.current_password else
+                      "enter the current password to change the email", code="wrong_current_password",
                       details={"field": "current_password"})
-    check_password(changes.password, account.email, changes.name or account.name)
-    return await _hash(changes.password)
+    if changes.password is None:
+        return CheckedCredentials(email, None)
+    check_password(changes.password, email or account.email, changes.name or account.name)
+    return CheckedCredentials(email, await _hash(changes.password))
 
 
 async def verify_password(password_hash: str, password: str) -> bool:
@@ -164,7 +179,7 @@ async def end_sessions(uow: UnitOfWork, account_id: str, keep_session_id: str | 
 async def update_account(ctx: AccountContext, account_id: str, changes: AccountChanges) -> Account:
     address = checked_address(changes.address) if changes.address is not None else None
     _check_token(changes.payment_token)
-    new_hash = await _check_password_change(ctx, account_id, changes)
+    credentials = await _check_credentials(ctx, account_id, changes)
     async with ctx.db.transaction() as uow:
         account = await _load(uow, account_id, for_update=True)
         if not domain.may_change(AccountStatus(account.status)):
@@ -177,16 +192,28 @@ async def update_account(ctx: AccountContext, account_id: str, changes: AccountC
             account.street, account.city, account.postcode, account.country = a.street, a.city, a.postcode, a.country
         if changes.payment_token is not None:
             account.payment_token = changes.payment_token
-        if new_hash is not None:
-            account.password_hash = new_hash
+        if credentials.email is not None:
+            await _check_email_free(uow, account.id, credentials.email)
+            account.email = credentials.email
+        if credentials.password_hash is not None:
+            account.password_hash = credentials.password_hash
             await end_sessions(uow, account.id, changes.keep_session_id)
         changed = domain.changed_fields(before, _snapshot(account))
         if changed:
             account.revision += 1
             account.updated_at = utcnow()
             _publish(uow, account, AccountUpdatedEvent, changed=changed)
-        await uow.commit()
+        try:
+            await uow.commit()
+        except IntegrityError as exc:  # another account took the email since the check
+            raise Conflict("an account with this email exists", code="email_taken") from exc
         return account
+
+
+async def _check_email_free(uow: UnitOfWork, account_id: str, email: str) -> None:
+    taken = await uow.session.scalar(select(Account.id).where(Account.email == email, Account.id != account_id))
+    if taken:
+        raise Conflict("an account with this email exists", code="email_taken")
 
 
 async def deactivate_account(ctx: AccountContext, account_id: str, reason: str | None) -> Account:
