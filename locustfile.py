@@ -3,6 +3,9 @@
     pip install locust
     locust -f locustfile.py --host http://127.0.0.1:8000     # the shop's port base (its frontend URL)
 
+Stocking up takes the operator's key from the shop's data directory (EVENTSHOP_DATA_DIR, else
+./eventshop-data); each user signs up and signs in, and sends its own customer token.
+
 Each simulated user is one customer placing orders back to back (a closed loop, as `eventshop
 bench --concurrency`). Locust has no broker subscription, so a user learns that its order is final
 by reading it from Order every 0.5 s; that polling costs the Order service CPU, which is why
@@ -20,10 +23,12 @@ from urllib.parse import urlsplit
 import httpx
 from locust import HttpUser, between, events, task
 
+from eventshop.platform.identity import operator_headers
 from eventshop.platform.settings import Settings
 
 FINAL = ("shipped", "cancelled")
 WAIT_FOR_FINAL_SECONDS = 60.0
+PASSWORD = "locust-shopper-kettle-17"
 
 
 def shop_settings(host: str) -> Settings:
@@ -34,7 +39,7 @@ def shop_settings(host: str) -> Settings:
 def stock_up(environment: Any, **_: Any) -> None:
     """Stock the first catalog products high enough that a long test does not sell out."""
     settings = shop_settings(environment.host or "http://127.0.0.1:8000")
-    headers = {"Authorization": f"Bearer {settings.internal_token}", "X-Eventshop-Caller": "operator"}
+    headers = operator_headers(settings, "inventory")
     products = httpx.get(f"{settings.url('catalog')}/products", params={"page_size": 5}).json()["items"]
     for product in products:
         httpx.put(f"{settings.url('inventory')}/stock/{product['id']}", headers=headers,
@@ -48,20 +53,31 @@ class Shopper(HttpUser):
         self.settings = shop_settings(self.host or "http://127.0.0.1:8000")
         found = self.client.get(f"{self.settings.url('catalog')}/products", params={"page_size": 5}).json()
         self.products = [p["id"] for p in found["items"]]
+        email = f"locust-{uuid.uuid4().hex[:12]}@example.com"
         account = self.client.post(f"{self.settings.url('account')}/accounts", name="/accounts", json={
-            "name": "Locust Shopper", "email": f"locust-{uuid.uuid4().hex[:12]}@example.com",
-            "password": "locust-password", "payment_token": "tok_visa",
+            "name": "Locust Shopper", "email": email, "password": PASSWORD, "payment_token": "tok_visa",
             "address": {"street": "Alexanderplatz 1", "city": "Berlin", "postcode": "10178", "country": "DE"},
         })
-        self.customer = account.json()["id"]
+        self.customer, self.email = account.json()["id"], email
+        self.sign_in()
         self.orders = 0
+
+    def sign_in(self) -> None:
+        """The customer's own token (15 minutes) authorizes the cart and the orders; signed in again on a 401."""
+        session = self.client.post(f"{self.settings.url('account')}/sessions", name="/sessions",
+                                   json={"email": self.email, "password": PASSWORD})
+        self.client.headers["Authorization"] = f"Bearer {session.json()['token']}"
 
     @task
     def place_order(self) -> None:
         cart = f"{self.settings.url('cart')}/carts/{self.customer}"
         product = self.products[self.orders % len(self.products)]
         self.orders += 1
-        self.client.post(f"{cart}/lines", name="/carts/[customer]/lines", json={"product_id": product, "quantity": 1})
+        added = self.client.post(f"{cart}/lines", name="/carts/[customer]/lines",
+                                 json={"product_id": product, "quantity": 1})
+        if added.status_code == 401:
+            self.sign_in()
+            return
         started = time.perf_counter()
         checkout = self.client.post(f"{cart}/checkout", name="/carts/[customer]/checkout", json={})
         if checkout.status_code != 201:
