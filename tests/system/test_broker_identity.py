@@ -113,6 +113,7 @@ async def test_a_forged_payment_after_a_declined_checkout_ships_nothing(shop: Sh
     assert await stored_payments_about(shop, order_id) == []
     await eventually(lambda: consumers_caught_up(shop), interval=0.2, message="payment consumers caught up")
     async with httpx.AsyncClient(timeout=5) as http:
-        assert (await http.get(f"{shop.url('order')}/orders/{order_id}", headers=shop.as_operator("order"))).json()["status"] == "cancelled"
+        answer = await http.get(f"{shop.url('order')}/orders/{order_id}", headers=shop.as_operator("order"))
+        assert answer.json()["status"] == "cancelled"
         shipments = await http.get(f"{shop.url('logistics-system')}/v1/shipments", params={"reference": order_id})
         assert shipments.json() == []
