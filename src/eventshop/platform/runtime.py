@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 C = TypeVar("C")
 WATCH_SECONDS = 0.5
+STOP_HANDLERS_SECONDS = 10.0  # in-flight handlers get this long to commit and ack when the service stops
+STOP_QUIET_SECONDS = 1.0  # a stop that waits longer for them says so
 ContextHandler = Callable[[C, Incoming[Any]], Awaitable[None]]
 
 
@@ -179,7 +181,11 @@ class ServiceRuntime(Generic[C]):
         for worker in self.workers:
             worker.stop()
         if self.worker_tasks:
-            await asyncio.wait(self.worker_tasks, timeout=10)
+            _, busy = await asyncio.wait(self.worker_tasks, timeout=STOP_QUIET_SECONDS)
+            if busy:  # said once, so whoever waits for the stop knows why it takes long
+                in_flight = sum(len(worker.tasks) for worker in self.workers)
+                log.warning("%s stopping: finishing %d messages", self.service.name, in_flight)
+                await asyncio.wait(busy, timeout=STOP_HANDLERS_SECONDS - STOP_QUIET_SECONDS)
         if self.relay:
             await self.relay.stop()
         tasks = self.worker_tasks + self.other_tasks
