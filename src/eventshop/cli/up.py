@@ -193,7 +193,9 @@ def up(
                                                 "always in the log files")] = False,
     no_seed: Annotated[bool, typer.Option("--no-seed", help="do not create the demo catalog and customer")] = False,
 ) -> None:
-    """Start the whole shop: broker, sandboxes, eight services, frontend; Ctrl-C stops it all."""
+    """Start the whole shop: broker, sandboxes, eight services, frontend. A process that exits is restarted; one
+    that stops answering its health check is reported. Ctrl-C (or SIGTERM) stops it all, the frontend first and
+    the broker last; `eventshop status` shows how each process is."""
     settings = Settings()
     if data_dir is not None:
         settings.data_dir = data_dir
