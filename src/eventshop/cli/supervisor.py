@@ -20,7 +20,8 @@ COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_c
            "bright_green", "bright_yellow", "bright_blue", "white", "red"]
 MAX_BACKOFF = 30.0
 MISSES_REPORTED = 2  # health checks in a row unanswered before the terminal is told (one slow answer is no news)
-STOP_REPORT_SECONDS = 1.0  # while a stop waits, the names still running are printed this often
+STOP_REPORT_SECONDS = 1.0  # a stop that waits longer names what is still running, again when that changes
+STOP_REPEAT_SECONDS = 3.0  # and at least this often
 CONFIG_ERROR = 2  # a process's exit code for a bad setting or option: starting it again cannot help
 
 
@@ -191,6 +192,7 @@ class Supervisor:
             for child in members:
                 assert child.process is not None
                 _signal(child.process, signal.SIGTERM)
+                _signal(child.process, signal.SIGCONT)  # a stopped (SIGSTOPped) child handles its SIGTERM too
             self._wait_for(members, timeout)
         for child in self.children:
             for reader in child.readers:
@@ -198,7 +200,7 @@ class Supervisor:
 
     def _wait_for(self, members: list[Child], timeout: float) -> None:
         started = time.monotonic()
-        report = started + STOP_REPORT_SECONDS
+        report, reported = started + STOP_REPORT_SECONDS, None
         while left := [c for c in members if c.running]:
             now = time.monotonic()
             if now - started > timeout:
@@ -209,9 +211,10 @@ class Supervisor:
                     _signal(child.process, signal.SIGKILL)
                     child.process.wait()
                 return
-            if now >= report:
-                self.announce(f"[dim]stopping: waiting for {', '.join(c.name for c in left)}[/]")
-                report = now + STOP_REPORT_SECONDS
+            names = ", ".join(c.name for c in left)
+            if now >= report and (names != reported or now - report >= STOP_REPEAT_SECONDS):
+                self.announce(f"[dim]stopping: waiting for {names}[/]")
+                report, reported = now, names
             time.sleep(0.05)
 
 
