@@ -75,6 +75,8 @@ def process_report(entry: dict[str, Any], urls: dict[str, str]) -> dict[str, Any
     report: dict[str, Any] = {"name": entry["name"], "state": "ready", "reason": "", "pid": pid,
                               "port": entry.get("port"), "url": urls.get(entry["name"]), "uptime_seconds": uptime,
                               "restarts": entry.get("restarts", 0), "checks": {}, "outbox": None}
+    if entry.get("state") == "not started":
+        return report | {"state": "starting", "reason": "not started yet", "pid": None}
     if entry.get("state") == "restarting":
         return report | {"state": "restarting", "reason": "exited; `eventshop up` starts it again", "pid": None}
     if not alive:
