@@ -22,7 +22,7 @@ from eventshop.platform.broker_auth import OPERATOR, login_for
 from eventshop.platform.identity import MissingKeys, operator_headers
 
 STARTING_SECONDS = 120.0  # a young process with nothing listening yet is starting, not down
-BROKER_SECONDS = 5.0  # for all the broker's answers together
+BROKER_SECONDS = 3.0  # for all the broker's answers together
 COLOURS = {"ready": "green", "starting": "yellow", "restarting": "yellow", "not ready": "red",
            "not responding": "red", "down": "red"}
 

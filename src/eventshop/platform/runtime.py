@@ -37,6 +37,7 @@ C = TypeVar("C")
 WATCH_SECONDS = 0.5
 STOP_HANDLERS_SECONDS = 10.0  # in-flight handlers get this long to commit and ack when the service stops
 STOP_QUIET_SECONDS = 1.0  # a stop that waits longer for them says so
+READY_BROKER_SECONDS = 1.0  # /health/ready answers within about this long even when the broker does not
 ContextHandler = Callable[[C, Incoming[Any]], Awaitable[None]]
 
 
@@ -219,10 +220,14 @@ class ServiceRuntime(Generic[C]):
             checks["database"] = f"unavailable: {type(exc).__name__}"
         checks["broker"] = "ok" if self.nc and self.nc.is_connected else "unavailable"
         if self.js and checks["broker"] == "ok":
+            js = self.js
             try:
-                for spec in self.specs:
-                    await self.js.consumer_info(spec.stream, spec.durable, timeout=2)
+                # Asked together and bounded: a frozen broker makes the answer "not ready", not a hung check.
+                async with asyncio.timeout(READY_BROKER_SECONDS):
+                    await asyncio.gather(*(js.consumer_info(spec.stream, spec.durable) for spec in self.specs))
                 checks["consumers"] = "ok"
+            except TimeoutError:
+                checks["consumers"] = f"unknown: the broker did not answer within {READY_BROKER_SECONDS:g}s"
             except Exception as exc:
                 checks["consumers"] = f"missing: {type(exc).__name__}"
         if self.relay:
