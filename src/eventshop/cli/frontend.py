@@ -9,7 +9,7 @@ import typer
 from eventshop.cli.preflight import fail, port_is_free
 from eventshop.frontend.app import create_app
 from eventshop.platform.identity import MissingKeys
-from eventshop.platform.serving import run_app
+from eventshop.platform.serving import exit_now, run_app
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import configure_logging
 
@@ -35,3 +35,4 @@ def frontend(
         run_app(app, settings.host, port)
     except OSError:
         raise fail(f"port {port} for the frontend is in use; choose another with --port") from None
+    exit_now()

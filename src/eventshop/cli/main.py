@@ -29,7 +29,7 @@ for unused in ("httpx._main", "pydantic.v1"):
 # name: (module under eventshop.cli, attribute: a command function or a Typer group), in help order.
 COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("up", "up"),
-    "status": ("up", "status"),
+    "status": ("status", "status"),
     "serve": ("serve", "serve"),
     "frontend": ("frontend", "frontend"),
     "migrate": ("serve", "migrate"),

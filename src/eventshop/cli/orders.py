@@ -17,12 +17,15 @@ from eventshop.platform.identity import MissingKeys, operator_headers
 app = typer.Typer(no_args_is_help=True, help="Look at orders as an operator.")
 
 
-def fetch_stuck(url: str, headers: dict[str, str], older_than: float | None, limit: int) -> dict[str, Any]:
+def fetch_stuck(url: str, headers: dict[str, str], older_than: float | None, limit: int,
+                timeout: float = 10) -> dict[str, Any]:
     params: dict[str, Any] = {"limit": limit}
     if older_than is not None:
         params["older_than"] = older_than
     try:
-        response = httpx.get(f"{url}/operator/orders/stuck", params=params, headers=headers, timeout=10)
+        response = httpx.get(f"{url}/operator/orders/stuck", params=params, headers=headers, timeout=timeout)
+    except httpx.TimeoutException:
+        raise ConnectionError(f"the Order service at {url} did not answer within {timeout:g}s") from None
     except httpx.TransportError:
         raise ConnectionError(f"cannot reach the Order service at {url}") from None
     if response.status_code != 200:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from eventshop.cli.preflight import fail
-from eventshop.platform.serving import run
+from eventshop.platform.serving import exit_now, run
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import configure_logging
 from eventshop.sandboxes.faults import FaultConfig, InvalidFaultConfig
@@ -58,6 +58,7 @@ def payment_system(port: Port = None, data_dir: DataDir = None, api_key: ApiKey 
     prepared = Prepared("payment-system", data_dir)
     sock = prepared.bind(port, "payment-system", "the payment-system sandbox", "--port")
     run(serve_sandbox(payment_app(prepared.folder, prepared.faults, api_key=api_key), sock))
+    exit_now()
 
 
 @app.command("logistics-system")
@@ -75,6 +76,7 @@ def logistics_system(
     sock = prepared.bind(port, "logistics-system", "the logistics-system sandbox", "--port")
     sandbox = logistics_app(prepared.folder, prepared.faults, step_seconds=step_seconds, api_key=api_key)
     run(serve_sandbox(sandbox, sock))
+    exit_now()
 
 
 @app.command("mail")
@@ -96,3 +98,4 @@ def mail(
         web.close()
         raise
     run(run_mail(prepared.folder, web, smtp, prepared.faults))
+    exit_now()

@@ -20,7 +20,7 @@ from eventshop.platform.embedded_nats import EmbeddedNats
 from eventshop.platform.identity import MissingKeys
 from eventshop.platform.migrations import alembic_config, upgrade
 from eventshop.platform.runtime import ServiceRuntime
-from eventshop.platform.serving import run_app
+from eventshop.platform.serving import exit_now, run_app
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import configure_logging
 
@@ -91,6 +91,7 @@ def serve(
     finally:
         if nats:
             nats.stop()
+    exit_now()
 
 
 def migrate(

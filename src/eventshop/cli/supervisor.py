@@ -1,4 +1,5 @@
-"""Runs child processes for `eventshop up`: log files, a combined coloured stream, restarts, ordered stop."""
+"""Runs child processes for `eventshop up`: log files, a combined coloured stream, restarts, health reports,
+ordered stop."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from rich.text import Text
 COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta",
            "bright_green", "bright_yellow", "bright_blue", "white", "red"]
 MAX_BACKOFF = 30.0
+MISSES_REPORTED = 2  # health checks in a row unanswered before the terminal is told (one slow answer is no news)
+STOP_REPORT_SECONDS = 1.0  # a stop that waits longer names what is still running, again when that changes
+STOP_REPEAT_SECONDS = 3.0  # and at least this often
 CONFIG_ERROR = 2  # a process's exit code for a bad setting or option: starting it again cannot help
 
 
@@ -34,11 +38,16 @@ class Child:
     port: int | None
     health_url: str | None
     wave: int = 0  # children of one wave start together and stop together
+    live_url: str | None = None  # the cheap check that it answers (None: the broker, greeted on its port)
     colour: str = "white"
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
-    restarts: int = 0
+    restarts: int = 0  # since it last stayed up a minute: sets the backoff
+    restarted: int = 0  # since `up` started: what `status` shows
     next_start: float | None = None
+    answered: bool = False  # its health check answered since it last started
+    answering: bool = True
+    misses: int = 0  # health checks in a row without an answer
     readers: list[threading.Thread] = field(default_factory=list)
 
     @property
@@ -48,6 +57,15 @@ class Child:
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    @property
+    def state(self) -> str:
+        """The supervisor's side: not started, running, restarting (exited, started again soon) or exited."""
+        if self.process is None:
+            return "not started"
+        if self.running:
+            return "running"
+        return "restarting" if self.next_start is not None else "exited"
 
 
 # A new log record (ours, uvicorn's, the JSON form, or nats-server's) and one worth a person's attention.
@@ -73,9 +91,10 @@ class Supervisor:
         log_dir.mkdir(parents=True, exist_ok=True)
 
     def add(
-        self, name: str, command: list[str], port: int | None = None, health_url: str | None = None, wave: int = 0
+        self, name: str, command: list[str], port: int | None = None, health_url: str | None = None, wave: int = 0,
+        live_url: str | None = None,
     ) -> Child:
-        child = Child(name, command, port, health_url, wave, COLOURS[len(self.children) % len(COLOURS)])
+        child = Child(name, command, port, health_url, wave, live_url, COLOURS[len(self.children) % len(COLOURS)])
         self.children.append(child)
         return child
 
@@ -86,6 +105,7 @@ class Supervisor:
         )
         child.started_at = time.time()
         child.next_start = None
+        child.answered, child.answering, child.misses = False, True, 0
         reader = threading.Thread(target=self._pump, args=(child, child.process), daemon=True)
         reader.start()
         child.readers = [reader]
@@ -135,39 +155,67 @@ class Supervisor:
                 delay = min(2.0**child.restarts, MAX_BACKOFF)
                 child.next_start = now + delay
                 code = child.process.returncode
-                with self.lock:
-                    self.console.print(
-                        f"[bold red]{child.name} exited with code {code}; restarting in {delay:.0f}s[/]"
-                    )
+                self.announce(f"[bold red]{child.name} exited with code {code}; restarting in {delay:.0f}s[/]")
             elif now >= child.next_start:
                 child.restarts += 1
+                child.restarted += 1
                 self.start(child)
-                with self.lock:
-                    self.console.print(f"[bold yellow]{child.name} restarted (pid {child.pid})[/]")
+                self.announce(f"[bold yellow]{child.name} restarted (pid {child.pid})[/]")
+
+    def note_answer(self, child: Child, answered: bool) -> None:
+        """One health check's outcome: the terminal hears once when a process stops answering and once when it
+        answers again. A process that has not answered since it started is starting, not silent."""
+        if self.stopping or not child.running:
+            return
+        if answered:
+            if not child.answering:
+                self.announce(f"[bold green]{child.name} answers its health check again[/]")
+            child.answered, child.answering, child.misses = True, True, 0
+            return
+        child.misses += 1
+        if child.answered and child.answering and child.misses >= MISSES_REPORTED:
+            child.answering = False
+            self.announce(f"[bold red]{child.name} (pid {child.pid}) stopped answering its health check[/]")
+
+    def announce(self, markup: str) -> None:
+        with self.lock:
+            self.console.print(markup)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM wave by wave in reverse start order, wait, then SIGKILL what is left."""
+        """SIGTERM wave by wave in reverse start order, wait (naming what is still running), SIGKILL what is left."""
         self.stopping = True
         for wave in sorted({c.wave for c in self.children}, reverse=True):
             members = [c for c in self.children if c.wave == wave and c.running]
             if not members:
                 continue
-            with self.lock:
-                self.console.print(f"[dim]stopping {', '.join(c.name for c in members)}[/]")
+            self.announce(f"[dim]stopping {', '.join(c.name for c in members)}[/]")
             for child in members:
                 assert child.process is not None
                 _signal(child.process, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            for child in members:
-                assert child.process is not None
-                try:
-                    child.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-                except subprocess.TimeoutExpired:
-                    _signal(child.process, signal.SIGKILL)
-                    child.process.wait()
+                _signal(child.process, signal.SIGCONT)  # a stopped (SIGSTOPped) child handles its SIGTERM too
+            self._wait_for(members, timeout)
         for child in self.children:
             for reader in child.readers:
                 reader.join(timeout=2)
+
+    def _wait_for(self, members: list[Child], timeout: float) -> None:
+        started = time.monotonic()
+        report, reported = started + STOP_REPORT_SECONDS, None
+        while left := [c for c in members if c.running]:
+            now = time.monotonic()
+            if now - started > timeout:
+                self.announce(f"[bold red]{', '.join(c.name for c in left)} not stopped after {timeout:.0f}s; "
+                              "killing[/]")
+                for child in left:
+                    assert child.process is not None
+                    _signal(child.process, signal.SIGKILL)
+                    child.process.wait()
+                return
+            names = ", ".join(c.name for c in left)
+            if now >= report and (names != reported or now - report >= STOP_REPEAT_SECONDS):
+                self.announce(f"[dim]stopping: waiting for {names}[/]")
+                report, reported = now, names
+            time.sleep(0.05)
 
 
 def last_line(log: Path) -> str:

@@ -1,4 +1,4 @@
-"""`eventshop up` (the whole shop on one machine) and `eventshop status`."""
+"""`eventshop up`: the whole shop on one machine."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +24,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from eventshop.cli import locating
-from eventshop.cli.listing import Column, print_json, print_table
+from eventshop.cli.health import ask
 from eventshop.cli.preflight import port_is_free
 from eventshop.cli.seeding import DEMO_EMAIL, DEMO_PASSWORD, seed
 from eventshop.cli.supervisor import CONFIG_ERROR, Child, ChildMisconfigured, Supervisor, last_line
@@ -36,6 +38,7 @@ from eventshop.platform.settings import MAX_PORT_BASE, Settings
 SERVICES = ["account", "catalog", "inventory", "cart", "order", "payment", "shipping", "notification"]
 SANDBOXES = ["payment-system", "logistics-system", "mail"]
 READY_TIMEOUT = 120.0
+HEALTH_EVERY_SECONDS = 2.0
 console = Console()
 
 
@@ -59,12 +62,14 @@ def plan(supervisor: Supervisor, settings: Settings, nats_url: str | None) -> li
         extra = ["--smtp-port", str(settings.port("smtp"))] if name == "mail" else []
         data = settings.data_dir / "sandboxes" / name
         command = cli("sandbox", name, "--port", str(settings.port(name)), "--data-dir", str(data), *extra)
-        sandboxes.append(supervisor.add(name, command, settings.port(name), f"{settings.url(name)}/health", wave=1))
+        sandboxes.append(supervisor.add(name, command, settings.port(name), f"{settings.url(name)}/health", wave=1,
+                                        live_url=f"{settings.url(name)}/health/live"))
     waves.append(sandboxes)
-    waves.append([supervisor.add(name, cli("serve", name), settings.port(name),
-                                 f"{settings.url(name)}/health/ready", wave=2) for name in SERVICES])
+    waves.append([supervisor.add(name, cli("serve", name), settings.port(name), f"{settings.url(name)}/health/ready",
+                                 wave=2, live_url=f"{settings.url(name)}/health/live") for name in SERVICES])
     waves.append([supervisor.add("frontend", cli("frontend"), settings.port("frontend"),
-                                 f"{settings.url('frontend')}/health/ready", wave=3)])
+                                 f"{settings.url('frontend')}/health/ready", wave=3,
+                                 live_url=f"{settings.url('frontend')}/health/live")])
     return waves
 
 
@@ -77,12 +82,17 @@ def taken_port(settings: Settings, external_broker: bool) -> tuple[str, int] | N
 
 
 def healthy(child: Child) -> bool:
-    if child.health_url is None:
-        return child.port is not None and not port_is_free("127.0.0.1", child.port)
-    try:
-        return httpx.get(child.health_url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return ask(child.health_url, child.port, timeout=1).ready
+
+
+def watch_health(supervisor: Supervisor, done: threading.Event) -> None:
+    """Every few seconds each running process's cheap health check, all at once: a frozen one costs one timeout."""
+    with ThreadPoolExecutor(max_workers=len(supervisor.children), thread_name_prefix="health") as pool:
+        while not done.wait(HEALTH_EVERY_SECONDS):
+            children = [child for child in supervisor.children if child.running]
+            answers = pool.map(lambda child: ask(child.live_url, child.port).responded, children)
+            for child, answered in zip(children, answers, strict=True):
+                supervisor.note_answer(child, answered)
 
 
 def wait_ready(supervisor: Supervisor, wave: list[Child], deadline: float) -> None:
@@ -135,7 +145,8 @@ def set_up_broker(settings: Settings, nats_url: str) -> None:
 
 def write_state(settings: Settings, nats_url: str, supervisor: Supervisor, ready: bool) -> None:
     processes = [{"name": c.name, "pid": c.pid, "port": c.port, "health_url": c.health_url,
-                  "started_at": c.started_at} for c in supervisor.children]
+                  "started_at": c.started_at, "state": c.state, "restarts": c.restarted, "answering": c.answering}
+                 for c in supervisor.children]
     locating.write_state(settings.data_dir, settings, nats_url, ["frontend", *SERVICES, *SANDBOXES], processes, ready)
 
 
@@ -182,7 +193,9 @@ def up(
                                                 "always in the log files")] = False,
     no_seed: Annotated[bool, typer.Option("--no-seed", help="do not create the demo catalog and customer")] = False,
 ) -> None:
-    """Start the whole shop: broker, sandboxes, eight services, frontend; Ctrl-C stops it all."""
+    """Start the whole shop: broker, sandboxes, eight services, frontend. A process that exits is restarted; one
+    that stops answering its health check is reported. Ctrl-C (or SIGTERM) stops it all, the frontend first and
+    the broker last; `eventshop status` shows how each process is."""
     settings = Settings()
     if data_dir is not None:
         settings.data_dir = data_dir
@@ -224,6 +237,7 @@ def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     started = time.monotonic()
+    watching_done = threading.Event()
     migration = start_migration(env, supervisor.log_dir)
     try:
         deadline = time.monotonic() + READY_TIMEOUT
@@ -246,6 +260,7 @@ def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -
         console.print(urls_table(settings, nats_url))
         console.print(f"[dim]ready in {time.monotonic() - started:.1f}s; logs in {supervisor.log_dir}; "
                       "Ctrl-C stops everything[/]")
+        threading.Thread(target=watch_health, args=(supervisor, watching_done), name="health", daemon=True).start()
         while True:
             supervisor.watch_once()
             write_state(settings, nats_url, supervisor, ready=True)
@@ -258,6 +273,7 @@ def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -
         console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(CONFIG_ERROR if isinstance(exc, ChildMisconfigured) else 1) from None
     finally:
+        watching_done.set()
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the stop short
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if migration.poll() is None:
@@ -267,35 +283,3 @@ def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -
     state.unlink(missing_ok=True)
     console.print("[green]stopped[/]")
 
-
-def status(
-    data_dir: locating.DataDirOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="the state and every process's health as JSON")] = False,
-) -> None:
-    """Each process of a running `eventshop up`: port, health, pid, uptime."""
-    shop = locating.locate(data_dir)
-    if shop.state is None:
-        typer.secho(f"error: {shop.advice('eventshop status')}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(1)
-    processes = []
-    for entry in shop.state["processes"]:
-        child = Child(entry["name"], [], entry["port"], entry["health_url"])
-        alive = entry["pid"] is not None and locating.alive(int(entry["pid"]))
-        health = "ready" if alive and healthy(child) else ("starting" if alive else "down")
-        uptime = time.time() - entry["started_at"] if alive and entry["started_at"] else None
-        processes.append({"name": entry["name"], "port": entry["port"], "url": shop.state["urls"].get(entry["name"]),
-                          "health": health, "pid": entry["pid"], "uptime_seconds": uptime})
-    if as_json:
-        print_json({key: value for key, value in shop.state.items() if key != "processes"} | {"processes": processes})
-        return
-    colours = {"ready": "green", "starting": "yellow", "down": "red"}
-    rows = [[p["name"], str(p["port"] or "-"), f"[{colours[p['health']]}]{p['health']}[/]", str(p["pid"] or "-"),
-             _duration(p["uptime_seconds"]) if p["uptime_seconds"] is not None else "-"] for p in processes]
-    print_table([Column("process"), Column("port"), Column("health"), Column("pid"), Column("uptime")], rows,
-                title=f"eventshop up (pid {shop.state['pid']}) for {shop.data_dir}")
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

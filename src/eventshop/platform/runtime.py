@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 C = TypeVar("C")
 WATCH_SECONDS = 0.5
+STOP_HANDLERS_SECONDS = 10.0  # in-flight handlers get this long to commit and ack when the service stops
+STOP_QUIET_SECONDS = 1.0  # a stop that waits longer for them says so
+READY_BROKER_SECONDS = 1.0  # /health/ready answers within about this long even when the broker does not
 ContextHandler = Callable[[C, Incoming[Any]], Awaitable[None]]
 
 
@@ -179,7 +182,11 @@ class ServiceRuntime(Generic[C]):
         for worker in self.workers:
             worker.stop()
         if self.worker_tasks:
-            await asyncio.wait(self.worker_tasks, timeout=10)
+            _, busy = await asyncio.wait(self.worker_tasks, timeout=STOP_QUIET_SECONDS)
+            if busy:  # said once, so whoever waits for the stop knows why it takes long
+                in_flight = sum(len(worker.tasks) for worker in self.workers)
+                log.warning("%s stopping: finishing %d messages", self.service.name, in_flight)
+                await asyncio.wait(busy, timeout=STOP_HANDLERS_SECONDS - STOP_QUIET_SECONDS)
         if self.relay:
             await self.relay.stop()
         tasks = self.worker_tasks + self.other_tasks
@@ -213,10 +220,14 @@ class ServiceRuntime(Generic[C]):
             checks["database"] = f"unavailable: {type(exc).__name__}"
         checks["broker"] = "ok" if self.nc and self.nc.is_connected else "unavailable"
         if self.js and checks["broker"] == "ok":
+            js = self.js
             try:
-                for spec in self.specs:
-                    await self.js.consumer_info(spec.stream, spec.durable, timeout=2)
+                # Asked together and bounded: a frozen broker makes the answer "not ready", not a hung check.
+                async with asyncio.timeout(READY_BROKER_SECONDS):
+                    await asyncio.gather(*(js.consumer_info(spec.stream, spec.durable) for spec in self.specs))
                 checks["consumers"] = "ok"
+            except TimeoutError:
+                checks["consumers"] = f"unknown: the broker did not answer within {READY_BROKER_SECONDS:g}s"
             except Exception as exc:
                 checks["consumers"] = f"missing: {type(exc).__name__}"
         if self.relay:

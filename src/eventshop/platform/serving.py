@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
+import os
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Callable, Coroutine, Generator
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import uvicorn
 import uvloop
@@ -109,3 +112,14 @@ def run(main: Coroutine[Any, Any, T]) -> T:
 
 def run_app(app: Any, host: str, port: int) -> None:
     run(serve_app(app, host, port))
+
+
+def exit_now(code: int = 0) -> NoReturn:
+    """End a process whose graceful stop is done (requests answered, messages acked, databases and broker
+    connections closed) without the interpreter's teardown, which collects the whole heap: about a second of
+    CPU per service, several seconds when the eight services of `eventshop up` stop together on two cores."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)

@@ -1,0 +1,75 @@
+"""Asking one process of the shop how it is: its health endpoint over HTTP, or for the broker its greeting."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PROBE_SECONDS = 2.0  # a process that takes longer to answer a health check is reported as not responding
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one health check found."""
+
+    responded: bool  # it answered at all (a 503 is an answer)
+    ready: bool = False
+    listening: bool = True  # something accepted the connection (a stopped process's socket still does)
+    problem: str = ""  # why not ready or not responding; empty when ready
+    checks: dict[str, Any] = field(default_factory=dict)  # a service's /health/ready checks
+
+
+def ask(url: str | None, port: int | None, timeout: float = PROBE_SECONDS) -> Answer:
+    """GET `url` (200 is ready), or with no URL greet the broker on `port`."""
+    if url is None:
+        return greet_broker(port, timeout)
+    try:
+        response = httpx.get(url, timeout=timeout)
+    except httpx.ConnectError:
+        return Answer(responded=False, listening=False, problem="nothing listening")
+    except httpx.TimeoutException:
+        return Answer(responded=False, problem=f"no answer within {timeout:g}s")
+    except httpx.HTTPError as exc:
+        return Answer(responded=False, problem=f"{type(exc).__name__}: {exc}")
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    checks = body.get("checks", {}) if isinstance(body, dict) else {}
+    if response.status_code == 200:
+        return Answer(responded=True, ready=True, checks=checks)
+    return Answer(responded=True, problem=failing(checks) or f"HTTP {response.status_code}", checks=checks)
+
+
+def failing(checks: dict[str, Any]) -> str:
+    """The checks that are not ok, e.g. `broker unavailable, consumers missing: TimeoutError`."""
+    return ", ".join(f"{name} {value}" for name, value in checks.items() if name != "outbox" and value != "ok")
+
+
+def greet_broker(port: int | None, timeout: float) -> Answer:
+    """A NATS server sends its INFO line as soon as a client connects; a frozen one accepts and stays silent."""
+    if port is None:
+        return Answer(responded=False, listening=False, problem="no port")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+            greeting = connection.recv(4)
+    except TimeoutError:
+        return Answer(responded=False, problem=f"no greeting within {timeout:g}s")
+    except OSError:
+        return Answer(responded=False, listening=False, problem="nothing listening")
+    if greeting.startswith(b"INFO"):
+        return Answer(responded=True, ready=True)
+    return Answer(responded=True, problem="not a NATS server greeting")
+
+
+def stopped(pid: int) -> bool:
+    """The process is stopped (SIGSTOP, a debugger): it holds its port and answers nothing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return fields[0] in ("T", "t")
