@@ -65,10 +65,12 @@ async def test_stopping_a_cluster_node_mid_run_loses_no_event(tmp_path: Path) ->
             await commit(n)
 
         async def handled() -> bool:
-            async with consumer_db.sessions() as session:
-                return (await session.scalar(select(func.count()).select_from(EFFECTS))) == 200
+            # A read-only unit of work: a writer's session here would take SQLite's write lock on every poll
+            # and starve the consumer it is waiting for.
+            async with consumer_db.reading() as uow:
+                return (await uow.session.scalar(select(func.count()).select_from(EFFECTS))) == 200
 
-        await eventually(handled, timeout=60, message="all 200 events handled once")
+        await eventually(handled, timeout=60, interval=0.2, message="all 200 events handled once")
         assert (await js.stream_info("INVENTORY")).state.messages == 200
         worker.stop()
         await relay.stop()

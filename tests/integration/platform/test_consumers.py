@@ -39,8 +39,8 @@ async def record_effect(db: Database, incoming: Incoming[Any]) -> None:
 
 
 async def effects(db: Database) -> int:
-    async with db.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(EFFECTS)) or 0)
+    async with db.reading() as uow:  # read-only: polling must not take the write lock the consumer needs
+        return int(await uow.session.scalar(select(func.count()).select_from(EFFECTS)) or 0)
 
 
 class Harness:
