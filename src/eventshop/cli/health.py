@@ -23,12 +23,14 @@ class Answer:
     checks: dict[str, Any] = field(default_factory=dict)  # a service's /health/ready checks
 
 
-def ask(url: str | None, port: int | None, timeout: float = PROBE_SECONDS) -> Answer:
-    """GET `url` (200 is ready), or with no URL greet the broker on `port`."""
+def ask(url: str | None, port: int | None, timeout: float = PROBE_SECONDS,
+        client: httpx.Client | None = None) -> Answer:
+    """GET `url` (200 is ready), or with no URL greet the broker on `port`. A caller that asks often passes one
+    `client` (a new one per request costs milliseconds of CPU, mostly its SSL context)."""
     if url is None:
         return greet_broker(port, timeout)
     try:
-        response = httpx.get(url, timeout=timeout)
+        response = client.get(url, timeout=timeout) if client else httpx.get(url, timeout=timeout)
     except httpx.ConnectError:
         return Answer(responded=False, listening=False, problem="nothing listening")
     except httpx.TimeoutException:

@@ -24,7 +24,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from eventshop.cli import locating
-from eventshop.cli.health import ask
+from eventshop.cli.health import PROBE_SECONDS, ask
 from eventshop.cli.preflight import port_is_free
 from eventshop.cli.seeding import DEMO_EMAIL, DEMO_PASSWORD, seed
 from eventshop.cli.supervisor import CONFIG_ERROR, Child, ChildMisconfigured, Supervisor, last_line
@@ -87,10 +87,11 @@ def healthy(child: Child) -> bool:
 
 def watch_health(supervisor: Supervisor, done: threading.Event) -> None:
     """Every few seconds each running process's cheap health check, all at once: a frozen one costs one timeout."""
-    with ThreadPoolExecutor(max_workers=len(supervisor.children), thread_name_prefix="health") as pool:
+    with ThreadPoolExecutor(max_workers=len(supervisor.children), thread_name_prefix="health") as pool, \
+            httpx.Client(timeout=PROBE_SECONDS) as client:
         while not done.wait(HEALTH_EVERY_SECONDS):
             children = [child for child in supervisor.children if child.running]
-            answers = pool.map(lambda child: ask(child.live_url, child.port).responded, children)
+            answers = pool.map(lambda child: ask(child.live_url, child.port, client=client).responded, children)
             for child, answered in zip(children, answers, strict=True):
                 supervisor.note_answer(child, answered)
 
@@ -143,10 +144,16 @@ def set_up_broker(settings: Settings, nats_url: str) -> None:
         raise ChildProcessError(f"setting up the streams on {nats_url} failed: {exc}") from None
 
 
-def write_state(settings: Settings, nats_url: str, supervisor: Supervisor, ready: bool) -> None:
+def write_state(settings: Settings, nats_url: str, supervisor: Supervisor, ready: bool,
+                written: list[Any] | None = None) -> None:
+    """up.json as it is now; with `written` (what was written last), only when something changed."""
     processes = [{"name": c.name, "pid": c.pid, "port": c.port, "health_url": c.health_url,
                   "started_at": c.started_at, "state": c.state, "restarts": c.restarted, "answering": c.answering}
                  for c in supervisor.children]
+    if written is not None:
+        if written == [processes, ready]:
+            return
+        written[:] = [processes, ready]
     locating.write_state(settings.data_dir, settings, nats_url, ["frontend", *SERVICES, *SANDBOXES], processes, ready)
 
 
@@ -261,9 +268,10 @@ def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -
         console.print(f"[dim]ready in {time.monotonic() - started:.1f}s; logs in {supervisor.log_dir}; "
                       "Ctrl-C stops everything[/]")
         threading.Thread(target=watch_health, args=(supervisor, watching_done), name="health", daemon=True).start()
+        written: list[Any] = []
         while True:
             supervisor.watch_once()
-            write_state(settings, nats_url, supervisor, ready=True)
+            write_state(settings, nats_url, supervisor, ready=True, written=written)
             time.sleep(0.5)
     except KeyboardInterrupt:
         console.print("\n[bold]stopping eventshop[/]")
