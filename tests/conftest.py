@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from eventshop.platform.settings import Settings
 from tests.brokers import operator_login, start_broker
 from tests.credentials import as_operator
 from tests.shop import Shop, start_shop
+from tests.waiting import eventually as eventually  # tests import it from here too
 
 
 @pytest.fixture(scope="session")
@@ -131,23 +132,6 @@ async def serving(app: Any) -> AsyncIterator[str]:
     finally:
         stop.set()
         await task
-
-
-async def eventually(
-    check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05, message: str = "condition"
-) -> Any:
-    """Poll `check` (sync or async) until it returns a truthy value, or fail after `timeout`."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    last: Any = None
-    while True:
-        last = check()
-        if asyncio.iscoroutine(last):
-            last = await last
-        if last:
-            return last
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {message}; last value {last!r}")
-        await asyncio.sleep(interval)
 
 
 def postgres_available() -> bool:

@@ -18,6 +18,7 @@ from eventshop.platform.identity import ensure_keys
 from eventshop.platform.settings import PORT_OFFSETS, Settings, env_key
 from tests.brokers import in_thread, operator_login, start_broker
 from tests.credentials import as_customer, as_operator, as_service
+from tests.waiting import answers
 
 SERVICES = ["account", "catalog", "inventory", "cart", "order", "payment", "shipping", "notification"]
 SANDBOXES = ["payment-system", "logistics-system", "mail"]
@@ -125,12 +126,9 @@ class Shop:
             process = self.processes[name]
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log_tail(name)}")
-            try:
-                if httpx.get(self.health_url(name), timeout=1).status_code == 200:
-                    pending.pop(0)
-                    continue
-            except httpx.TransportError:
-                pass
+            if answers(self.health_url(name)):
+                pending.pop(0)
+                continue
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{name} not ready:\n{self.log_tail(name)}")
             time.sleep(0.1)

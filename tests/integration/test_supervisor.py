@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 
 from eventshop.cli.supervisor import Supervisor
+from tests.waiting import until
 
 
 def supervisor_with_output(tmp_path: Path) -> tuple[Supervisor, io.StringIO]:
@@ -52,10 +53,8 @@ def test_a_stop_names_the_processes_it_still_waits_for(tmp_path: Path) -> None:
     late = supervisor.add("order", [sys.executable, "-c", slow], wave=0)
     for child in (quick, late):
         supervisor.start(child)
-    deadline = time.monotonic() + 10
-    while not (tmp_path / "logs" / "order.log").exists() or "up" not in (tmp_path / "logs" / "order.log").read_text():
-        assert time.monotonic() < deadline, "the slow child did not start"
-        time.sleep(0.05)
+    log = tmp_path / "logs" / "order.log"
+    until(lambda: log.exists() and "up" in log.read_text(), 10, "the slow child to start", interval=0.05)
     started = time.monotonic()
     supervisor.stop()
     assert time.monotonic() - started < 5

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
 from tests.shop import Shop
+from tests.waiting import until
 
 FINAL = {"shipped", "cancelled"}
 PASSWORD = "correct horse battery"
@@ -64,29 +64,20 @@ def order(shop: Shop, customer_id: str, lines: list[tuple[str, int]]) -> str:
 
 
 def final_order(shop: Shop, order_id: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
     with shop.http("order") as orders:
         orders.headers.update(shop.as_operator("order"))
-        while True:
+
+        def final() -> dict[str, Any] | None:
             response = orders.get(f"/orders/{order_id}")
-            if response.status_code == 200 and response.json()["status"] in FINAL:
-                found: dict[str, Any] = response.json()
-                return found
-            if time.monotonic() > deadline:
-                raise AssertionError(f"order {order_id} not final: {response.text}")
-            time.sleep(0.2)
+            found: dict[str, Any] = response.json() if response.status_code == 200 else {}
+            return found if found.get("status") in FINAL else None
+
+        return dict(until(final, timeout, f"order {order_id} to be final"))
 
 
 def settled(shop: Shop, check: Any, timeout: float = 30, message: str = "condition") -> Any:
     """Poll a zero-argument function until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {message}; last {value!r}")
-        time.sleep(0.2)
+    return until(check, timeout, message)
 
 
 def stock_of(shop: Shop, product_id: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from eventshop.cli.seeding import DEMO_PASSWORD
 from eventshop.platform.settings import Settings
 from eventshop.services.catalog.demo import DEMO_PRODUCTS
 from tests.shop import free_port_base
+from tests.waiting import answers, until
 
 pytestmark = pytest.mark.system
 EVENTSHOP = str(Path(sys.executable).with_name("eventshop"))
@@ -91,10 +92,8 @@ def test_up_starts_the_shop_takes_an_order_and_stops_cleanly(
         cart = f"{settings.url('cart')}/carts/{customer['account_id']}"
         http.post(f"{cart}/lines", json={"product_id": products[0]["id"], "quantity": 1}).raise_for_status()
         order_id = http.post(f"{cart}/checkout", json={}).json()["order_id"]
-        deadline = time.monotonic() + 45
-        while http.get(f"{settings.url('order')}/orders/{order_id}").json()["status"] != "shipped":
-            assert time.monotonic() < deadline, "the order did not ship"
-            time.sleep(0.3)
+        until(lambda: http.get(f"{settings.url('order')}/orders/{order_id}").json()["status"] == "shipped", 45,
+              "the order to ship")
 
     operator_commands_find_the_shop_by_its_data_dir_alone(settings.data_dir, order_id)
 
@@ -107,17 +106,9 @@ def test_up_starts_the_shop_takes_an_order_and_stops_cleanly(
     def restarted() -> bool:
         current = json.loads((settings.data_dir / "up.json").read_text())
         pid = next(p["pid"] for p in current["processes"] if p["name"] == "payment")
-        if pid == old_pid:
-            return False
-        try:
-            return httpx.get(f"{settings.url('payment')}/health/ready", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return pid != old_pid and answers(f"{settings.url('payment')}/health/ready")
 
-    deadline = time.monotonic() + 30
-    while not restarted():
-        assert time.monotonic() < deadline, "payment was not restarted"
-        time.sleep(0.3)
+    until(restarted, 30, "payment to be restarted")
 
     payment = next(p for p in status_json(settings.data_dir)[1]["processes"] if p["name"] == "payment")
     assert (payment["state"], payment["restarts"]) == ("ready", 1), payment
@@ -131,8 +122,7 @@ def test_up_starts_the_shop_takes_an_order_and_stops_cleanly(
     assert took < 5, f"stopping an idle shop took {took:.1f}s:\n{rest}"
     assert "order (pid" in rest and "stopped answering its health check" in rest, rest
     assert "order answers its health check again" in rest, rest
-    time.sleep(0.5)
-    assert leftovers(settings.data_dir) == []
+    until(lambda: leftovers(settings.data_dir) == [], 5, "every process of the shop to be gone")
     assert not (settings.data_dir / "up.json").exists()
 
 
@@ -161,16 +151,10 @@ def a_frozen_service_is_reported_not_responding(data_dir: Path) -> None:
         assert {p["state"] for name, p in states.items() if name != "order"} == {"ready"}
         assert report["dead_letters"] == 0 and report["subscriptions"], report
         assert report["stuck_orders"]["error"], "the frozen Order cannot say which orders are stuck"
-        deadline = time.monotonic() + 20
-        while up_state_of(data_dir, "order")["answering"]:
-            assert time.monotonic() < deadline, "up did not notice the frozen order"
-            time.sleep(0.3)
+        until(lambda: not up_state_of(data_dir, "order")["answering"], 20, "up to notice the frozen order")
     finally:
         order.resume()
-    deadline = time.monotonic() + 20
-    while not up_state_of(data_dir, "order")["answering"]:
-        assert time.monotonic() < deadline, "up did not notice the order answering again"
-        time.sleep(0.3)
+    until(lambda: up_state_of(data_dir, "order")["answering"], 20, "up to notice the order answering again")
     code, report = status_json(data_dir)
     assert code == 0 and report["all_ready"], report
     assert {s["consumer"] for s in report["subscriptions"]} >= {"order--payment", "payment--inventory"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -214,72 +215,70 @@ async def account(request: Request) -> HTMLResponse | RedirectResponse:
     return await _account_page(request, who)
 
 
+async def _patch_account(request: Request, who: dict[str, str], form: dict[str, str], fields: tuple[str, ...],
+                         body: Callable[[], dict[str, Any]], doing: str,
+                         renamed: dict[str, str] | None = None) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """Change the account once `fields` are filled in: the account as changed, or the errors to show at the fields."""
+    errors = check_fields(form, fields)
+    if errors:
+        return None, errors
+    try:
+        changed: dict[str, Any] = await backend(request).send("account", "PATCH", url_path("accounts", who["id"]),
+                                                               body())
+    except DomainError as exc:
+        return None, field_errors(exc, renamed)
+    except Unavailable:
+        return None, {"form": could_not(doing)}
+    return changed, {}
+
+
 @router.post("/account", response_class=HTMLResponse, response_model=None)
 async def update_account(request: Request) -> HTMLResponse | RedirectResponse:
     form = await form_of(request)
-    who = sessions.customer(request)
-    if who is None:
+    if (who := sessions.customer(request)) is None:
         return signin_redirect(request, "/account")
-    fields = ("name", *ADDRESS, "payment_token")
-    errors = check_fields(form, fields)
-    if not errors:
-        body = {"name": form["name"], "payment_token": form["payment_token"],
-                "address": {field: form[field] for field in ADDRESS}}
-        try:
-            changed = await backend(request).send("account", "PATCH", url_path("accounts", who['id']), body)
-        except DomainError as exc:
-            errors = field_errors(exc)
-        except Unavailable:
-            errors = {"form": could_not("save your changes")}
-        else:
-            request.session["customer"] = {**who, "name": changed["name"]}
-            sessions.flash(request, "Your account is updated.")
-            return redirect("/account")
-    return await _account_page(request, who, status=422, errors=errors, values=form)
+    changed, errors = await _patch_account(
+        request, who, form, ("name", *ADDRESS, "payment_token"),
+        lambda: {"name": form["name"], "payment_token": form["payment_token"],
+                 "address": {field: form[field] for field in ADDRESS}},
+        "save your changes")
+    if changed is None:
+        return await _account_page(request, who, status=422, errors=errors, values=form)
+    request.session["customer"] = {**who, "name": changed["name"]}
+    sessions.flash(request, "Your account is updated.")
+    return redirect("/account")
 
 
 @router.post("/account/password", response_class=HTMLResponse, response_model=None)
 async def change_password(request: Request) -> HTMLResponse | RedirectResponse:
     form = await form_of(request)
-    who = sessions.customer(request)
-    if who is None:
+    if (who := sessions.customer(request)) is None:
         return signin_redirect(request, "/account")
-    errors = check_fields(form, ("current_password", "new_password"))
-    if not errors:
-        body = {"password": form["new_password"], "current_password": form["current_password"],
-                "keep_session_id": who["session"]}
-        try:
-            await backend(request).send("account", "PATCH", url_path("accounts", who["id"]), body)
-        except DomainError as exc:
-            errors = field_errors(exc, renamed={"password": "new_password"})
-        except Unavailable:
-            errors = {"form": could_not("change your password")}
-        else:
-            sessions.flash(request, "Your password is changed. Every other device is signed out.")
-            return redirect("/account")
-    return await _account_page(request, who, status=422, errors=errors)
+    changed, errors = await _patch_account(
+        request, who, form, ("current_password", "new_password"),
+        lambda: {"password": form["new_password"], "current_password": form["current_password"],
+                 "keep_session_id": who["session"]},
+        "change your password", renamed={"password": "new_password"})
+    if changed is None:
+        return await _account_page(request, who, status=422, errors=errors)
+    sessions.flash(request, "Your password is changed. Every other device is signed out.")
+    return redirect("/account")
 
 
 @router.post("/account/email", response_class=HTMLResponse, response_model=None)
 async def change_email(request: Request) -> HTMLResponse | RedirectResponse:
     form = await form_of(request)
-    who = sessions.customer(request)
-    if who is None:
+    if (who := sessions.customer(request)) is None:
         return signin_redirect(request, "/account")
-    errors = check_fields(form, ("email", "email_current_password"))
-    if not errors:
-        body = {"email": form["email"], "current_password": form["email_current_password"]}
-        try:
-            changed = await backend(request).send("account", "PATCH", url_path("accounts", who["id"]), body)
-        except DomainError as exc:
-            errors = field_errors(exc, renamed={"current_password": "email_current_password"})
-        except Unavailable:
-            errors = {"form": could_not("change your email")}
-        else:
-            request.session["customer"] = {**who, "email": changed["email"]}
-            sessions.flash(request, f"Your email is now {changed['email']}. Use it to sign in from now on.")
-            return redirect("/account")
-    return await _account_page(request, who, status=422, errors=errors, new_email=form.get("email", ""))
+    changed, errors = await _patch_account(
+        request, who, form, ("email", "email_current_password"),
+        lambda: {"email": form["email"], "current_password": form["email_current_password"]},
+        "change your email", renamed={"current_password": "email_current_password"})
+    if changed is None:
+        return await _account_page(request, who, status=422, errors=errors, new_email=form.get("email", ""))
+    request.session["customer"] = {**who, "email": changed["email"]}
+    sessions.flash(request, f"Your email is now {changed['email']}. Use it to sign in from now on.")
+    return redirect("/account")
 
 
 @router.post("/account/deactivate")

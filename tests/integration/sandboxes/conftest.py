@@ -23,6 +23,7 @@ from eventshop.sandboxes.mail.app import run_mail
 from eventshop.sandboxes.payment_system.app import create_app as payment_app
 from eventshop.sandboxes.runner import bind, serve_sandbox
 from eventshop.services.notification.email_sender import EmailSender, SmtpSettings
+from tests.waiting import answers
 
 # tok_timeout answers this late in tests: longer than the adapters' short test timeouts, short enough to wait for.
 TOK_TIMEOUT_SECONDS = 1.5
@@ -169,9 +170,8 @@ class SandboxThread:
         deadline = time.monotonic() + START_DEADLINE
         while True:
             assert not future.done(), f"the sandbox at {url} stopped: {future.exception()!r}"
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    return
+            if answers(f"{url}/health"):
+                return
             assert time.monotonic() < deadline, f"the sandbox at {url} was not healthy within {START_DEADLINE}s"
             time.sleep(0.02)
 

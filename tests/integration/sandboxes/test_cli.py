@@ -16,6 +16,7 @@ import httpx
 
 from eventshop.sandboxes.runner import bind
 from eventshop.services.notification.email_sender import EmailSender, SmtpSettings
+from tests.waiting import answers
 
 DEADLINE = 20.0
 
@@ -42,11 +43,8 @@ def running(args: list[str], health_url: str) -> Iterator[subprocess.Popen[bytes
         deadline = time.monotonic() + DEADLINE
         while True:
             assert process.poll() is None, process.communicate()[1].decode()
-            try:
-                if httpx.get(health_url, timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
+            if answers(health_url, timeout=0.5):
+                break
             assert time.monotonic() < deadline, f"{args[0]} was not ready within {DEADLINE}s"
             time.sleep(0.05)
         yield process
