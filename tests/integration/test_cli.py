@@ -142,6 +142,8 @@ def test_dlq_list_and_show_print_any_bytes_in_headers_and_payloads(
         ({"EVENTSHOP_DEV_SECRETS": "false"}, ["serve", "order", "--port", "{port}"], "no public keys"),
         ({"EVENTSHOP_DEV_SECRETS": "false"}, ["frontend", "--port", "{port}"], "no public keys"),
         ({"EVENTSHOP_DEV_SECRETS": "false"}, ["token", "order"], "no public keys"),
+        ({"EVENTSHOP_INBOX_RETENTION_HOURS": "0.1"}, ["serve", "order", "--port", "{port}"],
+         "keep it longer than EVENTSHOP_RETRY_BUDGET_SECONDS=600"),
         ({}, ["up", "--port-base", "70000"], "Invalid value for '--port-base'"),
         ({}, ["bench", "messaging", "--events", "-5"], "Invalid value for '--events'"),
         ({}, ["bench", "--concurrency", "0"], "Invalid value for '--concurrency'"),

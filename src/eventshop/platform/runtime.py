@@ -25,6 +25,7 @@ from eventshop.platform.broker_auth import login_for
 from eventshop.platform.consumers import ConsumerWorker, Handler
 from eventshop.platform.db import Database, Incoming
 from eventshop.platform.errors import ERROR_RESPONSES, install_error_handlers
+from eventshop.platform.housekeeping import keep_pruning
 from eventshop.platform.identity import load_keyring
 from eventshop.platform.migrations import upgrade
 from eventshop.platform.outbox import OutboxRelay
@@ -97,6 +98,7 @@ class ServiceRuntime(Generic[C]):
         self.other_tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         self._start_workers(self.js)
         self.other_tasks.append(asyncio.create_task(self._watch_connection(), name="broker-watch"))
+        self.other_tasks.append(asyncio.create_task(keep_pruning(self.db, self.settings), name="housekeeping"))
         for job in self.service.background:
             self.other_tasks.append(asyncio.create_task(job(self.context), name=getattr(job, "__name__", "job")))
         log.info("%s started: %d consumers", self.service.name, len(self.workers))

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Offsets from the port base, one per process that `eventshop up` starts.
@@ -50,6 +50,8 @@ class EnvSettings(BaseSettings):
             super().__init__(**values)
         except ValidationError as exc:
             problem = exc.errors()[0]
+            if not problem["loc"]:  # a rule across settings: its message names them
+                raise InvalidSetting(str(problem.get("ctx", {}).get("error", problem["msg"]))) from None
             name = str(self.model_config.get("env_prefix", "")) + "_".join(str(part) for part in problem["loc"])
             raise invalid_setting(name.upper(), problem.get("input"), problem["msg"]) from None
 
@@ -91,6 +93,10 @@ class Settings(EnvSettings):
     retry_base_seconds: float = Field(default=0.2, gt=0)
     retry_max_seconds: float = Field(default=30.0, gt=0)
     http_timeout_seconds: float = Field(default=3.0, gt=0)
+    # Published outbox rows and inbox marks are deleted after these (platform/housekeeping.py); an inbox
+    # mark must outlive every redelivery of its message, so its retention is far above retry_budget_seconds.
+    outbox_retention_hours: float = Field(default=24.0, gt=0)
+    inbox_retention_hours: float = Field(default=168.0, gt=0)
     # HTTP identity (platform/identity.py): this process's private key and everybody's public keys, else
     # files in <http_secrets_dir> (default <data_dir>/secrets/http, written by `eventshop up`). dev_secrets
     # derives publicly known keys instead: development only.
@@ -106,6 +112,14 @@ class Settings(EnvSettings):
     chaos_max_delay_ms: int = Field(default=0, ge=0)
     # Explicit base URLs by name (tests and in-process runs); env vars and ports otherwise.
     service_urls: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _marks_outlive_redeliveries(self) -> Settings:
+        if self.inbox_retention_hours * 3600 <= self.retry_budget_seconds:
+            raise ValueError(
+                f"EVENTSHOP_INBOX_RETENTION_HOURS={self.inbox_retention_hours:g}: an inbox mark must outlive every "
+                f"redelivery, so keep it longer than EVENTSHOP_RETRY_BUDGET_SECONDS={self.retry_budget_seconds:g}")
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod
