@@ -12,7 +12,7 @@ import typer
 from nats.errors import Error as NatsError
 from rich.console import Console
 
-from eventshop.cli.bench import endtoend, messaging, report, shop
+from eventshop.cli.bench import endtoend, messaging, report, shop, styles
 from eventshop.cli.locating import locate
 from eventshop.platform.settings import MAX_PORT_BASE
 
@@ -52,6 +52,11 @@ def end_to_end(
     raw_chain_messages: Annotated[int, typer.Option(help="messages through the raw chain", min=10)] = 2000,
     drain_timeout: Annotated[float, typer.Option(help="seconds to wait after the run for orders to become "
                                                       "final", min=1)] = 60,
+    compare_styles: Annotated[bool, typer.Option(help="run the workload on a choreographed and then an orchestrated "
+                                                     "shop, each also with Payment and then Shipping frozen under "
+                                                     "load, and print both side by side")] = False,
+    outage_seconds: Annotated[float, typer.Option(help="--compare-styles: how long each downstream service is "
+                                                       "frozen", min=1)] = 20,
     json_path: Annotated[Path | None, typer.Option("--json", help="also write every figure to this file")] = None,
 ) -> None:
     """Start (or attach to) a shop, drive add-to-cart + checkout, wait until every order is final, print figures."""
@@ -63,6 +68,19 @@ def end_to_end(
     pool = (customers or 20) if rate else (concurrency or 4)
     workload = endtoend.Workload(concurrency or 4, rate, duration, pool, drain_timeout, slow_card,
                                  raw_chain_messages if with_raw_chain else None)
+    if compare_styles:
+        if port_base is not None or data_dir is not None:
+            raise usage_error("--compare-styles starts a shop per style; drop --data-dir / --port-base")
+        try:
+            results = styles.compare(workload, lambda: _databases(postgres, database_url_template), outage_seconds,
+                                     DEFAULT_PORT_BASE, console)
+        except shop.ShopUnavailable as exc:
+            errors.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            raise typer.Exit(1) from None
+        styles.print_comparison(console, results)
+        if json_path is not None:
+            report.write_json(json_path, results)
+        return
     try:
         figures = _run(workload, port_base, data_dir, postgres, database_url_template)
     except shop.ShopUnavailable as exc:
@@ -97,14 +115,7 @@ def _run(workload: endtoend.Workload, port_base: int | None, data_dir: Path | No
         if port_base is not None or data_dir is not None:
             target = shop.attach_shop(locate(data_dir, port_base))
         else:
-            databases: dict[str, str] = {}
-            names: list[str] = []
-            if postgres:
-                prefix = shop.bench_database_prefix()
-                databases = shop.create_postgres_databases(prefix)
-                names = [url.rsplit("/", 1)[1] for url in databases.values()]
-            elif template:
-                databases = {s: template.replace("{service}", s) for s in shop.SERVICES}
+            databases, names = _databases(postgres, template)
             base = shop.free_port_base(DEFAULT_PORT_BASE)
             with console.status(f"starting the shop on port base {base} (eventshop up)"):
                 try:
@@ -121,3 +132,13 @@ def _run(workload: endtoend.Workload, port_base: int | None, data_dir: Path | No
             if target.started:
                 with console.status("stopping the shop"):
                     shop.stop_shop(target)
+
+
+def _databases(postgres: bool, template: str | None) -> tuple[dict[str, str], list[str]]:
+    """The started shop's database URL per service (none: SQLite files), and the PostgreSQL databases created."""
+    if postgres:
+        databases = shop.create_postgres_databases(shop.bench_database_prefix())
+        return databases, [url.rsplit("/", 1)[1] for url in databases.values()]
+    if template:
+        return {s: template.replace("{service}", s) for s in shop.SERVICES}, []
+    return {}, []

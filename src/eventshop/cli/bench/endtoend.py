@@ -67,6 +67,7 @@ class Window:
 
     seconds: float  # first checkout -> last order seen final
     events: int
+    http_requests: int  # served by the services, the shoppers' own included
     drained: bool
     slow: PlacedOrder | None
 
@@ -98,6 +99,7 @@ async def _measure(target: ShopTarget, workload: Workload, console: Console, htt
 async def _window(shoppers: Shoppers, customers: list[str], slow_customer: str | None, sampler: Sampler,
                   workload: Workload, console: Console) -> Window:
     """The measured run; the timeline reads come after it, so they cost no CPU inside it."""
+    requests_before = await sampler.http_requests()
     sampling = asyncio.create_task(sampler.run())
     sampler.begin()
     shoppers.watch.reset_count()
@@ -113,7 +115,7 @@ async def _window(shoppers: Shoppers, customers: list[str], slow_customer: str |
     sampling.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sampling
-    return Window(finished - started, events, drained, slow)
+    return Window(finished - started, events, await sampler.http_requests() - requests_before, drained, slow)
 
 
 def _figures(target: ShopTarget, workload: Workload, shoppers: Shoppers, sampler: Sampler,
@@ -125,6 +127,8 @@ def _figures(target: ShopTarget, workload: Workload, shoppers: Shoppers, sampler
         "orders": orders,
         "checkout_errors": dict(shoppers.errors),
         "events_per_s": window.events / window.seconds if window.seconds > 0 else 0.0,
+        "events_per_order": window.events / len(shoppers.orders) if shoppers.orders else 0.0,
+        "http_requests_per_order": window.http_requests / len(shoppers.orders) if shoppers.orders else 0.0,
         "cpu": report.cpu_figures(sampler.cpu_used, orders["orders_shipped"]),
         "rss": {"peak_total_bytes": sampler.peak_rss_total, "peak_bytes": sampler.peak_rss},
         "consumer_lag": {"max_total": sampler.max_lag_total, "max_per_consumer": sampler.max_lag},

@@ -108,6 +108,8 @@ def print_figures(console: Console, figures: dict[str, Any]) -> None:
         table.add_row("checkouts refused or failed", errors)
     table.add_row("shipped orders / s", f"{orders['shipped_per_s']:.1f}")
     table.add_row("events / s on the topics", f"{figures['events_per_s']:.1f}")
+    table.add_row("events / HTTP requests per order (shopper's included)",
+                  f"{figures['events_per_order']:.1f} / {figures['http_requests_per_order']:.1f}")
     latency = orders["checkout_to_shipped_ms"]
     table.add_row("checkout -> shipped p50 / p95 / p99 / max (order timeline)",
                   " / ".join(_ms(latency[k]) for k in ("p50", "p95", "p99", "max")))

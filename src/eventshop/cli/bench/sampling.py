@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import httpx
 import psutil
 from nats.js import JetStreamContext
+from prometheus_client.parser import text_string_to_metric_families
 
 from eventshop.cli.up import SERVICES
 from eventshop.contracts.registry import TOPICS
@@ -19,6 +20,7 @@ from eventshop.platform.settings import Settings
 RSS_EVERY = 0.5
 # Broker and health queries cost the shop a little CPU too, so they are kept to once a second.
 BROKER_EVERY = 1.0
+NOT_COUNTED = ("/health", "/metrics")  # routes the probes, Prometheus and the bench itself call
 
 
 def process_name(process: psutil.Process) -> str | None:
@@ -143,6 +145,19 @@ class Sampler:
                 self.max_backlog[service] = max(self.max_backlog.get(service, 0), backlog)
 
         await asyncio.gather(*(one(s) for s in SERVICES))
+
+    async def http_requests(self) -> int:
+        """HTTP requests the services have served so far (their /metrics), the probes' and this sampler's apart."""
+        async def one(service: str) -> int:
+            try:
+                response = await self.http.get(f"{self.settings.url(service)}/metrics", timeout=5)
+            except httpx.HTTPError:
+                return 0
+            return sum(int(sample.value) for family in text_string_to_metric_families(response.text)
+                       if family.name == "eventshop_http_requests" for sample in family.samples
+                       if sample.name.endswith("_total") and not sample.labels["route"].startswith(NOT_COUNTED))
+
+        return sum(await asyncio.gather(*(one(s) for s in SERVICES)))
 
     async def wait_drained(self, timeout: float) -> bool:
         """Until every consumer has acked everything (the work an order causes includes notifications)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from eventshop.cli.locating import LocatedShop
+from eventshop.cli.locating import LocatedShop, read_state
 from eventshop.cli.up import SANDBOXES, SERVICES, cli, taken_port
 from eventshop.platform.identity import operator_headers
 from eventshop.platform.settings import MAX_PORT_BASE, Settings, env_key
@@ -85,9 +85,12 @@ def drop_postgres_databases(names: list[str]) -> None:
         asyncio.run(drop())
 
 
-def start_shop(data_dir: Path, port_base: int, database_urls: dict[str, str]) -> ShopTarget:
-    """`eventshop up` in `data_dir`; returns once it has printed that it is ready (all health checks passed)."""
-    env = {**os.environ, **{f"EVENTSHOP_{env_key(s)}_DATABASE_URL": url for s, url in database_urls.items()}}
+def start_shop(data_dir: Path, port_base: int, database_urls: dict[str, str],
+               settings_env: dict[str, str] | None = None) -> ShopTarget:
+    """`eventshop up` in `data_dir` (with `settings_env`, e.g. the saga style); returns once it has printed that
+    it is ready (all health checks passed)."""
+    env = {**os.environ, **{f"EVENTSHOP_{env_key(s)}_DATABASE_URL": url for s, url in database_urls.items()},
+           **(settings_env or {})}
     settings = Settings(port_base=port_base, data_dir=data_dir)
     nats_url = settings.nats_url or f"nats://127.0.0.1:{settings.port('nats')}"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -106,6 +109,12 @@ def start_shop(data_dir: Path, port_base: int, database_urls: dict[str, str]) ->
             raise ShopUnavailable(f"eventshop up did not become ready (see {output}): {tail}")
         time.sleep(0.25)
     return target
+
+
+def process_pid(target: ShopTarget, name: str) -> int:
+    """The pid of one of the shop's processes, from the up.json its `eventshop up` writes."""
+    state = read_state(target.settings.data_dir) or {"processes": []}
+    return int(next(p["pid"] for p in state["processes"] if p["name"] == name))
 
 
 def attach_shop(located: LocatedShop) -> ShopTarget:
