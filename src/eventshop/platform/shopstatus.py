@@ -60,10 +60,11 @@ def running_state(settings: Settings) -> dict[str, Any] | None:
 
 
 def unsupervised_entries(settings: Settings) -> list[dict[str, Any]]:
-    """Every HTTP process the settings place (no broker: its figures say whether it answers), with no pid."""
+    """Every HTTP process the settings place, with no pid. Not the broker (its figures say whether it answers)
+    nor the console (the one asking)."""
     entries = []
     for name in PORT_OFFSETS:
-        if name in ("smtp", "nats"):
+        if name in ("smtp", "nats", "console"):
             continue
         path = READY_PATH if name in WITH_READINESS else "/health"
         entries.append({"name": name, "pid": None, "port": settings.port(name), "supervised": False,
