@@ -6,16 +6,13 @@ import asyncio
 import re
 from collections.abc import Iterator
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from eventshop.console.app import create_app
-from eventshop.console.signin import ConsoleSettings
 from eventshop.contracts.envelope import Envelope
 from eventshop.platform import deadletters
 from eventshop.platform.broker import connect
 from eventshop.platform.identity import CONSOLE_PASSWORD
-from eventshop.platform.settings import Settings
 from tests.brokers import operator_login
 from tests.shop import SERVICES, Shop
 from tests.system.shopping import add_product, final_order, order, settled, sign_up, unique
@@ -24,18 +21,14 @@ pytestmark = pytest.mark.system
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def console_settings(shop: Shop) -> Settings:
-    return Settings(port_base=shop.port_base, data_dir=shop.data_dir, nats_url=shop.nats[0].url)
-
-
 def password_of(shop: Shop) -> str:
     return (shop.data_dir / "secrets" / "http" / CONSOLE_PASSWORD).read_text().strip()
 
 
 @pytest.fixture
-def anonymous(shop: Shop) -> Iterator[TestClient]:
-    app = create_app(console_settings(shop), ConsoleSettings(secure_cookies=False))
-    with TestClient(app, base_url="http://console", follow_redirects=False) as client:
+def anonymous(shop: Shop) -> Iterator[httpx.Client]:
+    """A browser-like client of the shop's `eventshop console` process, not signed in."""
+    with httpx.Client(base_url=shop.console(), timeout=30) as client:
         yield client
 
 
@@ -45,19 +38,19 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def sign_in(client: TestClient, password: str, next_page: str = "/") -> tuple[int, str]:
+def sign_in(client: httpx.Client, password: str, next_page: str = "/") -> tuple[int, str]:
     page = client.get("/signin", params={"next": next_page})
     answer = client.post("/signin", data={"csrf": csrf_of(page.text), "password": password, "next": next_page})
     return answer.status_code, answer.headers.get("location", answer.text)
 
 
 @pytest.fixture
-def console(anonymous: TestClient, shop: Shop) -> TestClient:
+def console(anonymous: httpx.Client, shop: Shop) -> httpx.Client:
     assert sign_in(anonymous, password_of(shop)) == (303, "/")
     return anonymous
 
 
-def test_every_page_asks_for_the_console_password_first(anonymous: TestClient, shop: Shop) -> None:
+def test_every_page_asks_for_the_console_password_first(anonymous: httpx.Client, shop: Shop) -> None:
     for path in ("/", "/flow", "/dead-letters", "/orders", "/orders/any"):
         answer = anonymous.get(path)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/signin?next="), path
@@ -71,7 +64,7 @@ def test_every_page_asks_for_the_console_password_first(anonymous: TestClient, s
     assert anonymous.get("/orders").status_code == 303
 
 
-def test_the_processes_page_shows_each_process_ready_and_the_backlogs(console: TestClient) -> None:
+def test_the_processes_page_shows_each_process_ready_and_the_backlogs(console: httpx.Client) -> None:
     page = console.get("/")
     assert page.status_code == 200
     for name in [*SERVICES, "frontend", "payment-system", "logistics-system", "mail"]:
@@ -81,7 +74,7 @@ def test_the_processes_page_shows_each_process_ready_and_the_backlogs(console: T
 
 
 def test_the_event_flow_shows_every_topic_with_its_publisher_outbox_and_each_subscriptions_figures(
-    console: TestClient,
+    console: httpx.Client,
 ) -> None:
     page = console.get("/flow").text
     for topic in ("shopping-cart", "inventory", "payment", "order", "shipping", "account"):
@@ -116,7 +109,7 @@ async def parked(shop: Shop, event_id: str) -> dict[str, int]:
         await nc.close()
 
 
-def test_dead_letters_are_listed_shown_replayed_and_purged(console: TestClient, shop: Shop) -> None:
+def test_dead_letters_are_listed_shown_replayed_and_purged(console: httpx.Client, shop: Shop) -> None:
     event_id = asyncio.run(publish_poison(shop))
     readers = {"inventory--order", "notification--order"}
     letters = settled(shop, lambda: (found := asyncio.run(parked(shop, event_id))) and set(found) == readers
@@ -146,7 +139,7 @@ def test_dead_letters_are_listed_shown_replayed_and_purged(console: TestClient, 
 
 
 def test_orders_are_found_by_customer_order_id_status_and_age_and_an_order_page_tells_its_story(
-    console: TestClient, shop: Shop
+    console: httpx.Client, shop: Shop
 ) -> None:
     product = add_product(shop, stock=5, price=1250)
     customer = sign_up(shop)
