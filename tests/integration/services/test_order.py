@@ -159,8 +159,8 @@ async def test_the_operator_lists_every_customers_orders_by_status_and_age_and_c
     settings: Settings, clean_broker: None
 ) -> None:
     async with running(declare(), settings) as order:
-        for order_id, customer in (("all-1", "c1"), ("all-2", "c2"), ("all-3", "c2")):
-            created = await order.http.post("/orders", json=new_order(order_id) | {"customer_id": customer},
+        for order_id, owner in (("all-1", "c1"), ("all-2", "c2"), ("all-3", "c2")):
+            created = await order.http.post("/orders", json=new_order(order_id) | {"customer_id": owner},
                                             headers=CART)
             assert created.status_code == 201
         nc = await broker(settings)
