@@ -92,8 +92,8 @@ class Shop:
         name = program_of(name)
         if name in SERVICES:
             return [*cli, "serve", name]
-        if name == "frontend":
-            return [*cli, "frontend"]
+        if name in ("frontend", "console"):
+            return [*cli, name]
         port = str(self.settings.port(name))
         data = str(self.data_dir / "sandboxes" / name)
         extra = ["--smtp-port", str(self.settings.port("smtp"))] if name == "mail" else []
@@ -116,7 +116,7 @@ class Shop:
         return name
 
     def health_url(self, name: str) -> str:
-        return f"{self.url(name)}/health" + ("/ready" if program_of(name) in [*SERVICES, "frontend"] else "")
+        return f"{self.url(name)}/health" + ("/ready" if program_of(name) in [*SERVICES, "frontend", "console"] else "")
 
     def wait_ready(self, names: list[str], timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -132,6 +132,13 @@ class Shop:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{name} not ready:\n{self.log_tail(name)}")
             time.sleep(0.1)
+
+    def console(self) -> str:
+        """The operator console's URL, started on first use (most tests need none)."""
+        if "console" not in self.processes or self.processes["console"].poll() is not None:
+            self.start("console")
+            self.wait_ready(["console"])
+        return self.url("console")
 
     def log_tail(self, name: str, lines: int = 30) -> str:
         path = self.data_dir / "logs" / f"{name}.log"
@@ -184,6 +191,7 @@ def start_shop(data_dir: Path, cluster: list[EmbeddedNats] | None = None, **extr
         "EVENTSHOP_SMTP_PORT": str(port_base + PORT_OFFSETS["smtp"]),
         "EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS": "2",
         "EVENTSHOP_FRONTEND_SECURE_COOKIES": "false",  # the shop is served over plain http here
+        "EVENTSHOP_CONSOLE_SECURE_COOKIES": "false",
         **extra_env,
     }
     for name in ("EVENTSHOP_SMTP_HOST",):

@@ -25,6 +25,12 @@ load_command("frontend")
 from eventshop.frontend.app import create_app
 create_app(Settings(dev_secrets=True))
 """,
+    "console": """
+load_command("console")
+from eventshop.console.app import create_app
+from eventshop.console.signin import ConsoleSettings
+create_app(Settings(dev_secrets=True), ConsoleSettings(password="a console password", secret="a cookie secret"))
+""",
     "sandbox mail": """
 load_command("sandbox")
 from eventshop.sandboxes.mail.app import run_mail
@@ -38,6 +44,7 @@ NOT_USED = {
     "serve order": ["jinja2", "alembic", "mako", "rich", "pygments", "yaml", "eventshop.frontend",
                     "eventshop.sandboxes", "eventshop.services.cart", "eventshop.services.payment"],
     "frontend": ["sqlalchemy", "alembic", "nats", "rich", "eventshop.services", "eventshop.sandboxes"],
+    "console": ["sqlalchemy", "alembic", "rich", "eventshop.services", "eventshop.sandboxes", "eventshop.frontend"],
     "sandbox mail": ["sqlalchemy", "alembic", "nats", "jinja2", "rich", "eventshop.services", "eventshop.frontend",
                      "eventshop.sandboxes.payment_system"],
     "sandbox payment-system": ["sqlalchemy", "alembic", "nats", "jinja2", "rich", "eventshop.services",

@@ -17,8 +17,7 @@ import typer
 from eventshop.platform.broker_auth import secrets_dir
 from eventshop.platform.identity import secrets_dir as http_secrets_dir
 from eventshop.platform.settings import MAX_PORT_BASE, Settings
-
-STATE_FILE = "up.json"
+from eventshop.platform.shopstatus import STATE_FILE, alive, broker_url, read_state
 
 DataDirOption = Annotated[Path | None, typer.Option(
     help="the data directory of the running `eventshop up` (default EVENTSHOP_DATA_DIR or ./eventshop-data)")]
@@ -43,22 +42,6 @@ def write_state(data_dir: Path, settings: Settings, nats_url: str, names: list[s
     partial.replace(data_dir / STATE_FILE)
 
 
-def read_state(data_dir: Path) -> dict[str, Any] | None:
-    try:
-        state: dict[str, Any] = json.loads((data_dir / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    complete = isinstance(state, dict) and all(isinstance(state.get(key), int) for key in ("pid", "port_base"))
-    return state if complete else None
-
-
-def alive(pid: int) -> bool:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, 0)
-        return True
-    return False
-
-
 @dataclass(frozen=True)
 class LocatedShop:
     """The settings to reach a shop with, and the state of the `eventshop up` running it, if one is."""
@@ -73,7 +56,7 @@ class LocatedShop:
 
     @property
     def broker_url(self) -> str:
-        return self.settings.nats_url or f"nats://127.0.0.1:{self.settings.port('nats')}"
+        return broker_url(self.settings)
 
     @property
     def up_pid(self) -> int | None:

@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("status", "status"),
     "serve": ("serve", "serve"),
     "frontend": ("frontend", "frontend"),
+    "console": ("console", "console"),
+    "console-password": ("console", "console_password"),
     "migrate": ("serve", "migrate"),
     "make-migration": ("serve", "make_migration"),
     "setup-broker": ("serve", "setup_broker"),

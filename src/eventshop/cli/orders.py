@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
-import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -13,25 +12,9 @@ from rich.markup import escape
 from eventshop.cli.listing import Column, print_table
 from eventshop.cli.locating import DataDirOption, PortBaseOption, locate
 from eventshop.platform.identity import MissingKeys, operator_headers
+from eventshop.platform.shopstatus import fetch_stuck
 
 app = typer.Typer(no_args_is_help=True, help="Look at orders as an operator.")
-
-
-def fetch_stuck(url: str, headers: dict[str, str], older_than: float | None, limit: int,
-                timeout: float = 10) -> dict[str, Any]:
-    params: dict[str, Any] = {"limit": limit}
-    if older_than is not None:
-        params["older_than"] = older_than
-    try:
-        response = httpx.get(f"{url}/operator/orders/stuck", params=params, headers=headers, timeout=timeout)
-    except httpx.TimeoutException:
-        raise ConnectionError(f"the Order service at {url} did not answer within {timeout:g}s") from None
-    except httpx.TransportError:
-        raise ConnectionError(f"cannot reach the Order service at {url}") from None
-    if response.status_code != 200:
-        raise RuntimeError(f"the Order service at {url} answered {response.status_code}: {response.text[:200]}")
-    found: dict[str, Any] = response.json()
-    return found
 
 
 @app.command("stuck")

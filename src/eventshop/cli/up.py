@@ -24,19 +24,20 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from eventshop.cli import locating
-from eventshop.cli.health import PROBE_SECONDS, ask
 from eventshop.cli.preflight import port_is_free
 from eventshop.cli.seeding import DEMO_EMAIL, DEMO_PASSWORD, seed
 from eventshop.cli.supervisor import CONFIG_ERROR, Child, ChildMisconfigured, Supervisor, last_line
 from eventshop.platform.broker import BrokerRefused, set_up_streams
 from eventshop.platform.broker_auth import OPERATOR, ensure_secrets, login_for, secrets_dir
 from eventshop.platform.embedded_nats import nats_server_binary
-from eventshop.platform.identity import ensure_keys
+from eventshop.platform.identity import CONSOLE_PASSWORD, ensure_keys
 from eventshop.platform.identity import secrets_dir as http_secrets_dir
+from eventshop.platform.probing import PROBE_SECONDS, ask
 from eventshop.platform.settings import MAX_PORT_BASE, Settings
 
 SERVICES = ["account", "catalog", "inventory", "cart", "order", "payment", "shipping", "notification"]
 SANDBOXES = ["payment-system", "logistics-system", "mail"]
+WEB_APPS = ["frontend", "console"]
 READY_TIMEOUT = 120.0
 HEALTH_EVERY_SECONDS = 2.0
 console = Console()
@@ -67,14 +68,13 @@ def plan(supervisor: Supervisor, settings: Settings, nats_url: str | None) -> li
     waves.append(sandboxes)
     waves.append([supervisor.add(name, cli("serve", name), settings.port(name), f"{settings.url(name)}/health/ready",
                                  wave=2, live_url=f"{settings.url(name)}/health/live") for name in SERVICES])
-    waves.append([supervisor.add("frontend", cli("frontend"), settings.port("frontend"),
-                                 f"{settings.url('frontend')}/health/ready", wave=3,
-                                 live_url=f"{settings.url('frontend')}/health/live")])
+    waves.append([supervisor.add(name, cli(name), settings.port(name), f"{settings.url(name)}/health/ready", wave=3,
+                                 live_url=f"{settings.url(name)}/health/live") for name in WEB_APPS])
     return waves
 
 
 def taken_port(settings: Settings, external_broker: bool) -> tuple[str, int] | None:
-    names = ["frontend", *SERVICES, *SANDBOXES, "smtp"] + ([] if external_broker else ["nats"])
+    names = [*WEB_APPS, *SERVICES, *SANDBOXES, "smtp"] + ([] if external_broker else ["nats"])
     for name in names:
         if not port_is_free(settings.host, settings.port(name)):
             return name, settings.port(name)
@@ -154,7 +154,7 @@ def write_state(settings: Settings, nats_url: str, supervisor: Supervisor, ready
         if written == [processes, ready]:
             return
         written[:] = [processes, ready]
-    locating.write_state(settings.data_dir, settings, nats_url, ["frontend", *SERVICES, *SANDBOXES], processes, ready)
+    locating.write_state(settings.data_dir, settings, nats_url, [*WEB_APPS, *SERVICES, *SANDBOXES], processes, ready)
 
 
 def urls_table(settings: Settings, nats_url: str) -> Table:
@@ -163,6 +163,9 @@ def urls_table(settings: Settings, nats_url: str) -> Table:
     table.add_column("where")
     table.add_row("[bold]Shop[/]", f"[bold]{settings.url('frontend')}[/]")
     table.add_row("Mail inbox", settings.url("mail"))
+    table.add_row("Operator console", settings.url("console"))
+    table.add_row("Console password", f"in {http_secrets_dir(settings) / CONSOLE_PASSWORD} "
+                                      "(eventshop console-password)")
     for name in SERVICES:
         table.add_row(f"{name} API", f"{settings.url(name)}/docs")
     table.add_row("Payment System sandbox", f"{settings.url('payment-system')}/docs")
@@ -200,9 +203,9 @@ def up(
                                                 "always in the log files")] = False,
     no_seed: Annotated[bool, typer.Option("--no-seed", help="do not create the demo catalog and customer")] = False,
 ) -> None:
-    """Start the whole shop: broker, sandboxes, eight services, frontend. A process that exits is restarted; one
-    that stops answering its health check is reported. Ctrl-C (or SIGTERM) stops it all, the frontend first and
-    the broker last; `eventshop status` shows how each process is."""
+    """Start the whole shop: broker, sandboxes, eight services, frontend, operator console. A process that exits
+    is restarted; one that stops answering its health check is reported. Ctrl-C (or SIGTERM) stops it all, the
+    frontend and console first and the broker last; `eventshop status` shows how each process is."""
     settings = Settings()
     if data_dir is not None:
         settings.data_dir = data_dir
@@ -231,7 +234,8 @@ def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -
     env = {**os.environ, "EVENTSHOP_DATA_DIR": str(settings.data_dir), "EVENTSHOP_PORT_BASE": str(settings.port_base),
            "EVENTSHOP_NATS_URL": nats_url, "PYTHONUNBUFFERED": "1",
            # Local http: a Secure cookie would never come back. Outside `up` the frontend's default is on.
-           "EVENTSHOP_FRONTEND_SECURE_COOKIES": os.environ.get("EVENTSHOP_FRONTEND_SECURE_COOKIES", "false")}
+           "EVENTSHOP_FRONTEND_SECURE_COOKIES": os.environ.get("EVENTSHOP_FRONTEND_SECURE_COOKIES", "false"),
+           "EVENTSHOP_CONSOLE_SECURE_COOKIES": os.environ.get("EVENTSHOP_CONSOLE_SECURE_COOKIES", "false")}
     supervisor = Supervisor(settings.data_dir / "logs", env, console, quiet, verbose)
     ensure_keys(http_secrets_dir(settings))  # every process's HTTP identity (platform/identity.py)
     waves = plan(supervisor, settings, settings.nats_url)

@@ -23,10 +23,10 @@ from eventshop.frontend import (
 )
 from eventshop.frontend.clients import Backend
 from eventshop.frontend.pages import TEMPLATES, error_page
-from eventshop.frontend.security import SECURITY_HEADERS, SecurityHeaders
 from eventshop.frontend.sessions import FrontendSettings
 from eventshop.platform.errors import DomainError
 from eventshop.platform.identity import FRONTEND, load_keyring
+from eventshop.platform.security_headers import SECURITY_HEADERS, SecurityHeaders
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import LogContextMiddleware
 

@@ -54,13 +54,18 @@ def require_customer(principal: Principal, customer_id: str) -> None:
         raise Forbidden("this belongs to another customer", code="not_your_resource")
 
 
+def require_operator(principal: Principal, what: str = "this endpoint") -> None:
+    """403 unless the principal is the operator."""
+    if principal.kind != OPERATOR:
+        raise Forbidden(f"{what} is for the operator", code="operator_only")
+
+
 def operator_only() -> Callable[[Request], Awaitable[Principal]]:
     """Dependency for operator endpoints (catalog and stock changes, stuck orders)."""
 
     async def check(request: Request) -> Principal:
         principal = authenticated(request)
-        if principal.kind != OPERATOR:
-            raise Forbidden("this endpoint is for the operator", code="operator_only")
+        require_operator(principal)
         return principal
 
     return check

@@ -43,6 +43,8 @@ SERVICE_TOKEN_SECONDS = 300
 CUSTOMER_TOKEN_SECONDS = 900
 PUBLIC_KEYS = "public-keys.json"
 FRONTEND_SESSION_SECRET = "frontend-session.secret"  # signs the shop's session cookies (frontend/sessions.py)
+CONSOLE_PASSWORD = "console-password"  # the operator's sign-in to the console (console/signin.py)
+CONSOLE_SESSION_SECRET = "console-session.secret"  # signs the console's session cookie
 ALGORITHM = "EdDSA"
 LEEWAY_SECONDS = 5
 
@@ -158,15 +160,17 @@ def secrets_dir(settings: Settings) -> Path:
 
 
 def ensure_keys(folder: Path) -> None:
-    """A private key file (0600) per identity, the public-keys file and the frontend's cookie secret, created
-    once (`eventshop up`)."""
+    """A private key file (0600) per identity, the public-keys file, the frontend's and the console's cookie
+    secrets and the console's password, created once (`eventshop up`)."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     public = {}
     for identity in IDENTITIES:
         path = _secret_file(folder / f"{identity}.key", lambda: private_text(Ed25519PrivateKey.generate()))
         public[identity] = public_text(Ed25519PrivateKey.from_private_bytes(_decode(path.read_text())))
     (folder / PUBLIC_KEYS).write_text(json.dumps(public, indent=2) + "\n")
-    _secret_file(folder / FRONTEND_SESSION_SECRET, lambda: secrets.token_urlsafe(32))
+    for name in (FRONTEND_SESSION_SECRET, CONSOLE_SESSION_SECRET):
+        _secret_file(folder / name, lambda: secrets.token_urlsafe(32))
+    _secret_file(folder / CONSOLE_PASSWORD, lambda: secrets.token_urlsafe(18))
 
 
 def _secret_file(path: Path, make: Callable[[], str]) -> Path:

@@ -20,6 +20,7 @@ PORT_OFFSETS: dict[str, int] = {
     "payment": 6,
     "shipping": 7,
     "notification": 8,
+    "console": 9,
     "payment-system": 101,
     "logistics-system": 102,
     "mail": 103,

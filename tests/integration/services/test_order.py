@@ -22,7 +22,7 @@ from eventshop.contracts.values import OrderLine
 from eventshop.platform.settings import Settings
 from eventshop.services.order.service import declare
 from tests.conftest import eventually, running
-from tests.credentials import as_operator, as_service
+from tests.credentials import as_customer, as_operator, as_service
 from tests.integration.publishing import broker, collect, publish_event
 
 CART = as_service("cart", "order")
@@ -153,6 +153,37 @@ async def test_orders_not_final_after_the_configured_age_are_listed_for_operator
         metrics = (await order.http.get("/metrics")).text
         assert 'eventshop_orders_not_final{older_than="0.5"} 2.0' in metrics
         await nc.close()
+
+
+async def test_the_operator_lists_every_customers_orders_by_status_and_age_and_customers_only_their_own(
+    settings: Settings, clean_broker: None
+) -> None:
+    async with running(declare(), settings) as order:
+        for order_id, owner in (("all-1", "c1"), ("all-2", "c2"), ("all-3", "c2")):
+            created = await order.http.post("/orders", json=new_order(order_id) | {"customer_id": owner},
+                                            headers=CART)
+            assert created.status_code == 201
+        nc = await broker(settings)
+        await publish_event(nc, cart_event("all-3"))
+        await eventually(lambda: status_of(order.http, "all-3"), message="all-3 processing")
+        await nc.close()
+
+        every = (await order.http.get("/orders")).json()
+        assert (every["total"], [o["id"] for o in every["items"]]) == (3, ["all-3", "all-2", "all-1"])
+        created = (await order.http.get("/orders", params={"status": "created"})).json()
+        assert sorted(o["id"] for o in created["items"]) == ["all-1", "all-2"]
+        of_c2 = (await order.http.get("/orders", params={"customer_id": "c2", "status": "processing"})).json()
+        assert [o["id"] for o in of_c2["items"]] == ["all-3"]
+        assert (await order.http.get("/orders", params={"older_than": 3600})).json()["total"] == 0
+
+        customer = as_customer("c1")
+        refused = await order.anonymous.get("/orders", headers=customer)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "operator_only"
+        own = (await order.anonymous.get("/orders", params={"customer_id": "c1"}, headers=customer)).json()
+        assert [o["id"] for o in own["items"]] == ["all-1"]
+        assert (await order.anonymous.get("/orders", params={"customer_id": "c2"}, headers=customer)).status_code == 403
+        assert (await order.http.get("/orders", params={"status": "lost"})).status_code == 422
+        assert (await order.http.get("/orders", params={"older_than": 0})).status_code == 422
 
 
 async def test_the_orders_stuck_command_finds_the_running_shops_order_service_and_lists_them(

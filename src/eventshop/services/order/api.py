@@ -9,13 +9,19 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from eventshop.contracts.values import MAX_AMOUNT, MAX_PAGE, OrderLine, WholeNumber
-from eventshop.platform.auth import CustomerOrOperator, callers_of_request, operator_only, require_customer
+from eventshop.platform.auth import (
+    CustomerOrOperator,
+    callers_of_request,
+    operator_only,
+    require_customer,
+    require_operator,
+)
 from eventshop.platform.db import utcnow
 from eventshop.platform.runtime import context_of
 from eventshop.services.order import domain, usecases
 from eventshop.services.order.domain import OrderStatus
 from eventshop.services.order.tables import Order
-from eventshop.services.order.usecases import NewOrder, OrderContext, OrderDetails
+from eventshop.services.order.usecases import NewOrder, OrderContext, OrderDetails, OrderFilter
 
 router = APIRouter(tags=["orders"])
 Ctx = Annotated[OrderContext, Depends(context_of)]
@@ -70,6 +76,9 @@ class OrderView(OrderSummary):
         )
 
 
+MAX_STUCK_AGE_SECONDS = 10 * 366 * 24 * 3600  # ten years: beyond it the cut-off date overflows
+
+
 class OrderPage(BaseModel):
     items: list[OrderSummary]
     page: int
@@ -106,13 +115,21 @@ async def get_order(ctx: Ctx, order_id: str, principal: CustomerOrOperator) -> O
 async def list_orders(
     ctx: Ctx,
     principal: CustomerOrOperator,
-    customer_id: Annotated[str, Query(min_length=1)],
+    customer_id: Annotated[str | None, Query(min_length=1, description="required unless the operator asks")] = None,
+    status: Annotated[OrderStatus | None, Query(description="only orders in this status")] = None,
+    older_than: Annotated[float | None, Query(gt=0, le=MAX_STUCK_AGE_SECONDS,
+                                              description="only orders placed more than this many seconds ago")]
+    = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> OrderPage:
-    """A customer's orders, newest first."""
-    require_customer(principal, customer_id)
-    rows, total = await usecases.list_orders(ctx, customer_id, page, page_size)
+    """A customer's orders, newest first; the operator may leave out `customer_id` to list every customer's."""
+    if customer_id is None:
+        require_operator(principal, "listing every customer's orders")
+    else:
+        require_customer(principal, customer_id)
+    found = OrderFilter(customer_id, status, older_than)
+    rows, total = await usecases.list_orders(ctx, found, page, page_size)
     return OrderPage(items=[OrderSummary.of(r) for r in rows], page=page, page_size=page_size, total=total)
 
 
@@ -125,9 +142,6 @@ class StuckOrders(BaseModel):
     older_than: float
     total: int
     items: list[StuckOrder]
-
-
-MAX_STUCK_AGE_SECONDS = 10 * 366 * 24 * 3600  # ten years: beyond it the cut-off date overflows
 
 
 @router.get("/operator/orders/stuck", response_model=StuckOrders, tags=["operations"],

@@ -211,12 +211,33 @@ async def get_order(ctx: OrderContext, order_id: str) -> OrderDetails:
         return OrderDetails(order, await _lines(uow, order_id), list(timeline.all()))
 
 
-async def list_orders(ctx: OrderContext, customer_id: str, page: int, page_size: int) -> tuple[list[Order], int]:
+@dataclass(frozen=True)
+class OrderFilter:
+    """Which orders a listing shows: one customer's (None: everybody's), one status, placed before an age."""
+
+    customer_id: str | None = None
+    status: OrderStatus | None = None
+    older_than: float | None = None  # seconds since the order was placed
+
+    def conditions(self) -> list[Any]:
+        found: list[Any] = []
+        if self.customer_id is not None:
+            found.append(Order.customer_id == self.customer_id)
+        if self.status is not None:
+            found.append(Order.status == self.status.value)
+        if self.older_than is not None:
+            found.append(Order.created_at < utcnow() - timedelta(seconds=self.older_than))
+        return found
+
+
+async def list_orders(ctx: OrderContext, which: OrderFilter, page: int, page_size: int) -> tuple[list[Order], int]:
+    """The orders `which` selects, newest first, one page of them, and how many in all."""
+    conditions = which.conditions()
     async with ctx.db.reading() as uow:
-        total = await uow.session.scalar(select(func.count()).where(Order.customer_id == customer_id))
+        total = await uow.session.scalar(select(func.count()).select_from(Order).where(*conditions))
         rows = await uow.session.scalars(
             select(Order)
-            .where(Order.customer_id == customer_id)
+            .where(*conditions)
             .order_by(Order.created_at.desc(), Order.id)
             .offset((page - 1) * page_size)
             .limit(page_size)

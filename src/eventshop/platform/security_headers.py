@@ -1,11 +1,12 @@
-"""Security headers on every frontend response: a strict Content-Security-Policy, no framing, no leaking referrers."""
+"""Security headers on every response of the web apps (shop frontend, operator console): a strict
+Content-Security-Policy, no framing, no leaking referrers."""
 
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# The templates carry no inline script or style (order.js and shop.css are static files), so 'self' suffices.
+# The templates carry no inline script or style (their scripts and CSS are static files), so 'self' suffices.
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
     "script-src 'self'",

@@ -1,0 +1,1 @@
+"""The operator console: a web view of the running shop, signed in with the console password."""

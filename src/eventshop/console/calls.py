@@ -1,0 +1,81 @@
+"""The console's calls as the operator: the services over HTTP with the operator's token, the broker with the
+operator's login. A part that does not answer becomes a notice on the page, never an error page."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from nats.js import JetStreamContext
+
+from eventshop.platform.broker import connect
+from eventshop.platform.broker_auth import OPERATOR, login_for
+from eventshop.platform.http import url_path
+from eventshop.platform.identity import OPERATOR as OPERATOR_IDENTITY
+from eventshop.platform.identity import Keyring, load_keyring
+from eventshop.platform.settings import Settings
+from eventshop.platform.shopstatus import broker_url
+
+TIMEOUT_SECONDS = 5.0
+BROKER_SECONDS = 5.0
+
+
+class Unanswered(Exception):
+    """A service or the broker did not answer, or refused: what the page says instead of that part."""
+
+
+class OperatorCalls:
+    """One HTTP client for the console's life; a token per service, minted with the operator's key."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.keyring: Keyring = load_keyring(settings, OPERATOR_IDENTITY)  # MissingKeys: refuse to start
+        self.client = httpx.AsyncClient(timeout=TIMEOUT_SECONDS)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def get(self, service: str, *segments: object, **params: Any) -> Any:
+        """The service's JSON answer, None for a 404; Unanswered when it is down or says no."""
+        url = self.settings.url(service) + url_path(*segments)
+        headers = {"Authorization": f"Bearer {self.keyring.mint(service)}"}
+        query = {key: value for key, value in params.items() if value is not None}
+        try:
+            response = await self.client.get(url, params=query, headers=headers)
+        except httpx.TimeoutException:
+            raise Unanswered(f"{service} did not answer within {TIMEOUT_SECONDS:g}s") from None
+        except httpx.HTTPError as exc:
+            raise Unanswered(f"cannot reach {service} at {self.settings.url(service)}: {type(exc).__name__}") from None
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise Unanswered(f"{service} answered {response.status_code}: {problem_of(response)}")
+        return response.json()
+
+    @contextlib.asynccontextmanager
+    async def broker(self) -> AsyncIterator[JetStreamContext]:
+        """JetStream as the operator, for one page or one action."""
+        url = broker_url(self.settings)
+        try:
+            nc = await asyncio.wait_for(connect(url, "eventshop-console", login=login_for(self.settings, OPERATOR),
+                                                persistent=False), timeout=BROKER_SECONDS)
+        except Exception as exc:  # refused, unreachable, timed out: the page says which
+            raise Unanswered(f"cannot reach the broker at {url}: {type(exc).__name__}: {exc}") from None
+        try:
+            yield nc.jetstream(timeout=BROKER_SECONDS)
+        finally:
+            await nc.close()
+
+
+def problem_of(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    return str(body)[:200]
