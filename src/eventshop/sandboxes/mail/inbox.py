@@ -27,7 +27,7 @@ border-radius:8px;border:1px solid #e3e6ec}ul.messages li{padding:10px 12px;bord
 overflow-wrap:anywhere}ul.messages li:last-child{border-bottom:0}.subject{font-weight:600;display:block}
 iframe{display:block;width:100%;height:70vh;min-height:420px;border:1px solid #ddd;background:#fff;
 border-radius:8px}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;padding:12px;border-radius:8px;
-border:1px solid #ddd;font-size:14px}.when{white-space:nowrap}.notice{background:#fff4e5;border-radius:6px;padding:8px 12px}
+border:1px solid #ddd;font-size:14px}.when{white-space:nowrap}
 """
 # The pages run no script at all; a message's HTML (in the frame's srcdoc, which inherits this policy) may use its
 # inline styles and data: images but loads nothing from anywhere.
