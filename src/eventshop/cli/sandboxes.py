@@ -87,8 +87,10 @@ def mail(
         int | None, typer.Option(help="SMTP port (default from the port base)", min=1, max=65535)
     ] = None,
 ) -> None:
-    """SMTP mail catcher with a web inbox and a JSON API. Deleting messages takes the operator key in
-    EVENTSHOP_MAIL_OPERATOR_KEY (without it, deleting is off)."""
+    """SMTP mail catcher with a web inbox and a JSON API.
+
+    Deleting messages takes the operator key in EVENTSHOP_MAIL_OPERATOR_KEY; without it, deleting is off.
+    """
     from eventshop.sandboxes.mail.app import operator_key_from_env, run_mail
 
     prepared = Prepared("mail", data_dir)
