@@ -247,3 +247,36 @@ def test_pages_fit_a_phone_screen_with_two_products_a_row_and_unit_prices_in_the
     for path in ("/products/" + kettle["id"], "/orders", "/account", "/signin"):
         page.goto(shop.url("frontend") + path)
         assert_no_sideways_scrolling(page)
+
+
+def test_the_mail_inbox_and_an_order_email_read_well_on_a_phone(page: Page, shop: Shop) -> None:
+    page.set_viewport_size(PHONE)
+    kettle = demo_product(shop, "KETTLE-STEEL")
+    email = sign_up(page, shop)
+    add_to_cart(page, shop, kettle["id"], 2)
+    check_out_and_watch(page)
+    order_id = page.url.rsplit("/", 1)[1]
+
+    page.goto(f"{shop.url('mail')}/?to={email}")
+    confirmed = page.get_by_role("link", name=f"Order {order_id[:8]} confirmed")
+    expect(confirmed).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("button", name="Delete all")).to_have_count(0)  # the customer's own link
+    assert_no_sideways_scrolling(page)
+    screenshot(page, "phone-mail-inbox")
+
+    confirmed.click()
+    expect(page.get_by_test_id("plain")).to_contain_text(f"2 x {kettle['name']} (€49.90 each): €99.80")
+    assert_no_sideways_scrolling(page)
+    body = page.frame_locator("iframe[title='HTML body']")
+    expect(body.get_by_text("Hello Grace,")).to_be_visible()
+    expect(body.get_by_role("link", name="View your order")).to_have_attribute(
+        "href", f"{shop.url('frontend')}/orders/{order_id}")
+    expect(body.get_by_text("€99.80").first).to_be_visible()
+    frame = next(f for f in page.frames if f != page.main_frame)
+    width, viewport = frame.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= viewport, f"the email's HTML scrolls sideways in the inbox ({width}px in {viewport}px)"
+    screenshot(page, "phone-mail-message")
+
+    page.goto(shop.url("mail"))  # the operator view: this shop's sandbox has no operator key
+    expect(page.get_by_text("Deleting is off")).to_be_visible()
+    assert_no_sideways_scrolling(page)

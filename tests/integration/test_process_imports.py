@@ -20,6 +20,12 @@ from eventshop.cli.loading import load_service
 from eventshop.platform.runtime import ServiceRuntime
 ServiceRuntime(load_service("order"), Settings(nats_url="nats://127.0.0.1:1", dev_secrets=True)).app()
 """,
+    "serve notification": """
+load_command("serve")
+from eventshop.cli.loading import load_service
+from eventshop.platform.runtime import ServiceRuntime
+ServiceRuntime(load_service("notification"), Settings(nats_url="nats://127.0.0.1:1", dev_secrets=True)).app()
+""",
     "frontend": """
 load_command("frontend")
 from eventshop.frontend.app import create_app
@@ -43,6 +49,9 @@ from eventshop.sandboxes.payment_system.app import create_app
 NOT_USED = {
     "serve order": ["jinja2", "alembic", "mako", "rich", "pygments", "yaml", "eventshop.frontend",
                     "eventshop.sandboxes", "eventshop.services.cart", "eventshop.services.payment"],
+    # Jinja2 comes with the first email (services/notification/email_bodies.py).
+    "serve notification": ["jinja2", "alembic", "rich", "eventshop.frontend", "eventshop.sandboxes",
+                           "eventshop.services.order", "eventshop.services.payment"],
     "frontend": ["sqlalchemy", "alembic", "nats", "rich", "eventshop.services", "eventshop.sandboxes"],
     "console": ["sqlalchemy", "alembic", "rich", "eventshop.services", "eventshop.sandboxes", "eventshop.frontend"],
     "sandbox mail": ["sqlalchemy", "alembic", "nats", "jinja2", "rich", "eventshop.services", "eventshop.frontend",

@@ -87,8 +87,11 @@ def mail(
         int | None, typer.Option(help="SMTP port (default from the port base)", min=1, max=65535)
     ] = None,
 ) -> None:
-    """SMTP mail catcher with a web inbox and a JSON API."""
-    from eventshop.sandboxes.mail.app import run_mail
+    """SMTP mail catcher with a web inbox and a JSON API.
+
+    Deleting messages takes the operator key in EVENTSHOP_MAIL_OPERATOR_KEY; without it, deleting is off.
+    """
+    from eventshop.sandboxes.mail.app import operator_key_from_env, run_mail
 
     prepared = Prepared("mail", data_dir)
     web = prepared.bind(port, "mail", "the mail sandbox's web inbox", "--port")
@@ -97,5 +100,5 @@ def mail(
     except typer.Exit:
         web.close()
         raise
-    run(run_mail(prepared.folder, web, smtp, prepared.faults))
+    run(run_mail(prepared.folder, web, smtp, prepared.faults, operator_key=operator_key_from_env()))
     exit_now()

@@ -54,5 +54,6 @@ class StockShortage(BaseModel):
 
     product_id: str
     sku: str
+    name: str = ""  # the order line's product name, for the customer's email; "" in events from before it was sent
     requested: int
     available: int

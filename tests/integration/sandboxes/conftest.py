@@ -83,11 +83,13 @@ async def serving(app: Any) -> AsyncIterator[Sandbox]:
 
 
 @contextlib.asynccontextmanager
-async def mail_catcher(data_dir: Path, faults: FaultConfig | None = None) -> AsyncIterator[MailSandbox]:
+async def mail_catcher(data_dir: Path, faults: FaultConfig | None = None, operator_key: str | None = None
+                       ) -> AsyncIterator[MailSandbox]:
     web, smtp = bind("127.0.0.1", 0, "a test inbox"), bind("127.0.0.1", 0, "a test SMTP server")
     url, smtp_port = f"http://127.0.0.1:{web.getsockname()[1]}", int(smtp.getsockname()[1])
     stop = asyncio.Event()
-    server = asyncio.create_task(run_mail(data_dir, web, smtp, faults or FaultConfig(), stop, handle_signals=False))
+    server = asyncio.create_task(run_mail(data_dir, web, smtp, faults or FaultConfig(), stop, handle_signals=False,
+                                          operator_key=operator_key))
     try:
         await wait_healthy(url, server)
         async with httpx.AsyncClient(base_url=url, timeout=5) as http:

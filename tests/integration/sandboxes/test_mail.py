@@ -11,6 +11,9 @@ from eventshop.sandboxes.runner import bind
 from eventshop.services.notification.email_sender import EmailNotSent, EmailSender, SmtpSettings
 from tests.integration.sandboxes.conftest import MailSandbox, mail_catcher, smtp_relay, unique
 
+OPERATOR_KEY = "operator-key-for-tests"
+AS_OPERATOR = {"Authorization": f"Bearer {OPERATOR_KEY}"}
+
 
 @pytest.mark.asyncio
 async def test_a_message_sent_over_smtp_shows_in_the_api_and_the_web_inbox(mail: MailSandbox) -> None:
@@ -34,7 +37,11 @@ async def test_a_message_sent_over_smtp_shows_in_the_api_and_the_web_inbox(mail:
     inbox = await http.get("/", params={"to": ada})
     assert subject in inbox.text and "payment failed" not in inbox.text
     page = await http.get(f"/messages/{message['id']}")
-    assert "Tracking JJD1" in page.text and f"<iframe sandbox src='/messages/{message['id']}/html'" in page.text
+    assert "Tracking JJD1" in page.text
+    assert "<iframe sandbox='allow-popups allow-popups-to-escape-sandbox' srcdoc=\"" in page.text
+    assert "srcdoc=\"&lt;base target=_blank&gt;&lt;p&gt;Tracking &lt;b&gt;JJD1&lt;/b&gt;&lt;/p&gt;\"" in page.text
+    assert "script-src" not in page.headers["content-security-policy"]
+    assert "default-src 'none'" in page.headers["content-security-policy"]
     frame = await http.get(f"/messages/{message['id']}/html")
     assert "<b>JJD1</b>" in frame.text and "default-src 'none'" in frame.headers["content-security-policy"]
     assert (await http.get("/messages/nope")).status_code == 404
@@ -53,7 +60,7 @@ async def test_smtp_login_is_optional_and_the_password_is_never_kept(mail: MailS
 
 @pytest.mark.asyncio
 async def test_smtp_faults_are_temporary_failures_and_the_inbox_can_be_emptied(tmp_path: Path) -> None:
-    async with mail_catcher(tmp_path) as mail:
+    async with mail_catcher(tmp_path, operator_key=OPERATOR_KEY) as mail:
         await mail.set_faults(outage=True)
         with pytest.raises(EmailNotSent) as outage:
             await mail.sender().send("ada@example.com", "s", "t", "<p>h</p>")
@@ -73,7 +80,7 @@ async def test_smtp_faults_are_temporary_failures_and_the_inbox_can_be_emptied(t
         await mail.set_faults()
         await mail.sender().send("ada@example.com", "after the outage", "t")
         assert [m["subject"] for m in (await mail.http.get("/api/messages")).json()] == ["after the outage"]
-        assert (await mail.http.delete("/api/messages")).json() == {"deleted": 1}
+        assert (await mail.http.delete("/api/messages", headers=AS_OPERATOR)).json() == {"deleted": 1}
         assert (await mail.http.get("/api/messages")).json() == []
         assert "No messages yet" in (await mail.http.get("/")).text
 
@@ -105,3 +112,33 @@ async def test_emails_share_one_smtp_connection_and_a_dropped_one_is_reopened(ma
             await sender.aclose()
     received = (await mail.http.get("/api/messages", params={"to": domain})).json()
     assert sorted(m["subject"] for m in received) == sorted([*(f"email {i}" for i in range(4)), "after the drop"])
+
+
+@pytest.mark.asyncio
+async def test_only_the_operator_view_offers_delete_all_and_deleting_takes_the_operator_key(tmp_path: Path) -> None:
+    async with mail_catcher(tmp_path, operator_key=OPERATOR_KEY) as mail:
+        await mail.sender().send("ada@example.com", "Your order", "t", "<p>h</p>")
+        customer, operator = (await mail.http.get("/", params={"to": "ada@example.com"})).text, \
+            (await mail.http.get("/")).text
+        assert "Your order" in customer and "Delete all" not in customer and "/clear" not in customer
+        assert "Delete all" in operator and "name=operator_key type=password" in operator
+
+        for headers in ({}, {"Authorization": "Bearer wrong"}):
+            refused = await mail.http.delete("/api/messages", headers=headers)
+            assert (refused.status_code, refused.json()["error"]["code"]) == (401, "operator_key_required")
+        wrong = await mail.http.post("/clear", data={"operator_key": "wrong"})
+        assert wrong.status_code == 401 and "Nothing was deleted" in wrong.text
+        assert len((await mail.http.get("/api/messages")).json()) == 1
+
+        deleted = await mail.http.post("/clear", data={"operator_key": OPERATOR_KEY})
+        assert deleted.status_code == 303 and deleted.headers["location"] == "/"
+        assert (await mail.http.get("/api/messages")).json() == []
+
+
+@pytest.mark.asyncio
+async def test_without_an_operator_key_nothing_can_be_deleted(mail: MailSandbox) -> None:
+    refused = await mail.http.delete("/api/messages")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "deleting_disabled")
+    assert "EVENTSHOP_MAIL_OPERATOR_KEY" in refused.json()["error"]["message"]
+    assert (await mail.http.post("/clear", data={"operator_key": "anything"})).status_code == 403
+    assert "Deleting is off" in (await mail.http.get("/")).text

@@ -104,7 +104,7 @@ async def test_shortage_on_one_line_reserves_nothing(settings: Settings, clean_b
                                                     currency="EUR"))
         found = await eventually(lambda: [e for e in events if e["type"] == "InventoryOutOfStockEvent"])
         assert found[0]["data"]["shortages"] == [
-            {"product_id": "p2", "sku": "P2", "requested": 1, "available": 0}
+            {"product_id": "p2", "sku": "P2", "name": "p2", "requested": 1, "available": 0}
         ]
         stock = {s["product_id"]: s for s in (await inventory.http.get("/stock")).json()}
         assert stock["p1"]["available"] == 5

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,14 +13,25 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI
 
-from eventshop.contracts.events import AccountUpdatedEvent, OrderProcessedEvent
-from eventshop.contracts.values import OrderLine
+from eventshop.contracts.envelope import Event
+from eventshop.contracts.events import (
+    AccountUpdatedEvent,
+    InventoryOutOfStockEvent,
+    OrderCancelledEvent,
+    OrderProcessedEvent,
+    PaymentFailedEvent,
+    PaymentProcessedEvent,
+    ShippingFailedEvent,
+    ShippingProcessedEvent,
+)
+from eventshop.contracts.values import OrderLine, StockShortage
 from eventshop.platform.embedded_nats import free_port
 from eventshop.platform.settings import Settings
 from eventshop.services.account.service import declare as account
 from eventshop.services.notification.service import declare as notification
 from tests.conftest import eventually, running, serving
 from tests.integration.publishing import broker, publish
+from tests.integration.sandboxes.conftest import mail_catcher
 
 NEW = {
     "name": "Ada Lovelace", "email": "ada@example.com", "password": "correct horse battery",
@@ -52,13 +66,19 @@ async def test_each_account_event_is_recorded_once_and_mailed_with_text_and_html
     try:
         async with running(account(), settings) as accounts, running(notification(), settings) as notes:
             account_id = (await accounts.http.post("/accounts", json=NEW)).json()["id"]
-            await accounts.http.patch(f"/accounts/{account_id}", json={"name": "Ada King"})
+            moved = {"street": "B 2", "city": "Berlin", "postcode": "10117", "country": "DE"}
+            await accounts.http.patch(f"/accounts/{account_id}", json={"address": moved,
+                                                                       "payment_token": "tok_mastercard"})
             sent = await eventually(lambda: len(inbox.messages) == 2 and inbox.messages, message="two emails")
-            assert sorted(m["Subject"] for m in sent) == ["Welcome to eventshop", "Your account details changed"]
+            changed_subject = "Your delivery address and payment card were changed"
+            assert sorted(m["Subject"] for m in sent) == ["Welcome to eventshop", changed_subject]
             welcome = next(m for m in sent if m["Subject"] == "Welcome to eventshop")
             assert welcome["To"] == "ada@example.com"
-            assert welcome.get_body(("plain",)).get_content().startswith("Hello Ada")
-            assert "<p>" in welcome.get_body(("html",)).get_content()
+            assert welcome.get_body(("plain",)).get_content().startswith("Hello Ada,")
+            assert "<p" in welcome.get_body(("html",)).get_content()
+            change = next(m for m in sent if m["Subject"] == changed_subject).get_body(("plain",)).get_content()
+            assert "Your delivery address was changed.\n\nYour payment card was changed." in change
+            assert "payment token" not in change and "payment_token" not in change
             records = await eventually(lambda: _all_sent(notes.http, account_id, 2), message="records sent")
             assert {r["event_type"] for r in records} == {"AccountCreatedEvent", "AccountUpdatedEvent"}
     finally:
@@ -86,10 +106,10 @@ async def test_an_email_change_updates_the_replica_so_later_emails_go_to_the_new
             await nc.close()
             sent = {m["Subject"]: m for m in inbox.messages}
             assert {subject: m["To"] for subject, m in sent.items()} == {
-                "Welcome to eventshop": "ada@example.com", "Your account details changed": "ada@king.example",
+                "Welcome to eventshop": "ada@example.com", "Your email address was changed": "ada@king.example",
                 "Order order-1 confirmed": "ada@king.example"}
-            change = sent["Your account details changed"].get_body(("plain",)).get_content()
-            assert "We changed email on your account." in change
+            change = sent["Your email address was changed"].get_body(("plain",)).get_content()
+            assert "Your email address was changed to ada@king.example." in change
     finally:
         smtp.stop()
 
@@ -175,3 +195,101 @@ async def test_the_email_address_is_asked_of_account_only_while_the_replica_lack
                 await nc.close()
     finally:
         smtp.stop()
+
+
+SHOP = "https://shop.example"
+KETTLE = OrderLine(product_id="p1", sku="KETTLE-1", name="Kettle", quantity=2, unit_price=4990, currency="EUR")
+BISCUITS = OrderLine(product_id="p2", sku="BISCUIT-9", name="Tea & <Biscuits>", quantity=1, unit_price=800,
+                     currency="EUR")
+TOTAL = 2 * 4990 + 800  # €107.80
+
+
+def saga_of(outcome: str, order_id: str) -> list[Event]:
+    """The events Notification hears for one order that ends in `outcome`, in the order the saga sends them."""
+    lines, money = [KETTLE, BISCUITS], {"customer_id": "c1", "order_id": order_id, "currency": "EUR"}
+    paid = PaymentProcessedEvent(payment_id="pay-1", amount=TOTAL, lines=lines, **money)
+    processed: list[Event] = [OrderProcessedEvent(lines=lines, total=TOTAL, **money)]
+
+    def cancelled(reason: str) -> OrderCancelledEvent:
+        return OrderCancelledEvent(reason=reason, lines=lines, total=TOTAL, **money)
+
+    shortage = StockShortage(product_id="p1", sku="KETTLE-1", name="Kettle", requested=2, available=1)
+    return processed + {
+        "shipped": [paid, ShippingProcessedEvent(order_id=order_id, customer_id="c1", shipment_id="s-1",
+                                                 carrier="DHL", tracking_number="JJD0001")],
+        "out_of_stock": [InventoryOutOfStockEvent(shortages=[shortage], total=TOTAL, **money),
+                         PaymentFailedEvent(amount=TOTAL, reason="out_of_stock", **money), cancelled("out_of_stock")],
+        "declined": [PaymentFailedEvent(amount=TOTAL, reason="card_declined", **money), cancelled("card_declined")],
+        "undeliverable": [paid, ShippingFailedEvent(order_id=order_id, customer_id="c1",
+                                                    reason="undeliverable_address"),
+                          cancelled("shipping_failed:undeliverable_address")],
+    }[outcome]
+
+
+async def _all_recorded(http: Any, customer_id: str, count: int) -> list[dict[str, Any]] | None:
+    found = (await http.get("/notifications", params={"customer_id": customer_id, "page_size": 100})).json()["items"]
+    return found if len(found) == count and all(r["status"] in ("sent", "skipped") for r in found) else None
+
+
+def parts_of(raw: bytes) -> tuple[str, str]:
+    """The plain-text and HTML parts of a multipart/alternative message, in that order."""
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage) and message.get_content_type() == "multipart/alternative"
+    parts = list(message.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+    assert all(p.get_content_charset() == "utf-8" for p in parts)
+    return str(parts[0].get_content()), str(parts[1].get_content())
+
+
+async def test_each_order_gets_one_email_per_step_with_its_items_total_and_links_to_its_order_page(
+    settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    outcomes = ["shipped", "out_of_stock", "declined", "undeliverable"]
+    ids = {outcome: f"{outcome[:4]}5678-order-{outcome}" for outcome in outcomes}
+    async with mail_catcher(tmp_path / "mail") as mail, serving(stand_in_account([])) as account_url:
+        monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(mail.smtp_port))
+        settings.service_urls.update(account=account_url, frontend=SHOP + "/")
+        async with running(notification(), settings) as notes:
+            nc = await broker(settings)
+            events = [event for outcome in outcomes for event in saga_of(outcome, ids[outcome])]
+            for event in events:
+                await publish(nc, event)
+            await nc.close()
+            await eventually(lambda: _all_recorded(notes.http, "c1", len(events)), message="every event recorded")
+        found = (await mail.http.get("/api/messages", params={"to": "ada@example.com"})).json()
+        emails = {m["subject"]: parts_of((await mail.http.get(f"/api/messages/{m['id']}/raw")).content)
+                  for m in found}
+
+    short = {outcome: order_id[:8] for outcome, order_id in ids.items()}
+    assert sorted(emails) == sorted([
+        *(f"Order {number} confirmed" for number in short.values()),
+        f"Order {short['shipped']} has shipped", f"Order {short['out_of_stock']} cancelled: items out of stock",
+        f"Order {short['declined']} cancelled", f"Order {short['undeliverable']} cancelled and refunded",
+    ]), "two emails per order: no separate one for a failed payment or shipment"
+    for outcome, order_id in ids.items():
+        page = f"{SHOP}/orders/{order_id}"
+        for text, html in (v for k, v in emails.items() if k.startswith(f"Order {short[outcome]} ")):
+            assert text.startswith("Hello Ada,\n") and page in text, text
+            assert f'href="{page}"' in html and "eventshop" in html and 'name="viewport"' in html
+
+    text, html = emails[f"Order {short['shipped']} confirmed"]
+    assert f"Thank you for your order {short['shipped']}." in text
+    assert "- 2 x Kettle (€49.90 each): €99.80\n- 1 x Tea & <Biscuits> (€8.00 each): €8.00\nTotal: €107.80" in text
+    assert "Tea &amp; &lt;Biscuits&gt;" in html and "<Biscuits>" not in html, "product names are escaped"
+    assert "€99.80" in html and re.search(r'data-role="total">€107.80<', html)
+
+    text, html = emails[f"Order {short['shipped']} has shipped"]
+    assert "We handed your parcel to DHL." in text and "Tracking number: JJD0001" in text
+    assert re.search(rf'href="{re.escape(SHOP)}/orders/{ids["shipped"]}"[^>]*>JJD0001</a>', html)
+
+    text, _ = emails[f"Order {short['out_of_stock']} cancelled: items out of stock"]
+    assert "- Kettle: you asked for 2, we have only 1 left." in text and "KETTLE-1" not in text
+    assert "Nothing was charged." in text
+
+    text, _ = emails[f"Order {short['declined']} cancelled"]
+    assert f"we cancelled your order {short['declined']} because the card was declined." in text
+    assert "Nothing was charged." in text and "Total: €107.80" in text and "card_declined" not in text
+
+    text, _ = emails[f"Order {short['undeliverable']} cancelled and refunded"]
+    assert "because the carrier cannot deliver to this address." in text
+    assert "The payment of €107.80 is refunded in full" in text and "shipping_failed" not in text

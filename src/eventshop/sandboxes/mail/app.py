@@ -4,81 +4,63 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import os
 import socket
 from html import escape
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from eventshop.sandboxes.errors import sandbox_error
 from eventshop.sandboxes.faults import FaultConfig, current_faults
 from eventshop.sandboxes.mail.catcher import CatchAll, start_smtp
+from eventshop.sandboxes.mail.inbox import inbox_page, message_page, page
 from eventshop.sandboxes.mail.store import MailStore
 from eventshop.sandboxes.runner import serve_sandbox
 from eventshop.sandboxes.sandbox_app import new_sandbox_app
 
 DESCRIPTION = """An SMTP mail catcher: every message sent to its SMTP port is kept and shown here.
 JSON API for tests under /api; the web inbox at /."""
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:0;background:#f5f6f8;color:#1f2430}
-header{background:#1f2430;color:#fff;padding:12px 20px;display:flex;justify-content:space-between}
-header a{color:#fff;text-decoration:none;font-weight:600}main{max-width:1000px;margin:20px auto;padding:0 16px}
-form{display:inline}input{padding:8px;border:1px solid #c9ccd3;border-radius:6px;width:260px}
-button{padding:8px 14px;border-radius:6px;border:0;background:#3454d1;color:#fff;cursor:pointer}
-button.quiet{background:#8a90a0}.bar{display:flex;justify-content:space-between;margin-bottom:16px}
-table{width:100%;border-collapse:collapse;background:#fff;border-radius:8px;overflow:hidden}
-td,th{padding:10px;border-bottom:1px solid #eceef2;text-align:left;font-size:14px}a{color:#3454d1}
-.meta{color:#666;font-size:14px}h1{font-size:22px}h2{font-size:16px;margin-top:24px}
-iframe{width:100%;height:520px;border:1px solid #ddd;background:#fff;border-radius:8px}
-pre{white-space:pre-wrap;background:#fff;padding:12px;border-radius:8px;border:1px solid #ddd}
-"""
 HTML_BODY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
+OPERATOR_KEY_ENV = "EVENTSHOP_MAIL_OPERATOR_KEY"
 
 
-def page(title: str, body: str, status: int = 200, refresh: bool = False) -> HTMLResponse:
-    meta = "<meta http-equiv=refresh content=10>" if refresh else ""
-    return HTMLResponse(
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<meta name=viewport content='width=device-width'>{meta}<title>{escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body><header><a href='/'>eventshop mail inbox</a>"
-        f"<a href='/docs'>API</a></header><main>{body}</main></body></html>",
-        status_code=status,
-    )
+def operator_key_from_env() -> str | None:
+    return os.environ.get(OPERATOR_KEY_ENV, "").strip() or None
 
 
-def inbox_page(messages: list[dict[str, Any]], to: str | None) -> HTMLResponse:
-    rows = "".join(
-        f"<tr><td>{escape(m['from'])}</td><td>{escape(', '.join(m['to']))}</td>"
-        f"<td><a href='/messages/{escape(m['id'])}'>{escape(m['subject'] or '(no subject)')}</a></td>"
-        f"<td class=meta>{escape(m['received'][:19].replace('T', ' '))}</td></tr>"
-        for m in messages
-    )
-    search = (f"<form method=get action='/'><label for=to>Recipient </label>"
-              f"<input id=to name=to value='{escape(to or '')}' placeholder='part of an address'> "
-              "<button>Search</button></form>")
-    clear = "<form method=post action='/clear'><button class=quiet>Delete all</button></form>"
-    table = (f"<table><tr><th>From</th><th>To</th><th>Subject</th><th>Received (UTC)</th></tr>{rows}</table>"
-             if rows else f"<p>No messages{' for ' + escape(to) if to else ' yet'}.</p>")
-    count = f"<p class=meta>{len(messages)} message{'s' if len(messages) != 1 else ''}, newest first</p>"
-    return page("Mail inbox", f"<div class=bar>{search}{clear}</div>{count}{table}", refresh=True)
+class OperatorKey:
+    """Deleting messages takes the key the sandbox was started with; without one, deleting is off."""
+
+    def __init__(self, key: str | None) -> None:
+        self.key = key
+
+    @property
+    def allowed(self) -> bool:
+        return self.key is not None
+
+    def matches(self, sent: str | None) -> bool:
+        return self.key is not None and sent is not None and hmac.compare_digest(sent.encode(), self.key.encode())
+
+    def refusal(self, sent: str | None) -> tuple[int, str, str] | None:
+        """Status, code and message when `sent` may not delete; None when it may."""
+        if self.key is None:
+            return 403, "deleting_disabled", f"deleting messages is off: start the sandbox with {OPERATOR_KEY_ENV}"
+        if not self.matches(sent):
+            return 401, "operator_key_required", "send the sandbox's operator key to delete messages"
+        return None
 
 
-def message_page(m: dict[str, Any]) -> HTMLResponse:
-    head = (f"<h1>{escape(m['subject'] or '(no subject)')}</h1><p class=meta>From {escape(m['from'])} to "
-            f"{escape(', '.join(m['to']))}, received {escape(m['received'][:19].replace('T', ' '))} UTC · "
-            f"<a href='/messages/{escape(m['id'])}/raw'>raw</a></p>")
-    html_part = (f"<h2>HTML</h2><iframe sandbox src='/messages/{escape(m['id'])}/html' title='HTML body'></iframe>"
-                 if m["html"] else "")
-    text_part = f"<h2>Plain text</h2><pre>{escape(m['text'])}</pre>" if m["text"] else ""
-    return page(m["subject"] or "Message", head + html_part + text_part)
-
-
-def create_app(data_dir: Path, faults: FaultConfig | None = None) -> tuple[FastAPI, CatchAll]:
+def create_app(data_dir: Path, faults: FaultConfig | None = None, operator_key: str | None = None
+               ) -> tuple[FastAPI, CatchAll]:
     """The web app and the SMTP handler, sharing one store (closed by `handler.store.close()`) and one
-    fault configuration."""
+    fault configuration. `operator_key` allows deleting messages (`DELETE /api/messages`, "Delete all")."""
     store = MailStore(data_dir / "mail.sqlite3")
+    operator = OperatorKey(operator_key)
     app = new_sandbox_app("mail", "Email System (sandbox mail catcher)", DESCRIPTION,
                           faults or FaultConfig.from_env("mail"), ("/api/",))
     handler = CatchAll(store, lambda: current_faults(app))
@@ -104,16 +86,26 @@ def create_app(data_dir: Path, faults: FaultConfig | None = None) -> tuple[FastA
             return sandbox_error(404, "message_not_found", f"no message {message_id}")
         return Response(raw, media_type="message/rfc822")
 
-    @app.delete("/api/messages", tags=["api"])
-    async def api_clear() -> dict[str, int]:
-        return {"deleted": store.clear()}
+    @app.delete("/api/messages", tags=["api"], response_model=None)
+    async def api_clear(authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+                        ) -> dict[str, int] | JSONResponse:
+        """Delete every message: the operator's, with `Authorization: Bearer <operator key>`."""
+        refused = operator.refusal(authorization.removeprefix("Bearer ") if authorization else None)
+        return sandbox_error(*refused) if refused else {"deleted": store.clear()}
 
     @app.get("/", response_class=HTMLResponse, tags=["inbox"])
     async def inbox(to: Annotated[str | None, Query()] = None) -> HTMLResponse:
-        return inbox_page(store.find(to), to)
+        """`?to=` is the customer's own view; without it, every message and the operator's "Delete all"."""
+        return inbox_page(store.find(to), to, operator.allowed)
 
-    @app.post("/clear", tags=["inbox"], status_code=303, response_class=RedirectResponse)
-    async def clear() -> RedirectResponse:
+    @app.post("/clear", tags=["inbox"], status_code=303, response_class=HTMLResponse, response_model=None)
+    async def clear(request: Request) -> Response:
+        """The operator view's "Delete all": a form with the field `operator_key`."""
+        form = parse_qs((await request.body())[:4096].decode(errors="replace"))
+        refused = operator.refusal(next(iter(form.get("operator_key", [])), None))
+        if refused:
+            return page("Not deleted", f"<p>Nothing was deleted: {escape(refused[2])}.</p><p><a href='/'>Back</a></p>",
+                        status=refused[0])
         store.clear()
         return RedirectResponse("/", status_code=303)
 
@@ -146,9 +138,10 @@ async def run_mail(
     stop: asyncio.Event | None = None,
     *,
     handle_signals: bool = True,
+    operator_key: str | None = None,
 ) -> None:
     """Serve SMTP and the web inbox on bound sockets in one event loop until stopped."""
-    app, handler = create_app(data_dir, faults)
+    app, handler = create_app(data_dir, faults, operator_key)
     server = await start_smtp(handler, smtp)
     try:
         await serve_sandbox(app, web, stop, handle_signals=handle_signals)

@@ -45,9 +45,10 @@ def requested_quantities(lines: Iterable[OrderLine]) -> dict[str, int]:
 def plan_reservation(lines: Iterable[OrderLine], available: Mapping[str, int]) -> ReservationPlan:
     lines = list(lines)
     wanted = requested_quantities(lines)
-    skus = {line.product_id: line.sku for line in lines}
+    named = {line.product_id: line for line in lines}
     shortages = [
-        StockShortage(product_id=pid, sku=skus[pid], requested=qty, available=max(available.get(pid, 0), 0))
+        StockShortage(product_id=pid, sku=named[pid].sku, name=named[pid].name, requested=qty,
+                      available=max(available.get(pid, 0), 0))
         for pid, qty in sorted(wanted.items())
         if available.get(pid, 0) < qty
     ]

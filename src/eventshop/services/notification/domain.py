@@ -1,8 +1,14 @@
-"""What to tell the customer about each event: subject, plain text and HTML, or nothing and why."""
+"""What to tell the customer about each event, in full sentences: one email per step a customer cares about.
+
+An order gets its confirmation, then either the shipping email (with the tracking number) or one cancellation
+email saying why and what happened to the money (nothing charged, or refunded). The failure events that lead to a
+cancellation (payment failed, shipping failed) are recorded without an email, so a customer is not told the same
+thing twice within a second; an order cancelled for stock is told by the out-of-stock email, which names the
+products. Account changes are told field by field.
+"""
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 from eventshop.contracts import wording
@@ -21,15 +27,50 @@ from eventshop.contracts.events import (
     ShippingProcessedEvent,
 )
 from eventshop.contracts.money import format_money
+from eventshop.contracts.values import OrderLine, StockShortage
+
+SHOP_NAME = "eventshop"
+ACCOUNT_PAGE = "/account"
+VIEW_ORDER = "View your order"
+GO_TO_ACCOUNT = "Go to your account"
+# What a changed account field is called in a sentence: "Your delivery address was changed."
+ACCOUNT_FIELDS = {
+    "name": "name",
+    "email": "email address",
+    "address": "delivery address",
+    "payment_token": "payment card",
+    "password": "password",
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One order line as the email shows it, money already in the shop's format."""
+
+    name: str
+    quantity: int
+    price: str
+    total: str
 
 
 @dataclass(frozen=True)
 class Draft:
-    """An email to send, or (subject None) a record that nothing is sent, with why."""
+    """An email to send, or (subject None) a record that nothing is sent, with why.
+
+    `paragraphs` come before the items and `closing` after them; `link` is a path on the shop ("/orders/<id>"),
+    shown as a button with `link_text` and, in the shipping email, behind the tracking number too.
+    """
 
     why: str
     subject: str | None = None
     paragraphs: tuple[str, ...] = ()
+    items: tuple[Item, ...] = ()
+    total: str | None = None
+    bullets: tuple[str, ...] = ()
+    tracking_number: str | None = None
+    closing: tuple[str, ...] = ()
+    link: str | None = None
+    link_text: str | None = None
 
     @property
     def sends_email(self) -> bool:
@@ -37,70 +78,143 @@ class Draft:
 
 
 def short(order_id: str) -> str:
+    """How the shop shows an order id on its pages (frontend templates/order.html): the first eight characters."""
     return order_id[:8]
+
+
+def order_page(order_id: str) -> str:
+    return f"/orders/{order_id}"
+
+
+def items_of(lines: list[OrderLine]) -> tuple[Item, ...]:
+    return tuple(Item(line.name, line.quantity, format_money(line.unit_price, line.currency),
+                      format_money(line.line_total, line.currency)) for line in lines)
 
 
 def draft_for(event: Event) -> Draft:
     match event:
-        case AccountCreatedEvent():
-            return Draft("account created", "Welcome to eventshop",
-                         ("Your account is ready. Happy shopping!",))
-        case AccountUpdatedEvent():
-            fields = ", ".join(f.replace("_", " ") for f in event.changed) or "your details"
-            return Draft("account updated", "Your account details changed",
-                         (f"We changed {fields} on your account.", "If this was not you, contact us at once."))
-        case AccountDeactivatedEvent():
-            return Draft("account deactivated", "Your account is deactivated",
-                         ("Your eventshop account is now deactivated. Orders can no longer be paid.",))
+        case AccountCreatedEvent() | AccountUpdatedEvent() | AccountDeactivatedEvent():
+            return _account_draft(event)
         case OrderProcessedEvent():
-            items = [f"{line.quantity} x {line.name} — {format_money(line.line_total, line.currency)}"
-                     for line in event.lines]
-            return Draft("order confirmed", f"Order {short(event.order_id)} confirmed",
-                         ("Thank you for your order. We are reserving your items.", *items,
-                          f"Total: {format_money(event.total, event.currency)}"))
+            return _confirmation(event)
         case InventoryProcessedEvent():
             return Draft("stock reserved (internal step, no email)")
         case InventoryOutOfStockEvent():
-            missing = [f"{s.sku}: {s.requested} wanted, {s.available} left" for s in event.shortages]
-            return Draft("out of stock", f"Order {short(event.order_id)}: items out of stock",
-                         ("Sorry, we could not reserve everything in your order, so it was not charged.", *missing))
+            return _out_of_stock(event)
         case PaymentProcessedEvent():
             # The customer hears at the steps they care about: confirmed, then shipped (or cancelled).
             return Draft("payment received (told by the confirmation and shipping emails, no email)")
         case PaymentFailedEvent() if event.reason == "out_of_stock":
-            return Draft("payment voided because of stock (already told by the out-of-stock email)")
+            return Draft("payment voided because of stock (told by the out-of-stock email, no email)")
         case PaymentFailedEvent():
-            return Draft("payment failed", f"Payment failed for order {short(event.order_id)}",
-                         (f"We could not take your payment: {wording.reason_clause(event.reason)}.",
-                          f"Your order is cancelled. {wording.NOT_CHARGED}"))
+            return Draft("payment failed (told by the cancellation email, no email)")
         case ShippingProcessedEvent():
-            return Draft("shipped", f"Order {short(event.order_id)} has shipped",
-                         (f"Your parcel was handed to {event.carrier}.",
-                          f"Tracking number: {event.tracking_number}"))
+            return _shipped(event)
         case ShippingFailedEvent():
-            return Draft("shipping failed, refunded", f"We could not ship order {short(event.order_id)}",
-                         (f"We could not ship your order: "
-                          f"{wording.reason_clause(wording.SHIPPING_FAILED + event.reason)}.",
-                          "Your payment is refunded in full; it can take a few days to show on the card."))
+            return Draft("shipping failed, refund follows (told by the cancellation email, no email)")
+        case OrderCancelledEvent() if event.reason == "out_of_stock":
+            return Draft("order cancelled for stock (told by the out-of-stock email, no email)")
         case OrderCancelledEvent():
-            return Draft("order cancelled", f"Order {short(event.order_id)} cancelled",
-                         (f"Your order was cancelled: {wording.reason_clause(event.reason)}.",
-                          wording.money_outcome(event.reason, event.total, event.currency)))
+            return _cancellation(event)
     return Draft(f"no email for {event.type_name()}")
 
 
-def render(draft: Draft, name: str) -> tuple[str, str]:
-    """Plain-text and HTML bodies."""
-    greeting = f"Hello {name},"
-    text = "\n\n".join((greeting, *draft.paragraphs, "— eventshop"))
-    body = "".join(f"<p>{html.escape(p)}</p>" for p in draft.paragraphs)
-    page = (
-        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;background:#f5f6f8;padding:24px\">"
-        "<div style=\"max-width:560px;margin:auto;background:#fff;border-radius:10px;padding:24px\">"
-        f"<h2 style=\"margin-top:0;color:#1f2430\">{html.escape(draft.subject or '')}</h2>"
-        f"<p>{html.escape(greeting)}</p>{body}<p style=\"color:#667\">— eventshop</p></div></body></html>"
+def _confirmation(event: OrderProcessedEvent) -> Draft:
+    number = short(event.order_id)
+    return Draft(
+        "order confirmed", f"Order {number} confirmed",
+        (f"Thank you for your order {number}. We are reserving your items and taking the payment now.",),
+        items=items_of(event.lines), total=format_money(event.total, event.currency),
+        closing=("We will email you again when your parcel is on its way.",),
+        link=order_page(event.order_id), link_text=VIEW_ORDER,
     )
-    return text, page
+
+
+def _shipped(event: ShippingProcessedEvent) -> Draft:
+    number = short(event.order_id)
+    return Draft(
+        "shipped", f"Order {number} has shipped",
+        (f"Good news: your order {number} is on its way. We handed your parcel to {event.carrier}.",),
+        tracking_number=event.tracking_number,
+        closing=("Your order page shows the tracking number and every step of the order.",),
+        link=order_page(event.order_id), link_text=VIEW_ORDER,
+    )
+
+
+def _shortage(shortage: StockShortage) -> str:
+    product = shortage.name or "A product"
+    left = f"only {shortage.available} left" if shortage.available else "none left"
+    return f"{product}: you asked for {shortage.requested}, we have {left}."
+
+
+def _out_of_stock(event: InventoryOutOfStockEvent) -> Draft:
+    number = short(event.order_id)
+    count = len(event.shortages)
+    which = "this product is" if count == 1 else "these products are"
+    return Draft(
+        "out of stock", f"Order {number} cancelled: items out of stock",
+        (f"We are sorry: {which} out of stock, so we could not reserve your order {number} and have cancelled it.",),
+        bullets=tuple(_shortage(s) for s in event.shortages),
+        closing=(f"{wording.NOT_CHARGED} The order total was {format_money(event.total, event.currency)}.",
+                 "You can place the order again without the missing items."),
+        link=order_page(event.order_id), link_text=VIEW_ORDER,
+    )
+
+
+def _cancellation(event: OrderCancelledEvent) -> Draft:
+    number = short(event.order_id)
+    refunded = wording.refunded(event.reason)
+    subject = f"Order {number} cancelled and refunded" if refunded else f"Order {number} cancelled"
+    why = wording.reason_clause(event.reason) or "it could not be completed"
+    closing = [wording.money_outcome(event.reason, event.total, event.currency)]
+    if event.reason in wording.PAYMENT_REASONS:
+        closing.append("You can change your payment card on your account page and order again.")
+    return Draft(
+        "order cancelled, refunded" if refunded else "order cancelled", subject,
+        (f"We are sorry: we cancelled your order {number} because {why}.",),
+        items=items_of(event.lines), total=format_money(event.total, event.currency),
+        closing=tuple(closing), link=order_page(event.order_id), link_text=VIEW_ORDER,
+    )
+
+
+def changed_sentences(changed: list[str], email: str, name: str) -> tuple[str, ...]:
+    """One sentence per changed field: "Your delivery address was changed."; fields it does not know by name."""
+    sentences = []
+    for field in changed:
+        match field:
+            case "email":
+                sentences.append(f"Your email address was changed to {email}. Sign in with it from now on; "
+                                 "our emails go to it too.")
+            case "name":
+                sentences.append(f"Your name on the account was changed to {name}.")
+            case _:
+                what = ACCOUNT_FIELDS.get(field, field.replace("_", " "))
+                sentences.append(f"Your {what} was changed.")
+    return tuple(sentences) or ("Your account details were changed.",)
+
+
+def changed_subject(changed: list[str]) -> str:
+    """"Your password was changed", "Your delivery address and payment card were changed"."""
+    names = [ACCOUNT_FIELDS.get(field, field.replace("_", " ")) for field in changed]
+    if not names:
+        return "Your account details were changed"
+    if len(names) == 1:
+        return f"Your {names[0]} was changed"
+    return f"Your {', '.join(names[:-1])} and {names[-1]} were changed"
+
+
+def _account_draft(event: AccountCreatedEvent | AccountUpdatedEvent | AccountDeactivatedEvent) -> Draft:
+    if isinstance(event, AccountCreatedEvent):
+        return Draft("account created", f"Welcome to {SHOP_NAME}",
+                     (f"Your {SHOP_NAME} account is ready. Your delivery address and payment card are saved "
+                      "for checkout.", "Happy shopping!"), link=ACCOUNT_PAGE, link_text=GO_TO_ACCOUNT)
+    if isinstance(event, AccountUpdatedEvent):
+        return Draft("account updated", changed_subject(event.changed),
+                     changed_sentences(event.changed, event.email, event.name),
+                     closing=("If you did not make this change, change your password at once.",),
+                     link=ACCOUNT_PAGE, link_text=GO_TO_ACCOUNT)
+    return Draft("account deactivated", f"Your {SHOP_NAME} account is deactivated",
+                 (f"Your {SHOP_NAME} account is now deactivated, so it can no longer place or pay for orders.",))
 
 
 def retry_delay(attempts: int) -> float:

@@ -14,7 +14,7 @@ from eventshop.contracts.envelope import Event
 from eventshop.contracts.events.account import AccountEvent
 from eventshop.platform.db import Database, Incoming, UnitOfWork, utcnow
 from eventshop.platform.settings import Settings
-from eventshop.services.notification import domain
+from eventshop.services.notification import domain, email_bodies
 from eventshop.services.notification.clients import AccountClient, Contact
 from eventshop.services.notification.domain import Draft
 from eventshop.services.notification.email_sender import EmailNotSent, EmailSender
@@ -80,14 +80,15 @@ async def _record(ctx: NotificationContext, about: Subject, draft: Draft, told: 
             contact = await _replica_contact(uow, about.customer_id)
             if contact is None:
                 return None
-        row = _notification(about, draft, contact if draft.sends_email else None, incoming)
+        row = _notification(about, draft, contact if draft.sends_email else None, incoming,
+                            ctx.settings.url("frontend"))
         uow.session.add(row)
         await uow.commit()
     return row
 
 
-def _notification(about: Subject, draft: Draft, contact: Contact | None, incoming: Incoming[Any] | None
-                  ) -> Notification:
+def _notification(about: Subject, draft: Draft, contact: Contact | None, incoming: Incoming[Any] | None,
+                  shop_url: str) -> Notification:
     now = utcnow()
     row = Notification(
         event_id=incoming.envelope.id if incoming else None, event_type=about.kind,
@@ -97,7 +98,7 @@ def _notification(about: Subject, draft: Draft, contact: Contact | None, incomin
     )
     if contact is not None:
         row.recipient, row.subject = contact.email, draft.subject
-        row.text_body, row.html_body = domain.render(draft, contact.name)
+        row.text_body, row.html_body = email_bodies.render(draft, contact.name, shop_url)
     return row
 
 
@@ -193,5 +194,6 @@ async def list_notifications(
 async def notify_customer(ctx: NotificationContext, customer_id: str, order_id: str, subject: str,
                           message: str) -> Notification:
     """Orchestrated style's "Notify Customer": the same record-then-send path as the events."""
-    draft = Draft("notified by Order", subject, (message,))
+    draft = Draft("notified by Order", subject, (message,), link=domain.order_page(order_id),
+                  link_text=domain.VIEW_ORDER)
     return await _record_and_send(ctx, Subject("NotifyCustomer", customer_id, order_id), draft, None, None)
