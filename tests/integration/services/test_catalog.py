@@ -1,4 +1,4 @@
-"""Product Catalog against a real database and Inventory: search, paging, availability, images, edits."""
+"""Product Catalog against a real database and Inventory: search, filters, paging, availability, images, edits."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from eventshop.services.inventory.service import declare as inventory
 from tests.conftest import RunningService, running
 
 
-def product(sku: str, name: str, price: int = 1000, description: str | None = None) -> dict[str, object]:
+def product(sku: str, name: str, price: int = 1000, description: str | None = None,
+            category: str | None = None) -> dict[str, object]:
     about = f"About the {name}." if description is None else description
-    return {"sku": sku, "name": name, "description": about, "price": price, "currency": "eur"}
+    return {"sku": sku, "name": name, "description": about, "price": price, "currency": "eur", "category": category}
 
 
 async def add(cat: RunningService, body: dict[str, object]) -> dict[str, object]:
@@ -53,6 +54,40 @@ async def test_search_matches_name_description_or_sku_in_any_case_and_pages(
         assert wildcard["total"] == 0
         too_big = await cat.http.get("/products", params={"page_size": 101})
         assert too_big.status_code == 422
+
+
+async def test_products_filter_by_category_and_stock_together_with_search_and_paging(
+    settings: Settings, clean_broker: None
+) -> None:
+    async with running(inventory(), settings) as inv, running(catalog(), settings) as cat:
+        shelf = [("TEA-A", "Assam Tea", "tea", 80), ("TEA-G", "Green Tea", "tea", 0),
+                 ("TEA-J", "Jasmine Tea", "tea", 2), ("TEA-R", "Rooibos Tea", "tea", None),
+                 ("POT", "Tea Pot", "tableware", 5), ("KETTLE", "Kettle", None, 9)]
+        for sku, name, category, available in shelf:
+            created = await add(cat, product(sku, name, category=category))
+            if available is not None:
+                await inv.http.put(f"/stock/{created['id']}", json={"sku": sku, "available": available})
+
+        teas = (await cat.http.get("/products", params={"category": "tea"})).json()
+        assert names(teas) == ["Assam Tea", "Green Tea", "Jasmine Tea", "Rooibos Tea"] and teas["total"] == 4
+        assert {(p["category"], p["category_name"]) for p in teas["items"]} == {("tea", "Tea")}
+        in_stock = (await cat.http.get("/products", params={"category": "tea", "in_stock": "true"})).json()
+        assert names(in_stock) == ["Assam Tea", "Jasmine Tea"] and in_stock["total"] == 2
+        assert in_stock["items"][1]["availability"] == {"status": "low_stock", "available": 2}
+        second = (await cat.http.get("/products", params={"in_stock": "true", "page_size": 2, "page": 2})).json()
+        assert names(second) == ["Kettle", "Tea Pot"] and second["total"] == 4
+        searched = (await cat.http.get("/products", params={"q": "tea", "in_stock": "true"})).json()
+        assert names(searched) == ["Assam Tea", "Jasmine Tea", "Tea Pot"]
+        nothing = (await cat.http.get("/products", params={"q": "green", "in_stock": "true"})).json()
+        assert nothing == {"items": [], "page": 1, "page_size": 20, "total": 0}
+
+        categories = (await cat.http.get("/categories")).json()
+        assert {c["id"]: c["products"] for c in categories} == {
+            "coffee": 0, "tea": 4, "brewing": 0, "tableware": 1, "treats": 0}
+        unknown = await cat.http.get("/products", params={"category": "lamps"})
+        assert unknown.status_code == 422 and "category" in unknown.json()["error"]["message"]
+        wrong = await cat.http.post("/products", json=product("LAMP", "Lamp", category="lamps"))
+        assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "validation_error"
 
 
 async def test_availability_comes_from_a_running_inventory(settings: Settings, clean_broker: None) -> None:
@@ -98,6 +133,8 @@ async def test_products_render_with_availability_unknown_when_inventory_is_not_r
         page = (await cat.http.get("/products")).json()
         assert page["items"][0]["availability"] == {"status": "unknown", "available": None}
         assert time.monotonic() - started < BUDGET_SECONDS  # pages stop waiting on an Inventory that failed
+        filtered = await cat.http.get("/products", params={"in_stock": "true"})
+        assert filtered.status_code == 503 and filtered.json()["error"]["code"] == "availability_unknown"
 
 
 async def test_each_product_has_a_generated_svg_image(settings: Settings, clean_broker: None) -> None:
@@ -111,6 +148,11 @@ async def test_each_product_has_a_generated_svg_image(settings: Settings, clean_
         assert ET.fromstring(image.text).tag == "{http://www.w3.org/2000/svg}svg"
         assert ">BS<" in image.text
         assert image.text == (await cat.http.get(str(created["image_url"]))).text
+        drawn = await add(cat, product("DRIPPER", "Ceramic Dripper", category="brewing"))
+        assert drawn["image_alt"] == "Drawing of a pour-over dripper on a glass carafe"
+        drawing = (await cat.http.get(str(drawn["image_url"]))).text
+        assert ET.fromstring(drawing).get("aria-label") == "Ceramic Dripper" and ">CD<" not in drawing
+        assert drawing.count("<path") > 5
         missing = await cat.http.get("/products/nope/image.svg")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "product_not_found"
 
