@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import xml.etree.ElementTree as ET
 
+from eventshop.cli.seeding import seed
 from eventshop.platform.embedded_nats import free_port
 from eventshop.platform.settings import Settings
+from eventshop.services.account.service import declare as account
 from eventshop.services.catalog.clients import BUDGET_SECONDS
+from eventshop.services.catalog.demo import DEMO_PRODUCTS
 from eventshop.services.catalog.service import declare as catalog
 from eventshop.services.inventory.service import declare as inventory
 from tests.conftest import RunningService, running
@@ -196,3 +200,18 @@ async def test_numbers_too_large_to_store_are_refused_with_422(settings: Setting
         stock = await inv.http.put("/stock/p1", json={"sku": "P1", "available": 2**65})
         for answer in (price, page, stock):
             assert answer.status_code == 422 and answer.json()["error"]["code"] == "validation_error"
+
+
+async def test_seeding_puts_a_demo_product_seeded_before_categories_in_its_category(
+    settings: Settings, clean_broker: None
+) -> None:
+    async with running(account(), settings), running(inventory(), settings), running(catalog(), settings) as cat:
+        await add(cat, product("KETTLE-STEEL", "The Old Kettle"))  # as a shop seeded by an earlier version has it
+
+        created = await asyncio.to_thread(seed, settings)
+
+        assert created == len(DEMO_PRODUCTS) - 1
+        kettle = (await cat.http.get("/products/kettle-steel")).json()
+        assert (kettle["category"], kettle["name"]) == ("brewing", "The Old Kettle")
+        counts = {c["id"]: c["products"] for c in (await cat.http.get("/categories")).json()}
+        assert counts == {c: sum(p.category == c for p in DEMO_PRODUCTS) for c in counts}
