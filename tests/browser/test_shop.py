@@ -110,6 +110,51 @@ def test_a_customer_orders_two_products_and_watches_the_order_ship_live(page: Pa
     screenshot(page, "mail-inbox")
 
 
+def test_a_shopper_filters_the_catalog_by_category_and_stock_with_the_keyboard_and_can_link_the_page(
+        page: Page, shop: Shop) -> None:
+    page.goto(shop.url("frontend"))
+    categories = page.get_by_role("navigation", name="Categories")
+    expect(categories.get_by_role("link", name="All products")).to_have_attribute("aria-current", "page")
+    categories.get_by_role("link", name="Brewing gear").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/\?category=brewing$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Brewing gear")
+    cards = page.get_by_test_id("product-card")
+    expect(cards).to_have_count(8)
+    expect(cards.filter(has_text="Lever Espresso Machine")).to_have_count(1)
+    image = cards.first.get_by_role("img")
+    expect(image).to_have_attribute("alt", re.compile(r"^Drawing of "))
+    assert image.evaluate("img => img.complete && img.naturalWidth > 0"), "the drawing is shown"
+
+    page.get_by_label("In stock only").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Apply")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"category=brewing&in_stock=1"))
+    expect(cards).to_have_count(7)
+    expect(cards.filter(has_text="Lever Espresso Machine")).to_have_count(0)
+    expect(page.get_by_test_id("availability-badge").filter(has_text="Out of stock")).to_have_count(0)
+    expect(page.get_by_test_id("result-count")).to_have_text("7 products in stock")
+
+    page.get_by_label("Search products").fill("kettle")
+    page.get_by_role("button", name="Search").click()
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("Brushed Steel Kettle")
+    linked = page.url
+    page.goto(linked)  # a filtered page is a link: it opens as it was
+    expect(page.get_by_label("In stock only")).to_be_checked()
+    expect(page.get_by_label("Search products")).to_have_value("kettle")
+    expect(categories.get_by_role("link", name="Brewing gear")).to_have_attribute("aria-current", "page")
+    categories.get_by_role("link", name="All products").click()
+    expect(page).to_have_url(re.compile(r"/\?q=kettle&in_stock=1$"))
+    page.goto(f"{shop.url('frontend')}/products/{demo_product(shop, 'TEA-SENCHA')['id']}")
+    expect(page.get_by_role("img", name="Drawing of a cup of tea on a saucer")).to_be_visible()
+    page.get_by_test_id("product-category").click()
+    expect(page).to_have_url(re.compile(r"/\?category=tea$"))
+    expect(cards).to_have_count(3)
+
+
 def test_a_guest_cart_is_kept_through_sign_in_and_the_review_shows_address_card_and_total(
         page: Page, shop: Shop) -> None:
     kettle = demo_product(shop, "KETTLE-STEEL")
@@ -178,6 +223,7 @@ def test_a_declined_card_shows_the_order_cancelled_with_the_reason_in_words_on_a
     page.goto(f"{page.url.rsplit('/orders/', 1)[0]}/orders")
     expect(page.get_by_test_id("order-row-reason")).to_have_text("The card was declined")
     expect(page.get_by_test_id("order-row-reason")).to_be_in_viewport()
+    expect(page.get_by_test_id("order-row-refund")).to_have_count(0)  # nothing was charged
     assert_no_sideways_scrolling(page)
 
 
@@ -192,6 +238,8 @@ def test_an_order_that_cannot_be_shipped_shows_the_refund(page: Page, shop: Shop
     expect(page.get_by_test_id("money-note")).to_contain_text("The payment of €24.90 is refunded in full")
     expect(page.get_by_test_id("timeline")).to_contain_text("Payment of €24.90 received")
     assert "shipping_failed" not in page.locator("main").inner_text()
+    page.get_by_role("link", name="Orders", exact=True).click()
+    expect(page.get_by_test_id("order-row-refund")).to_have_text("Refunded €24.90")
 
 
 def test_an_address_that_does_not_exist_is_refused_at_its_field(page: Page, shop: Shop) -> None:
@@ -233,6 +281,12 @@ def test_pages_fit_a_phone_screen_with_two_products_a_row_and_unit_prices_in_the
     assert search and search["y"] + search["height"] + 8 <= first["y"], "the search box keeps off the first card"
     assert_no_sideways_scrolling(page)
     screenshot(page, "phone-catalog")
+    page.goto(f"{shop.url('frontend')}/?category=tea&in_stock=1")
+    first, second = (cards.nth(n).bounding_box() for n in range(2))
+    assert first and second and first["y"] == second["y"], "two products a row, filtered too"
+    filters = page.get_by_role("navigation", name="Categories").bounding_box()
+    assert filters and filters["y"] + filters["height"] <= first["y"], "the category links keep off the first card"
+    assert_no_sideways_scrolling(page)
     page.goto(f"{shop.url('frontend')}/?page=99")
     expect(page.get_by_test_id("past-the-end")).to_contain_text("There is no page 99")
     page.get_by_role("link", name="Go to the first page").click()

@@ -1,11 +1,16 @@
-"""Catalog rules: availability labels, product ids, search patterns, generated images."""
+"""Catalog rules: categories and filters, availability labels, product ids, search patterns, images."""
 
 from __future__ import annotations
 
 import re
+import typing
 import xml.etree.ElementTree as ET
+from importlib import resources
+
+import pytest
 
 from eventshop.services.catalog import domain
+from eventshop.services.catalog.api import CategoryId
 from eventshop.services.catalog.demo import DEMO_PRODUCTS
 from eventshop.services.catalog.domain import Availability
 
@@ -68,3 +73,58 @@ def test_demo_catalog_has_one_sold_out_and_one_scarce_product() -> None:
     assert len({p.sku for p in DEMO_PRODUCTS}) == len(DEMO_PRODUCTS)
     assert all(isinstance(p.price, int) and p.price > 0 and p.currency == "EUR" for p in DEMO_PRODUCTS)
     assert all(p.description.endswith(".") for p in DEMO_PRODUCTS)
+
+
+def test_every_demo_product_is_in_a_category_and_every_category_has_some() -> None:
+    assert all(p.category in domain.CATEGORY_IDS for p in DEMO_PRODUCTS)
+    assert {p.category for p in DEMO_PRODUCTS} == set(domain.CATEGORY_IDS)
+
+
+def test_the_api_offers_exactly_the_domains_categories() -> None:
+    assert typing.get_args(CategoryId) == domain.CATEGORY_IDS
+
+
+def test_a_filter_refuses_an_unknown_category_and_trims_its_search() -> None:
+    with pytest.raises(domain.UnknownCategory, match="the categories are coffee, tea"):
+        domain.ProductFilter(category="lamps")
+    assert domain.ProductFilter(query="  mug ", category="tea").query == "mug"
+    assert domain.ProductFilter(query="   ").query is None
+
+
+def test_a_product_can_be_bought_with_one_unit_left_but_not_when_its_stock_is_unknown() -> None:
+    assert domain.can_be_bought(1) and domain.can_be_bought(domain.LOW_STOCK) and domain.can_be_bought(50)
+    assert not domain.can_be_bought(0)
+    assert not domain.can_be_bought(None)
+
+
+def test_the_in_stock_filter_keeps_the_order_and_drops_what_is_sold_out() -> None:
+    levels: dict[str, int | None] = {"kettle": 3, "lever": 0, "mug": 120, "press": 0}
+    assert domain.in_stock_only(["kettle", "lever", "mug", "press"], levels) == ["kettle", "mug"]
+    assert domain.in_stock_only([], {}) == []
+
+
+def test_the_in_stock_filter_refuses_to_guess_when_a_level_is_unknown() -> None:
+    with pytest.raises(domain.AvailabilityUnknown):
+        domain.in_stock_only(["kettle", "mug"], {"kettle": 3, "mug": None})
+    with pytest.raises(domain.AvailabilityUnknown):
+        domain.in_stock_only(["kettle", "mug"], {"kettle": 3})
+
+
+def test_pages_are_cut_from_one_and_are_empty_past_the_end() -> None:
+    items = list("abcdefg")
+    assert domain.page_of(items, 1, 3) == ["a", "b", "c"]
+    assert domain.page_of(items, 3, 3) == ["g"]
+    assert domain.page_of(items, 4, 3) == []
+
+
+@pytest.mark.parametrize("category", domain.CATEGORY_IDS)
+def test_each_category_has_a_drawing_that_makes_a_well_formed_product_image(category: str) -> None:
+    drawing = resources.files("eventshop.services.catalog").joinpath("drawings", f"{category}.svg").read_text()
+    image = domain.illustrated_image("KETTLE-STEEL", 'Tom & "Jerry"', drawing)
+    root = ET.fromstring(image)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg" and root.get("aria-label") == 'Tom & "Jerry"'
+    assert "<title>" not in image and "<svg" not in domain.drawing_body(drawing)
+    assert len(root) > 5, "the drawing's shapes are inside"
+    assert "http" not in image.replace("http://www.w3.org/2000/svg", ""), "nothing to fetch"
+    other = domain.illustrated_image("PRESS-8CUP", "x", drawing)
+    assert re.findall(r"hsl\(\d+", image) != re.findall(r"hsl\(\d+", other), "the backdrop differs per product"

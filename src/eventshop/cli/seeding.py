@@ -26,7 +26,7 @@ def seed(settings: Settings) -> int:
                 created += 1
                 product_id = str(response.json()["id"])
             elif response.status_code == 409:  # seeded before
-                product_id = _product_id(http, settings, product.sku)
+                product_id = _categorised(http, settings, product.sku, product.category, catalog)
             else:
                 response.raise_for_status()
             stock = http.put(f"{settings.url('inventory')}/stock/{product_id}",
@@ -41,6 +41,12 @@ def seed(settings: Settings) -> int:
     return created
 
 
-def _product_id(http: httpx.Client, settings: Settings, sku: str) -> str:
+def _categorised(http: httpx.Client, settings: Settings, sku: str, category: str, headers: dict[str, str]) -> str:
+    """The id of the product seeded before; one seeded before products had categories gets the demo's category."""
     found = http.get(f"{settings.url('catalog')}/products", params={"q": sku, "page_size": 100}).json()
-    return str(next(p["id"] for p in found["items"] if p["sku"] == sku))
+    existing = next(p for p in found["items"] if p["sku"] == sku)
+    if existing.get("category") is None:
+        body = {key: existing[key] for key in ("sku", "name", "description", "price", "currency")}
+        http.put(f"{settings.url('catalog')}/products/{existing['id']}", json={**body, "category": category},
+                 headers=headers).raise_for_status()
+    return str(existing["id"])

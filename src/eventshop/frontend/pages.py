@@ -34,6 +34,7 @@ def could_not(what: str, *, kept: str = "") -> str:
 TEMPLATES.env.filters["money"] = money
 TEMPLATES.env.filters["reason"] = wording.reason_text
 TEMPLATES.env.filters["status"] = wording.status_text
+TEMPLATES.env.tests["refunded"] = wording.refunded
 
 
 def frontend_backend(request: Request) -> Backend:

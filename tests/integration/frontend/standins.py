@@ -36,7 +36,11 @@ PASSWORD = "a very long password"
 PLAIN_HTTP = FrontendSettings(secure_cookies=False)  # the tests talk http to the frontend
 
 
-def product(pid: str, name: str, price: int, status: str, available: int | None) -> dict[str, Any]:
+CATEGORIES = {"coffee": "Coffee", "brewing": "Brewing gear", "tableware": "Cups and serving", "treats": "Sweet treats"}
+
+
+def product(pid: str, name: str, price: int, status: str, available: int | None,
+            category: str | None = None) -> dict[str, Any]:
     return {
         "id": pid,
         "sku": pid.upper(),
@@ -44,7 +48,10 @@ def product(pid: str, name: str, price: int, status: str, available: int | None)
         "description": f"{name}, made to last.",
         "price": price,
         "currency": "EUR",
+        "category": category,
+        "category_name": CATEGORIES.get(category or ""),
         "image_url": f"/products/{pid}/image.svg",
+        "image_alt": f"Drawing of {name}",
         "availability": {"status": status, "available": available},
     }
 
@@ -56,10 +63,10 @@ class Shop:
         self.products = {
             p["id"]: p
             for p in (
-                product("kettle", "Gooseneck Kettle", 4990, "in_stock", 40),
-                product("cups", "Espresso Cups", 1250, "low_stock", 3),
-                product("grinder", "Hand Grinder", 8900, "out_of_stock", 0),
-                product("beans", "House Beans", 1490, "unknown", None),
+                product("kettle", "Gooseneck Kettle", 4990, "in_stock", 40, "brewing"),
+                product("cups", "Espresso Cups", 1250, "low_stock", 3, "tableware"),
+                product("grinder", "Hand Grinder", 8900, "out_of_stock", 0, "brewing"),
+                product("beans", "House Beans", 1490, "unknown", None, "coffee"),
             )
         }
         self.accounts: dict[str, dict[str, Any]] = {}
@@ -147,8 +154,18 @@ def catalog_api(shop: Shop) -> FastAPI:
     app = standin()
 
     @app.get("/products")
-    async def search(q: str = "", page: int = 1, page_size: int = 20) -> dict[str, Any]:
-        return page_of([p for p in shop.products.values() if q.lower() in p["name"].lower()], page, page_size)
+    async def search(q: str = "", category: str | None = None, in_stock: bool = False, page: int = 1,
+                     page_size: int = 20) -> dict[str, Any]:
+        if category is not None and category not in CATEGORIES:
+            raise Invalid(f"there is no category {category!r}", code="validation_error")
+        found = [p for p in shop.products.values() if q.lower() in p["name"].lower()
+                 and category in (None, p["category"]) and (not in_stock or (p["availability"]["available"] or 0) > 0)]
+        return page_of(found, page, page_size)
+
+    @app.get("/categories")
+    async def categories() -> list[dict[str, Any]]:
+        return [{"id": c, "name": name, "products": sum(p["category"] == c for p in shop.products.values())}
+                for c, name in CATEGORIES.items()]
 
     app.get("/products/{pid}")(shop.product)
 

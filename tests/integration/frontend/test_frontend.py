@@ -32,6 +32,31 @@ async def test_the_catalog_lists_and_pages_products_with_price_image_and_availab
         assert re.search(r'<a href="/">Go to the first page</a>', past.text)
 
 
+async def test_the_catalog_filters_by_category_and_stock_in_links_that_keep_the_other_filters() -> None:
+    async with open_shop() as (web, shop):
+        home = (await web.get("/")).text
+        assert re.search(r'<a href="/" aria-current="page">All products</a>', home)
+        assert '<a href="/?category=brewing" >Brewing gear</a>' in home and "Sweet treats" not in home  # none in it
+        assert 'alt="Drawing of Gooseneck Kettle"' in home
+        brewing = (await web.get("/", params={"category": "brewing"})).text
+        assert brewing.count('data-testid="product-card"') == 2 and "<h1>Brewing gear</h1>" in brewing
+        assert '<a href="/?category=brewing" aria-current="page">Brewing gear</a>' in brewing
+        assert '<input type="hidden" name="category" value="brewing">' in brewing
+        in_stock = (await web.get("/", params={"category": "brewing", "in_stock": "1"})).text
+        assert in_stock.count('data-testid="product-card"') == 1 and "Gooseneck Kettle" in in_stock
+        assert re.search(r'id="in_stock"[^>]*checked', in_stock) and "1 product in stock" in in_stock
+        assert '<a href="/?in_stock=1" >All products</a>' in in_stock
+        assert '<a href="/?category=coffee&amp;in_stock=1" >Coffee</a>' in in_stock
+        none = (await web.get("/", params={"q": "beans", "in_stock": "1"})).text
+        assert "No products match “beans” in stock." in none
+        for n in range(13):
+            shop.products[f"mug{n}"] = product(f"mug{n}", f"Mug {n}", 900, "in_stock", 9, "tableware")
+        first = (await web.get("/", params={"q": "mug", "category": "tableware", "in_stock": "1"})).text
+        assert '<a href="/?q=mug&amp;category=tableware&amp;in_stock=1&amp;page=2" rel="next">' in first
+        unknown = await web.get("/", params={"category": "lamps"})
+        assert unknown.status_code == 404 and "Category not found" in unknown.text
+
+
 async def test_the_product_page_limits_the_quantity_and_disables_a_sold_out_product() -> None:
     async with open_shop() as (web, _):
         cups = await web.get("/products/cups")
@@ -298,6 +323,7 @@ async def test_a_cancelled_order_reads_as_cancelled_with_the_reason_and_the_refu
             assert internal not in page, internal
         history = (await web.get("/orders")).text
         assert re.search(r'data-testid="order-row-reason">The carrier cannot deliver to this address<', history)
+        assert re.search(r'data-testid="order-row-refund">Refunded €49.90<', history)
 
 
 async def test_a_checkout_while_a_service_is_down_says_what_to_do_and_logs_the_failed_call(

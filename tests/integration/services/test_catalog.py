@@ -1,21 +1,26 @@
-"""Product Catalog against a real database and Inventory: search, paging, availability, images, edits."""
+"""Product Catalog against a real database and Inventory: search, filters, paging, availability, images, edits."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import xml.etree.ElementTree as ET
 
+from eventshop.cli.seeding import seed
 from eventshop.platform.embedded_nats import free_port
 from eventshop.platform.settings import Settings
+from eventshop.services.account.service import declare as account
 from eventshop.services.catalog.clients import BUDGET_SECONDS
+from eventshop.services.catalog.demo import DEMO_PRODUCTS
 from eventshop.services.catalog.service import declare as catalog
 from eventshop.services.inventory.service import declare as inventory
 from tests.conftest import RunningService, running
 
 
-def product(sku: str, name: str, price: int = 1000, description: str | None = None) -> dict[str, object]:
+def product(sku: str, name: str, price: int = 1000, description: str | None = None,
+            category: str | None = None) -> dict[str, object]:
     about = f"About the {name}." if description is None else description
-    return {"sku": sku, "name": name, "description": about, "price": price, "currency": "eur"}
+    return {"sku": sku, "name": name, "description": about, "price": price, "currency": "eur", "category": category}
 
 
 async def add(cat: RunningService, body: dict[str, object]) -> dict[str, object]:
@@ -53,6 +58,40 @@ async def test_search_matches_name_description_or_sku_in_any_case_and_pages(
         assert wildcard["total"] == 0
         too_big = await cat.http.get("/products", params={"page_size": 101})
         assert too_big.status_code == 422
+
+
+async def test_products_filter_by_category_and_stock_together_with_search_and_paging(
+    settings: Settings, clean_broker: None
+) -> None:
+    async with running(inventory(), settings) as inv, running(catalog(), settings) as cat:
+        shelf = [("TEA-A", "Assam Tea", "tea", 80), ("TEA-G", "Green Tea", "tea", 0),
+                 ("TEA-J", "Jasmine Tea", "tea", 2), ("TEA-R", "Rooibos Tea", "tea", None),
+                 ("POT", "Tea Pot", "tableware", 5), ("KETTLE", "Kettle", None, 9)]
+        for sku, name, category, available in shelf:
+            created = await add(cat, product(sku, name, category=category))
+            if available is not None:
+                await inv.http.put(f"/stock/{created['id']}", json={"sku": sku, "available": available})
+
+        teas = (await cat.http.get("/products", params={"category": "tea"})).json()
+        assert names(teas) == ["Assam Tea", "Green Tea", "Jasmine Tea", "Rooibos Tea"] and teas["total"] == 4
+        assert {(p["category"], p["category_name"]) for p in teas["items"]} == {("tea", "Tea")}
+        in_stock = (await cat.http.get("/products", params={"category": "tea", "in_stock": "true"})).json()
+        assert names(in_stock) == ["Assam Tea", "Jasmine Tea"] and in_stock["total"] == 2
+        assert in_stock["items"][1]["availability"] == {"status": "low_stock", "available": 2}
+        second = (await cat.http.get("/products", params={"in_stock": "true", "page_size": 2, "page": 2})).json()
+        assert names(second) == ["Kettle", "Tea Pot"] and second["total"] == 4
+        searched = (await cat.http.get("/products", params={"q": "tea", "in_stock": "true"})).json()
+        assert names(searched) == ["Assam Tea", "Jasmine Tea", "Tea Pot"]
+        nothing = (await cat.http.get("/products", params={"q": "green", "in_stock": "true"})).json()
+        assert nothing == {"items": [], "page": 1, "page_size": 20, "total": 0}
+
+        categories = (await cat.http.get("/categories")).json()
+        assert {c["id"]: c["products"] for c in categories} == {
+            "coffee": 0, "tea": 4, "brewing": 0, "tableware": 1, "treats": 0}
+        unknown = await cat.http.get("/products", params={"category": "lamps"})
+        assert unknown.status_code == 422 and "category" in unknown.json()["error"]["message"]
+        wrong = await cat.http.post("/products", json=product("LAMP", "Lamp", category="lamps"))
+        assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "validation_error"
 
 
 async def test_availability_comes_from_a_running_inventory(settings: Settings, clean_broker: None) -> None:
@@ -98,6 +137,8 @@ async def test_products_render_with_availability_unknown_when_inventory_is_not_r
         page = (await cat.http.get("/products")).json()
         assert page["items"][0]["availability"] == {"status": "unknown", "available": None}
         assert time.monotonic() - started < BUDGET_SECONDS  # pages stop waiting on an Inventory that failed
+        filtered = await cat.http.get("/products", params={"in_stock": "true"})
+        assert filtered.status_code == 503 and filtered.json()["error"]["code"] == "availability_unknown"
 
 
 async def test_each_product_has_a_generated_svg_image(settings: Settings, clean_broker: None) -> None:
@@ -111,6 +152,11 @@ async def test_each_product_has_a_generated_svg_image(settings: Settings, clean_
         assert ET.fromstring(image.text).tag == "{http://www.w3.org/2000/svg}svg"
         assert ">BS<" in image.text
         assert image.text == (await cat.http.get(str(created["image_url"]))).text
+        drawn = await add(cat, product("DRIPPER", "Ceramic Dripper", category="brewing"))
+        assert drawn["image_alt"] == "Drawing of a pour-over dripper on a glass carafe"
+        drawing = (await cat.http.get(str(drawn["image_url"]))).text
+        assert ET.fromstring(drawing).get("aria-label") == "Ceramic Dripper" and ">CD<" not in drawing
+        assert drawing.count("<path") > 5
         missing = await cat.http.get("/products/nope/image.svg")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "product_not_found"
 
@@ -154,3 +200,18 @@ async def test_numbers_too_large_to_store_are_refused_with_422(settings: Setting
         stock = await inv.http.put("/stock/p1", json={"sku": "P1", "available": 2**65})
         for answer in (price, page, stock):
             assert answer.status_code == 422 and answer.json()["error"]["code"] == "validation_error"
+
+
+async def test_seeding_puts_a_demo_product_seeded_before_categories_in_its_category(
+    settings: Settings, clean_broker: None
+) -> None:
+    async with running(account(), settings), running(inventory(), settings), running(catalog(), settings) as cat:
+        await add(cat, product("KETTLE-STEEL", "The Old Kettle"))  # as a shop seeded by an earlier version has it
+
+        created = await asyncio.to_thread(seed, settings)
+
+        assert created == len(DEMO_PRODUCTS) - 1
+        kettle = (await cat.http.get("/products/kettle-steel")).json()
+        assert (kettle["category"], kettle["name"]) == ("brewing", "The Old Kettle")
+        counts = {c["id"]: c["products"] for c in (await cat.http.get("/categories")).json()}
+        assert counts == {c: sum(p.category == c for p in DEMO_PRODUCTS) for c in counts}

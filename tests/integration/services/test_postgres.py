@@ -18,6 +18,7 @@ from eventshop.contracts.values import OrderLine
 from eventshop.platform.db import Database
 from eventshop.platform.migrations import upgrade
 from eventshop.platform.settings import Settings
+from eventshop.services.catalog.service import declare as catalog
 from eventshop.services.inventory.service import declare as inventory
 from eventshop.services.order.service import declare as order
 from tests.conftest import create_database, drop_database, eventually, postgres_available, running
@@ -51,6 +52,25 @@ async def test_inventory_and_order_run_on_postgresql(
     finally:
         for name in names.values():
             await drop_database(name)
+
+
+async def test_catalog_filters_by_category_and_stock_on_postgresql(
+    settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = await create_database()
+    try:
+        monkeypatch.setenv("EVENTSHOP_CATALOG_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+        async with running(inventory(), settings) as inv, running(catalog(), settings) as cat:
+            for sku, category, available in (("TEA-A", "tea", 4), ("TEA-B", "tea", 0), ("MUG", "tableware", 9)):
+                body = {"sku": sku, "name": sku, "price": 990, "currency": "EUR", "category": category}
+                created = (await cat.http.post("/products", json=body)).json()
+                await inv.http.put(f"/stock/{created['id']}", json={"sku": sku, "available": available})
+            found = (await cat.http.get("/products", params={"category": "tea", "in_stock": "true"})).json()
+            assert [p["sku"] for p in found["items"]] == ["TEA-A"] and found["total"] == 1
+            counts = {c["id"]: c["products"] for c in (await cat.http.get("/categories")).json()}
+            assert (counts["tea"], counts["tableware"], counts["coffee"]) == (2, 1, 0)
+    finally:
+        await drop_database(name)
 
 
 async def test_payment_and_shipping_results_arriving_together_never_undo_each_other_on_postgresql(

@@ -1,9 +1,9 @@
-"""Product Catalog REST API: search, detail with availability, generated images, operator edits."""
+"""Product Catalog REST API: search and filters, categories, detail with availability, images, operator edits."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
@@ -19,6 +19,8 @@ from eventshop.services.catalog.usecases import CatalogContext, ProductData
 
 router = APIRouter(tags=["catalog"])
 Ctx = Annotated[CatalogContext, Depends(context_of)]
+# The OpenAPI document lists the categories (domain.CATEGORIES; a unit test keeps the two the same).
+CategoryId = Literal["coffee", "tea", "brewing", "tableware", "treats"]
 
 
 class ProductBody(BaseModel):
@@ -27,9 +29,11 @@ class ProductBody(BaseModel):
     description: str = Field(default="", max_length=4000)
     price: WholeNumber = Field(ge=0, le=MAX_UNIT_PRICE, description="minor units, e.g. cents")
     currency: str = Field(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")
+    category: CategoryId | None = Field(default=None, description="one of GET /categories; none: in no category")
 
     def value(self) -> ProductData:
-        return ProductData(self.sku, self.name.strip(), self.description.strip(), self.price, self.currency)
+        return ProductData(self.sku, self.name.strip(), self.description.strip(), self.price, self.currency,
+                           self.category)
 
 
 class AvailabilityBody(BaseModel):
@@ -48,12 +52,16 @@ class ProductView(BaseModel):
     description: str
     price: int = Field(description="minor units")
     currency: str
+    category: str | None = Field(description="the category's id, or null for a product in none")
+    category_name: str | None
     image_url: str
+    image_alt: str = Field(description="what the image shows, for its alt text")
     availability: AvailabilityBody | None = None
     updated_at: datetime
 
     @classmethod
     def of(cls, p: Product, availability: AvailabilityView | None = None) -> ProductView:
+        category = domain.category(p.category) if p.category in domain.CATEGORY_IDS else None
         return cls(
             id=p.id,
             sku=p.sku,
@@ -61,7 +69,10 @@ class ProductView(BaseModel):
             description=p.description,
             price=p.price,
             currency=p.currency,
+            category=category.id if category else None,
+            category_name=category.name if category else None,
             image_url=url_path("products", p.id, "image.svg"),
+            image_alt=f"Drawing of {category.picture}" if category else f"The initials of {p.name}",
             availability=AvailabilityBody.of(availability) if availability else None,
             updated_at=p.updated_at,
         )
@@ -74,15 +85,30 @@ class ProductPage(BaseModel):
     total: int
 
 
+class CategoryView(BaseModel):
+    id: str
+    name: str
+    products: int = Field(description="how many products are in it")
+
+
+@router.get("/categories", response_model=list[CategoryView])
+async def list_categories(ctx: Ctx) -> list[CategoryView]:
+    """Every category, in the shop's order, with its number of products (also those out of stock)."""
+    return [CategoryView(id=c.id, name=c.name, products=n) for c, n in await usecases.count_by_category(ctx)]
+
+
 @router.get("/products", response_model=ProductPage)
 async def list_products(
     ctx: Ctx,
     q: Annotated[str | None, Query(max_length=100)] = None,
+    category: Annotated[CategoryId | None, Query(description="only this category's products")] = None,
+    in_stock: Annotated[bool, Query(description="only products with at least one unit available")] = False,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ProductPage:
-    """Search by name, description or SKU (case-insensitive); each product with its availability."""
-    found, total = await usecases.search_products(ctx, q, page, page_size)
+    """Search by name, description or SKU (case-insensitive), in a category, in stock; each with its availability."""
+    wanted = usecases.product_filter(q, category, in_stock)
+    found, total = await usecases.search_products(ctx, wanted, page, page_size)
     return ProductPage(items=[ProductView.of(p, a) for p, a in found], page=page, page_size=page_size, total=total)
 
 
@@ -103,7 +129,7 @@ async def get_product(
 async def product_image(ctx: Ctx, product_id: str) -> Response:
     product = await usecases.get_product(ctx, product_id)
     return Response(
-        domain.product_image(product.sku, product.name),
+        usecases.product_image(product),
         media_type="image/svg+xml",
         headers={"Cache-Control": "public, max-age=300"},
     )

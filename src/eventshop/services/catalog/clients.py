@@ -17,6 +17,8 @@ CACHE_SECONDS = 3.0
 BUDGET_SECONDS = 1.0
 # After a failure, pages skip Inventory for a while instead of each waiting out the budget.
 PAUSE_AFTER_FAILURE_SECONDS = 5.0
+# Product ids per stock call, so the query string stays short; the in-stock filter asks for every match.
+IDS_PER_CALL = 100
 
 
 class InventoryClient:
@@ -37,13 +39,15 @@ class InventoryClient:
     async def _fetch(self, product_ids: list[str], now: float) -> dict[str, int]:
         try:
             async with asyncio.timeout(BUDGET_SECONDS):
-                levels = await self.client.get("/stock", params={"product_id": product_ids})
+                answers = await asyncio.gather(*(
+                    self.client.get("/stock", params={"product_id": product_ids[start:start + IDS_PER_CALL]})
+                    for start in range(0, len(product_ids), IDS_PER_CALL)))
         except (DomainError, TimeoutError) as exc:
             self.paused_until = now + PAUSE_AFTER_FAILURE_SECONDS
             log.warning("availability unknown: %s", getattr(exc, "message", "Inventory Service is too slow"))
             return {}
         found = dict.fromkeys(product_ids, 0)  # Inventory answered without a stock row: nothing to sell
-        found.update({level["product_id"]: int(level["available"]) for level in levels})
+        found.update({level["product_id"]: int(level["available"]) for levels in answers for level in levels})
         for product_id, available in found.items():
             self.cache[product_id] = (now, available)
         return found

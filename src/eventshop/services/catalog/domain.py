@@ -1,15 +1,49 @@
-"""Catalog rules: availability labels, product ids, search patterns, and the generated product image."""
+"""Catalog rules: categories, availability labels and the filters over them, product ids, search patterns, images."""
 
 from __future__ import annotations
 
 import hashlib
 import html
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 LOW_STOCK = 5
 LIKE_ESCAPE = "\\"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    name: str
+    picture: str  # what its drawing shows, the image's alt text
+
+
+CATEGORIES: tuple[Category, ...] = (
+    Category("coffee", "Coffee", "a bag of coffee beans"),
+    Category("tea", "Tea", "a cup of tea on a saucer"),
+    Category("brewing", "Brewing gear", "a pour-over dripper on a glass carafe"),
+    Category("tableware", "Cups and serving", "a glazed mug of coffee"),
+    Category("treats", "Sweet treats", "a honey jar, a biscuit and a bar of chocolate"),
+)
+CATEGORY_IDS = tuple(c.id for c in CATEGORIES)
+_BY_ID = {c.id: c for c in CATEGORIES}
+
+
+class UnknownCategory(ValueError):
+    code = "unknown_category"
+
+    def __init__(self, category_id: str) -> None:
+        super().__init__(f"there is no category {category_id!r}; the categories are {', '.join(CATEGORY_IDS)}")
+
+
+class AvailabilityUnknown(Exception):
+    """The in-stock filter needs every candidate's stock level and Inventory did not give them all."""
+
+    code = "availability_unknown"
 
 
 class Availability(StrEnum):
@@ -34,6 +68,46 @@ def availability(available: int | None) -> AvailabilityView:
     if available <= LOW_STOCK:
         return AvailabilityView(Availability.LOW_STOCK, available)
     return AvailabilityView(Availability.IN_STOCK, available)
+
+
+def category(category_id: str) -> Category:
+    found = _BY_ID.get(category_id)
+    if found is None:
+        raise UnknownCategory(category_id)
+    return found
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    """Which products a catalog page lists: a text search, one category, only what can be bought now."""
+
+    query: str | None = None
+    category: str | None = None
+    in_stock: bool = False
+
+    def __post_init__(self) -> None:
+        if self.category is not None:
+            category(self.category)  # an unknown category is refused, not an empty page
+        text = (self.query or "").strip()
+        object.__setattr__(self, "query", text or None)
+
+
+def can_be_bought(available: int | None) -> bool:
+    """In stock for the filter: at least one unit (low stock counts); never when the level is unknown."""
+    return available is not None and available > 0
+
+
+def in_stock_only(product_ids: Sequence[str], levels: Mapping[str, int | None]) -> list[str]:
+    """The ids, in their order, that have a unit to sell; raises when any level is missing."""
+    if any(levels.get(pid) is None for pid in product_ids):
+        raise AvailabilityUnknown("stock levels are unknown just now, so the in-stock filter cannot be applied")
+    return [pid for pid in product_ids if can_be_bought(levels[pid])]
+
+
+def page_of(items: Sequence[T], page: int, page_size: int) -> list[T]:
+    """Page `page` (from 1) of `items`, `page_size` to a page; empty past the end."""
+    start = (page - 1) * page_size
+    return list(items[start:start + page_size])
 
 
 def _sku_hash(sku: str) -> str:
@@ -90,4 +164,23 @@ def product_image(sku: str, name: str) -> str:
         f'opacity="0.95">{html.escape(initials(name))}</text>'
         '<text x="36" y="254" font-family="system-ui,sans-serif" font-size="21" fill="#fff" '
         f'opacity="0.9">{label}</text></svg>'
+    )
+
+
+def drawing_body(drawing: str) -> str:
+    """A drawing's shapes without its own <svg> element and <title>, to place inside a product image."""
+    inner = drawing[drawing.index(">", drawing.index("<svg")) + 1:drawing.rindex("</svg>")]
+    return re.sub(r"<title>.*?</title>", "", inner, flags=re.DOTALL).strip()
+
+
+def illustrated_image(sku: str, name: str, drawing: str) -> str:
+    """The category's drawing on a backdrop tinted by the SKU, so the products of one category still differ."""
+    hue = hashlib.sha256(sku.encode()).digest()[0] * 360 // 256
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300" width="400" height="300" '
+        f'role="img" aria-label="{html.escape(name)}">'
+        f'<rect width="400" height="300" fill="hsl({hue},46%,91%)"/>'
+        f'<circle cx="200" cy="146" r="122" fill="hsl({hue},50%,83%)"/>'
+        f'<ellipse cx="200" cy="250" rx="158" ry="13" fill="hsl({hue},28%,62%)" opacity="0.4"/>'
+        f"{drawing_body(drawing)}</svg>"
     )

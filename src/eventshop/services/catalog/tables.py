@@ -23,5 +23,6 @@ class Product(Base):
     description: Mapped[str] = mapped_column(Text)
     price: Mapped[int] = mapped_column(Integer)  # minor units
     currency: Mapped[str] = mapped_column(String(3))
+    category: Mapped[str | None] = mapped_column(String(32), index=True)  # domain.CATEGORIES; None: none yet
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,18 +1,20 @@
-"""Catalog use cases: add and change products, find and page them, each with its availability."""
+"""Catalog use cases: add and change products, find, filter and page them, each with its availability."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from eventshop.platform.db import Database, UnitOfWork, utcnow
-from eventshop.platform.errors import Conflict, NotFound
+from eventshop.platform.errors import Conflict, DependencyUnavailable, Invalid, NotFound
 from eventshop.platform.settings import Settings
 from eventshop.services.catalog import domain
 from eventshop.services.catalog.clients import InventoryClient
-from eventshop.services.catalog.domain import AvailabilityView
+from eventshop.services.catalog.domain import AvailabilityView, Category, ProductFilter
 from eventshop.services.catalog.tables import Product
 
 
@@ -30,6 +32,7 @@ class ProductData:
     description: str
     price: int
     currency: str
+    category: str | None = None
 
 
 def _sku_taken(sku: str) -> Conflict:
@@ -51,6 +54,7 @@ async def _free_id(uow: UnitOfWork, sku: str) -> str:
 def _apply(product: Product, data: ProductData) -> None:
     product.sku, product.name, product.description = data.sku, data.name, data.description
     product.price, product.currency = data.price, data.currency.upper()
+    product.category = data.category
     product.updated_at = utcnow()
 
 
@@ -98,19 +102,76 @@ async def get_product_with_availability(ctx: CatalogContext, product_id: str) ->
     return product, domain.availability(levels[product.id])
 
 
+def product_filter(query: str | None, category: str | None, in_stock: bool) -> ProductFilter:
+    try:
+        return ProductFilter(query, category, in_stock)
+    except domain.UnknownCategory as exc:
+        raise Invalid(str(exc), code=exc.code) from None
+
+
+def _matching(wanted: ProductFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if wanted.query:
+        pattern = domain.like_pattern(wanted.query)
+        conditions.append(or_(*(func.lower(column).like(pattern, escape=domain.LIKE_ESCAPE)
+                                for column in (Product.name, Product.description, Product.sku))))
+    if wanted.category:
+        conditions.append(Product.category == wanted.category)
+    return conditions
+
+
 async def search_products(
-    ctx: CatalogContext, query: str | None, page: int, page_size: int
+    ctx: CatalogContext, wanted: ProductFilter, page: int, page_size: int
 ) -> tuple[list[tuple[Product, AvailabilityView]], int]:
-    """One page of products matching `query` in name, description or SKU, with one stock call for the page."""
-    count = select(func.count()).select_from(Product)
-    rows = select(Product).order_by(Product.name, Product.id).offset((page - 1) * page_size).limit(page_size)
-    if query and query.strip():
-        pattern = domain.like_pattern(query)
-        matches = or_(*(func.lower(column).like(pattern, escape=domain.LIKE_ESCAPE)
-                        for column in (Product.name, Product.description, Product.sku)))
-        count, rows = count.where(matches), rows.where(matches)
+    """One page of the products `wanted` selects, by name, each with its availability.
+
+    Without the in-stock filter the database pages and Inventory is asked for the page's products only; with it,
+    Inventory is asked for every match (cached for a few seconds) and the page is cut from those in stock.
+    """
+    if wanted.in_stock:
+        return await _search_in_stock(ctx, wanted, page, page_size)
+    conditions = _matching(wanted)
+    rows = (select(Product).where(*conditions).order_by(Product.name, Product.id)
+            .offset((page - 1) * page_size).limit(page_size))
     async with ctx.db.reading() as uow:
-        total = int(await uow.session.scalar(count) or 0)
+        total = int(await uow.session.scalar(select(func.count()).select_from(Product).where(*conditions)) or 0)
         products = list((await uow.session.scalars(rows)).all())
     levels = await ctx.inventory.available([p.id for p in products]) if products else {}
     return [(p, domain.availability(levels.get(p.id))) for p in products], total
+
+
+async def _search_in_stock(
+    ctx: CatalogContext, wanted: ProductFilter, page: int, page_size: int
+) -> tuple[list[tuple[Product, AvailabilityView]], int]:
+    async with ctx.db.reading() as uow:
+        ids = list((await uow.session.scalars(
+            select(Product.id).where(*_matching(wanted)).order_by(Product.name, Product.id))).all())
+    levels = await ctx.inventory.available(ids) if ids else {}
+    try:
+        in_stock = domain.in_stock_only(ids, levels)
+    except domain.AvailabilityUnknown as exc:
+        raise DependencyUnavailable(str(exc), code=exc.code) from None
+    shown = domain.page_of(in_stock, page, page_size)
+    async with ctx.db.reading() as uow:
+        products = {p.id: p for p in (await uow.session.scalars(select(Product).where(Product.id.in_(shown)))).all()}
+    return [(products[pid], domain.availability(levels[pid])) for pid in shown if pid in products], len(in_stock)
+
+
+async def count_by_category(ctx: CatalogContext) -> list[tuple[Category, int]]:
+    """Every category, in the catalog's order, with how many products it has."""
+    async with ctx.db.reading() as uow:
+        rows = await uow.session.execute(select(Product.category, func.count()).group_by(Product.category))
+        counts = {category: int(n) for category, n in rows.all()}
+    return [(c, counts.get(c.id, 0)) for c in domain.CATEGORIES]
+
+
+@cache
+def _drawing(category_id: str) -> str:
+    return resources.files("eventshop.services.catalog").joinpath("drawings", f"{category_id}.svg").read_text()
+
+
+def product_image(product: Product) -> str:
+    """The category's drawing for a product that has one, the generated initials image otherwise."""
+    if product.category in domain.CATEGORY_IDS:
+        return domain.illustrated_image(product.sku, product.name, _drawing(product.category))
+    return domain.product_image(product.sku, product.name)
