@@ -31,6 +31,13 @@ def styled_shop(request: pytest.FixtureRequest) -> Shop:
     return found
 
 
+def notifications_of(shop: Shop, customer_id: str) -> list[dict[str, object]]:
+    with shop.http("notification") as notification:
+        notification.headers.update(shop.as_operator("notification"))
+        page = notification.get("/notifications", params={"customer_id": customer_id, "page_size": 100}).json()
+    return list(page["items"])
+
+
 def charges(shop: Shop, order_id: str) -> list[dict[str, object]]:
     return [m for m in ledger_for(shop, order_id) if m.get("type") == "charge"]
 
@@ -59,6 +66,11 @@ def test_happy_path_ships_with_tracking_charges_once_and_mails_the_customer(styl
     mails = settled(shop, lambda: all_mentioned(subjects(shop, customer["email"]), expected), message="emails")
     assert any(placed["tracking_number"] in str(m.get("text", "")) for m in emails_to(shop, customer["email"])), mails
     assert not any("payment" in subject.lower() for subject in mails), mails
+    # Who mailed: Notification consuming the events, or Order's "Notify Customer" (its idempotency keys).
+    keyed = {n["event_type"]: str(n["event_id"]) for n in notifications_of(shop, customer["id"]) if n["order_id"]}
+    orchestrated = shop.env.get("EVENTSHOP_SAGA") == "orchestration"
+    assert keyed["OrderProcessedEvent"].startswith(f"order-{order_id}-") is orchestrated, keyed
+    assert keyed["ShippingProcessedEvent"].startswith(f"order-{order_id}-") is orchestrated, keyed
 
 
 def test_out_of_stock_cancels_without_charging_and_tells_the_customer(styled_shop: Shop) -> None:
