@@ -169,6 +169,15 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
 
 
 @pytest.fixture(scope="session")
+def orchestrated_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    """The shop with EVENTSHOP_SAGA=orchestration: Order calls each step of every order's saga."""
+    running = start_shop(tmp_path_factory.mktemp("orchestrated"), EVENTSHOP_LOG_JSON="true",
+                         EVENTSHOP_SAGA="orchestration")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
 def chaotic_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     """Every event published twice, the copies up to 400 ms late: duplicates and reordering."""
     running = start_shop(

@@ -90,6 +90,8 @@ INVALID_CHECKS = [not_a_server_error, negative_data_rejection, status_code_confo
                   response_schema_conformance]
 # Endpoints served only to the services the registry names (platform/auth.py); the operator may call the rest.
 SERVICE_ONLY = {("order", "POST", "/orders"): "cart", ("payment", "POST", "/payments/{order_id}/pay"): "order",
+                ("payment", "POST", "/payments/{order_id}/void"): "order",
+                ("payment", "POST", "/payments/{order_id}/refund"): "order",
                 ("shipping", "POST", "/shipments"): "order", ("notification", "POST", "/notifications"): "order",
                 ("inventory", "POST", "/reservations"): "order",
                 ("inventory", "DELETE", "/reservations/{order_id}"): "order"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -23,11 +24,26 @@ from tests.system.shopping import (
 pytestmark = pytest.mark.system
 
 
+@pytest.fixture(params=["choreography", "orchestration"])
+def styled_shop(request: pytest.FixtureRequest) -> Shop:
+    """The same scenario on the shop of each saga style (EVENTSHOP_SAGA), one shop per style for the session."""
+    found: Shop = request.getfixturevalue("shop" if request.param == "choreography" else "orchestrated_shop")
+    return found
+
+
+def notifications_of(shop: Shop, customer_id: str) -> list[dict[str, object]]:
+    with shop.http("notification") as notification:
+        notification.headers.update(shop.as_operator("notification"))
+        page = notification.get("/notifications", params={"customer_id": customer_id, "page_size": 100}).json()
+    return list(page["items"])
+
+
 def charges(shop: Shop, order_id: str) -> list[dict[str, object]]:
     return [m for m in ledger_for(shop, order_id) if m.get("type") == "charge"]
 
 
-def test_happy_path_ships_with_tracking_charges_once_and_mails_the_customer(shop: Shop) -> None:
+def test_happy_path_ships_with_tracking_charges_once_and_mails_the_customer(styled_shop: Shop) -> None:
+    shop = styled_shop
     kettle = add_product(shop, stock=5, price=2500, name="Kettle")
     mug = add_product(shop, stock=5, price=800, name="Mug")
     customer = sign_up(shop)
@@ -38,6 +54,9 @@ def test_happy_path_ships_with_tracking_charges_once_and_mails_the_customer(shop
     assert placed["status"] == "shipped"
     assert placed["tracking_number"]
     assert placed["total"] == 2500 + 2 * 800
+    events = [entry["event"] for entry in placed["timeline"]]
+    assert events[:2] == ["OrderCreated", "ShoppingCartOrderedEvent"]
+    assert {"PaymentProcessedEvent", "ShippingProcessedEvent"} <= set(events)
     assert stock_of(shop, kettle["id"])["available"] == 4
     assert stock_of(shop, mug["id"])["available"] == 3
     settled(shop, lambda: stock_of(shop, mug["id"])["sold"] == 2, message="the shipped units sold")
@@ -47,9 +66,15 @@ def test_happy_path_ships_with_tracking_charges_once_and_mails_the_customer(shop
     mails = settled(shop, lambda: all_mentioned(subjects(shop, customer["email"]), expected), message="emails")
     assert any(placed["tracking_number"] in str(m.get("text", "")) for m in emails_to(shop, customer["email"])), mails
     assert not any("payment" in subject.lower() for subject in mails), mails
+    # Who mailed: Notification consuming the events, or Order's "Notify Customer" (its idempotency keys).
+    keyed = {n["event_type"]: str(n["event_id"]) for n in notifications_of(shop, customer["id"]) if n["order_id"]}
+    orchestrated = shop.env.get("EVENTSHOP_SAGA") == "orchestration"
+    assert keyed["OrderProcessedEvent"].startswith(f"order-{order_id}-") is orchestrated, keyed
+    assert keyed["ShippingProcessedEvent"].startswith(f"order-{order_id}-") is orchestrated, keyed
 
 
-def test_out_of_stock_cancels_without_charging_and_tells_the_customer(shop: Shop) -> None:
+def test_out_of_stock_cancels_without_charging_and_tells_the_customer(styled_shop: Shop) -> None:
+    shop = styled_shop
     sold_out = add_product(shop, stock=0)
     customer = sign_up(shop)
 
@@ -64,7 +89,8 @@ def test_out_of_stock_cancels_without_charging_and_tells_the_customer(shop: Shop
     settled(shop, lambda: all_mentioned(subjects(shop, customer["email"]), ["stock"]), message="out-of-stock mail")
 
 
-def test_declined_card_cancels_and_releases_the_reservation(shop: Shop) -> None:
+def test_declined_card_cancels_and_releases_the_reservation(styled_shop: Shop) -> None:
+    shop = styled_shop
     product = add_product(shop, stock=3)
     customer = sign_up(shop, token="tok_declined")
 
@@ -76,7 +102,8 @@ def test_declined_card_cancels_and_releases_the_reservation(shop: Shop) -> None:
     assert (stock_of(shop, product["id"])["held"], stock_of(shop, product["id"])["sold"]) == (0, 0)
 
 
-def test_undeliverable_address_refunds_releases_and_cancels(shop: Shop) -> None:
+def test_undeliverable_address_refunds_releases_and_cancels(styled_shop: Shop) -> None:
+    shop = styled_shop
     product = add_product(shop, stock=3, price=1200)
     customer = sign_up(shop, postcode="00000")
 
@@ -131,7 +158,8 @@ def test_fifty_concurrent_orders_for_ten_units_ship_exactly_ten(shop: Shop) -> N
     assert sum(len(charges(shop, o)) for o in order_ids) == 10
 
 
-def test_a_card_answering_after_30_seconds_ends_shipped_with_one_charge_and_no_operator(shop: Shop) -> None:
+def test_a_card_answering_after_30_seconds_ends_shipped_with_one_charge_and_no_operator(styled_shop: Shop) -> None:
+    shop = styled_shop
     """tok_timeout answers after 30 s, long after Payment's 5 s timeout: the charge is recorded unknown,
     the delivery acked, and the reconciler finds the charge by its idempotency key; the saga goes on."""
     product = add_product(shop, stock=3, price=1500)
@@ -150,3 +178,22 @@ def test_a_card_answering_after_30_seconds_ends_shipped_with_one_charge_and_no_o
         payments.headers.update(shop.as_operator("payment"))
         history = [h["status"] for h in payments.get(f"/payments/{order_id}").json()["history"]]
     assert history == ["pending", "unknown", "succeeded"]
+
+
+def test_order_killed_mid_saga_resumes_every_order_with_one_charge_and_one_confirmation(styled_shop: Shop) -> None:
+    shop = styled_shop
+    product = add_product(shop, stock=10, price=700)
+    customers = [sign_up(shop) for _ in range(3)]
+
+    order_ids = [order(shop, c["id"], [(product["id"], 1)]) for c in customers]
+    shop.kill("order", signal.SIGKILL)
+    shop.restart("order")
+
+    results = [final_order(shop, o, timeout=90) for o in order_ids]
+    assert [r["status"] for r in results] == ["shipped"] * 3
+    assert [len(charges(shop, o)) for o in order_ids] == [1] * 3
+    assert stock_of(shop, product["id"])["available"] == 7
+    for customer in customers:
+        mails = settled(shop, lambda c=customer: all_mentioned(subjects(shop, c["email"]), ["confirmed", "shipped"]),
+                        message="emails")
+        assert sum("confirmed" in subject for subject in mails) == 1, mails

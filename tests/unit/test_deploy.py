@@ -78,7 +78,7 @@ def test_each_process_finds_its_database_broker_and_exactly_the_callees_the_regi
     if process in SERVICES:
         assert settings.nats_url == "nats://nats:4222" and settings.stream_replicas == 3
         assert settings.database_url(process) == f"secret:eventshop-{process}-database/url"
-    declared = {r.target for r in requests_from(process) if r.kind in ("calls", "request") and r.style == "both"}
+    declared = {r.target for r in requests_from(process, "choreography") if r.kind in ("calls", "request")}
     for target in declared:
         if target == "Email System":
             smtp = SmtpSettings()

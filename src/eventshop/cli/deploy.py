@@ -14,10 +14,10 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from eventshop.contracts.registry import SERVICES, requests_from
+from eventshop.contracts.registry import SERVICES, Style, requests_from
 from eventshop.platform.broker_auth import OPERATOR, identities, server_config
 from eventshop.platform.identity import FRONTEND, IDENTITIES, PUBLIC_KEYS, generate_keys, public_keys_of
-from eventshop.platform.settings import env_key
+from eventshop.platform.settings import env_key, saga_style
 
 PORT = 8080
 SMTP_PORT = 2525
@@ -32,12 +32,12 @@ def resource_name(name: str) -> str:
     return f"{PART_OF}-{name}"
 
 
-def callees(source: str) -> list[str]:
-    """Services and external systems `source` calls in the event-driven style, as process names."""
+def callees(source: str, saga: Style = "choreography") -> list[str]:
+    """Services and external systems `source` calls in one saga style, as process names."""
     return [
         EXTERNAL.get(r.target, r.target)
-        for r in requests_from(source)
-        if r.kind in ("calls", "request") and r.style != "orchestrated"
+        for r in requests_from(source, saga)
+        if r.kind in ("calls", "request")
     ]
 
 
@@ -52,10 +52,11 @@ def secret_ref(name: str, key: str, optional: bool = False) -> Manifest:
     return {"secretKeyRef": ref}
 
 
-def environment(process: str) -> list[Manifest]:
+def environment(process: str, saga: Style = "choreography") -> list[Manifest]:
     """What one process needs to know, all of it from the environment (see README, Configuration)."""
     env: list[Manifest] = [
         {"name": "EVENTSHOP_HOST", "value": "0.0.0.0"},
+        {"name": "EVENTSHOP_SAGA", "value": saga},
         {"name": "EVENTSHOP_DATA_DIR", "value": "/data"},
         {"name": "EVENTSHOP_LOG_JSON", "value": "true"},
     ]
@@ -75,7 +76,7 @@ def environment(process: str) -> list[Manifest]:
             {"name": f"EVENTSHOP_{env_key(process)}_DATABASE_URL",
              "valueFrom": secret_ref(f"{process}-database", "url")},
         ]
-    for callee in callees(process):
+    for callee in callees(process, saga):
         if callee == "mail":
             env += [
                 {"name": "EVENTSHOP_SMTP_HOST", "valueFrom": config_ref("smtp-host")},
@@ -109,7 +110,7 @@ def arguments(process: str) -> list[str]:
     return ["sandbox", process, "--port", str(PORT), "--data-dir", "/data", *extra]
 
 
-def deployment(process: str, image: str, replicas: int) -> Manifest:
+def deployment(process: str, image: str, replicas: int, saga: Style = "choreography") -> Manifest:
     labels = {"app.kubernetes.io/name": process, "app.kubernetes.io/part-of": PART_OF}
     # services and the frontend tell live from ready; a sandbox has one /health
     ready, live = ("/health", "/health") if process in SANDBOXES else ("/health/ready", "/health/live")
@@ -121,7 +122,7 @@ def deployment(process: str, image: str, replicas: int) -> Manifest:
         "image": image,
         "args": arguments(process),
         "ports": ports,
-        "env": environment(process),
+        "env": environment(process, saga),
         # a service may wait up to a minute for a forming cluster before it is ready
         "startupProbe": {"httpGet": {"path": live, "port": "http"}, "periodSeconds": 2, "failureThreshold": 45},
         "readinessProbe": {"httpGet": {"path": ready, "port": "http"}, "periodSeconds": 5},
@@ -213,12 +214,12 @@ def processes(sandboxes: bool) -> list[str]:
     return [*SERVICES, "frontend", *(SANDBOXES if sandboxes else ())]
 
 
-def callers(process: str) -> list[str]:
+def callers(process: str, saga: Style = "choreography") -> list[str]:
     """The processes whose calls `process` serves, by the registry (the event-driven style)."""
-    return sorted({source for source in [*SERVICES, FRONTEND] if process in callees(source)})
+    return sorted({source for source in [*SERVICES, FRONTEND] if process in callees(source, saga)})
 
 
-def network_policies() -> list[Manifest]:
+def network_policies(saga: Style = "choreography") -> list[Manifest]:
     """Deny every connection into the shop's pods but the registry's edges; the frontend takes the Ingress's."""
     part_of = {"app.kubernetes.io/part-of": PART_OF}
     documents: list[Manifest] = [{
@@ -229,7 +230,7 @@ def network_policies() -> list[Manifest]:
     for process in [*SERVICES, FRONTEND, *SANDBOXES]:
         port = "smtp" if process == "mail" else "http"
         peers = [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": caller, **part_of}}}
-                 for caller in callers(process)]
+                 for caller in callers(process, saga)]
         rule: Manifest = {"ports": [{"port": port}]}
         if process != FRONTEND:  # the frontend: from anywhere (the ingress controller), on its http port
             rule["from"] = peers
@@ -285,11 +286,12 @@ def required_secrets() -> list[str]:
 
 
 def manifests(image: str, nats_url: str, replicas: int, stream_replicas: int, sandboxes: bool,
-              host: str = "shop.example.com", tls_secret: str | None = None) -> list[Manifest]:
+              host: str = "shop.example.com", tls_secret: str | None = None,
+              saga: Style = "choreography") -> list[Manifest]:
     documents = [config_map(nats_url, stream_replicas, sandboxes), setup_job(image)]
     for process in processes(sandboxes):
-        documents += [deployment(process, image, replicas), service(process)]
-    return [*documents, *network_policies(), ingress(host, tls_secret)]
+        documents += [deployment(process, image, replicas, saga), service(process)]
+    return [*documents, *network_policies(saga), ingress(host, tls_secret)]
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -317,10 +319,13 @@ def kubernetes(
     sandboxes: Annotated[bool, typer.Option(help="also run the three sandboxes instead of real providers")] = True,
     host: Annotated[str, typer.Option(help="the shop's host name, for the frontend's Ingress")] = "shop.example.com",
     tls_secret: Annotated[str | None, typer.Option(help="a TLS Secret for the Ingress (cert-manager's, say)")] = None,
+    saga: Annotated[str, typer.Option(help="choreography or orchestration: EVENTSHOP_SAGA for every process, and "
+                                      "the calls the NetworkPolicies admit")] = "choreography",
 ) -> None:
     """Print Kubernetes manifests: a Deployment and a Service per process, one ConfigMap, NetworkPolicies that
-    admit only the registry's calls, and an Ingress for the frontend only."""
-    documents = manifests(image, nats_url, replicas, stream_replicas, sandboxes, host, tls_secret)
+    admit only the registry's calls (of the saga style), and an Ingress for the frontend only."""
+    style = saga_style("--saga", saga)
+    documents = manifests(image, nats_url, replicas, stream_replicas, sandboxes, host, tls_secret, style)
     typer.echo(render(documents, sandboxes), nl=False)
 
 

@@ -32,7 +32,7 @@ def write_state(data_dir: Path, settings: Settings, nats_url: str, names: list[s
     Written whole and renamed, so a reader never sees half of it."""
     state = {
         "pid": os.getpid(), "ready": ready, "data_dir": str(data_dir), "port_base": settings.port_base,
-        "nats_url": nats_url, "nats_secrets_dir": str(secrets_dir(settings)),
+        "nats_url": nats_url, "saga": settings.saga, "nats_secrets_dir": str(secrets_dir(settings)),
         "http_secrets_dir": str(http_secrets_dir(settings)),
         "secrets_dir": str(data_dir / "secrets"), "log_dir": str(data_dir / "logs"),
         "urls": {name: settings.url(name) for name in names}, "processes": processes,
@@ -97,6 +97,8 @@ def locate(data_dir: Path | None = None, port_base: int | None = None, nats_url:
             settings.service_urls = dict(state.get("urls", {}))
         if "nats_url" not in from_env:
             settings.nats_url = state.get("nats_url")
+        if "saga" not in from_env and state.get("saga"):
+            settings.saga = state["saga"]
         if "nats_secrets_dir" not in from_env and state.get("nats_secrets_dir"):
             settings.nats_secrets_dir = Path(state["nats_secrets_dir"])
         if "http_secrets_dir" not in from_env and state.get("http_secrets_dir"):

@@ -33,7 +33,7 @@ from eventshop.platform.embedded_nats import nats_server_binary
 from eventshop.platform.identity import CONSOLE_PASSWORD, ensure_keys
 from eventshop.platform.identity import secrets_dir as http_secrets_dir
 from eventshop.platform.probing import PROBE_SECONDS, ask
-from eventshop.platform.settings import MAX_PORT_BASE, Settings
+from eventshop.platform.settings import MAX_PORT_BASE, Settings, saga_style
 
 SERVICES = ["account", "catalog", "inventory", "cart", "order", "payment", "shipping", "notification"]
 SANDBOXES = ["payment-system", "logistics-system", "mail"]
@@ -202,11 +202,16 @@ def up(
                                                 "banner, migrations), not only warnings and errors; all lines are "
                                                 "always in the log files")] = False,
     no_seed: Annotated[bool, typer.Option("--no-seed", help="do not create the demo catalog and customer")] = False,
+    saga: Annotated[str | None, typer.Option(help="how orders run: choreography (services react to events, the "
+                                             "default) or orchestration (Order calls each step); sets "
+                                             "EVENTSHOP_SAGA for every process")] = None,
 ) -> None:
     """Start the whole shop: broker, sandboxes, eight services, frontend, operator console. A process that exits
     is restarted; one that stops answering its health check is reported. Ctrl-C (or SIGTERM) stops it all, the
     frontend and console first and the broker last; `eventshop status` shows how each process is."""
     settings = Settings()
+    if saga is not None:
+        settings.saga = saga_style("--saga", saga)
     if data_dir is not None:
         settings.data_dir = data_dir
     if port_base is not None:
@@ -232,7 +237,7 @@ def up(
 def run(settings: Settings, quiet: bool, no_seed: bool, verbose: bool = False) -> None:
     nats_url = settings.nats_url or f"nats://127.0.0.1:{settings.port('nats')}"
     env = {**os.environ, "EVENTSHOP_DATA_DIR": str(settings.data_dir), "EVENTSHOP_PORT_BASE": str(settings.port_base),
-           "EVENTSHOP_NATS_URL": nats_url, "PYTHONUNBUFFERED": "1",
+           "EVENTSHOP_NATS_URL": nats_url, "PYTHONUNBUFFERED": "1", "EVENTSHOP_SAGA": settings.saga,
            # Local http: a Secure cookie would never come back. Outside `up` the frontend's default is on.
            "EVENTSHOP_FRONTEND_SECURE_COOKIES": os.environ.get("EVENTSHOP_FRONTEND_SECURE_COOKIES", "false"),
            "EVENTSHOP_CONSOLE_SECURE_COOKIES": os.environ.get("EVENTSHOP_CONSOLE_SECURE_COOKIES", "false")}

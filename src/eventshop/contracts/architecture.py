@@ -11,6 +11,7 @@ from eventshop.contracts.registry import (
     PUBLICATIONS,
     REQUESTS,
     SERVICES,
+    STYLES,
     SUBSCRIPTIONS,
     TOPICS,
     display_name,
@@ -38,6 +39,7 @@ def system_model() -> dict[str, Any]:
                 "to": display_name(r.target),
                 "description": r.description,
                 "addition": r.addition,
+                "styles": list(r.styles),
             }
             for r in REQUESTS
         ],
@@ -51,10 +53,16 @@ def system_model() -> dict[str, Any]:
                 "topic": TOPICS[s.topic].name,
                 "events": list(s.events),
                 "addition": s.addition,
+                "styles": list(s.styles),
             }
             for s in SUBSCRIPTIONS
         ],
     }
+
+
+def styles_label(styles: list[str]) -> str:
+    """`both`, or the one saga style (EVENTSHOP_SAGA) that uses a request or subscription."""
+    return "both" if set(styles) == set(STYLES) else ", ".join(styles)
 
 
 def as_markdown(model: dict[str, Any]) -> str:
@@ -63,16 +71,17 @@ def as_markdown(model: dict[str, Any]) -> str:
     out += ["", "## Systems", "", "| System | External |", "|---|---|"]
     out += [f"| {s['name']} | {'yes' if s['external'] else 'no'} |" for s in model["systems"]]
     for title, additions in (("Synchronous Requests", False), ("Additions beyond the seed", True)):
-        out += ["", f"## {title}", "", "| From | To | Description |", "|---|---|---|"]
+        out += ["", f"## {title}", "", "| From | To | Description | Saga style |", "|---|---|---|---|"]
         out += [
-            f"| {r['from']} | {r['to']} | {r['description']} |" for r in model["requests"] if r["addition"] is additions
+            f"| {r['from']} | {r['to']} | {r['description']} | {styles_label(r['styles'])} |"
+            for r in model["requests"] if r["addition"] is additions
         ]
     out += ["", "## Asynchronous Publish/Produce", "", "| From | To | Events |", "|---|---|---|"]
     out += [f"| {p['service']} | {p['topic']} | {', '.join(p['events'])} |" for p in model["publications"]]
     for title, additions in (("Asynchronous Subscribe/Consume", False), ("Subscriptions beyond the seed", True)):
-        out += ["", f"## {title}", "", "| From | To | Events |", "|---|---|---|"]
+        out += ["", f"## {title}", "", "| From | To | Events | Saga style |", "|---|---|---|---|"]
         out += [
-            f"| {s['service']} | {s['topic']} | {', '.join(s['events'])} |"
+            f"| {s['service']} | {s['topic']} | {', '.join(s['events'])} | {styles_label(s['styles'])} |"
             for s in model["subscriptions"] if s["addition"] is additions
         ]
     return "\n".join(out) + "\n"

@@ -29,6 +29,14 @@ class ServiceInfo:
     database_is_addition: bool = False
 
 
+# How an order's saga runs (EVENTSHOP_SAGA): services react to each other's events (choreography),
+# or the Order Service calls each step and waits for its answer (orchestration).
+Style = Literal["choreography", "orchestration"]
+STYLES: tuple[Style, ...] = ("choreography", "orchestration")
+CHOREOGRAPHY: tuple[Style, ...] = ("choreography",)
+ORCHESTRATION: tuple[Style, ...] = ("orchestration",)
+
+
 @dataclass(frozen=True)
 class Publication:
     service: str
@@ -42,6 +50,7 @@ class Subscription:
     topic: str
     events: tuple[str, ...]
     addition: bool = False
+    styles: tuple[Style, ...] = STYLES  # the saga styles whose running services consume it
 
 
 @dataclass(frozen=True)
@@ -50,8 +59,8 @@ class Request:
     target: str  # a service key, database name, or external system name
     description: str
     kind: Literal["calls", "request", "store", "uses"]
-    style: Literal["both", "orchestrated"] = "both"
     addition: bool = False
+    styles: tuple[Style, ...] = STYLES  # the saga styles that make this call
 
 
 TOPICS: dict[str, Topic] = {
@@ -107,40 +116,46 @@ PUBLICATIONS: tuple[Publication, ...] = (
 _ACCOUNT_EVENTS = ("AccountCreatedEvent", "AccountUpdatedEvent", "AccountDeactivatedEvent")
 
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
-    Subscription("order", "payment", ("PaymentProcessedEvent", "PaymentFailedEvent")),
-    Subscription("order", "shipping", ("ShippingProcessedEvent", "ShippingFailedEvent")),
-    Subscription("payment", "inventory", ("InventoryOutOfStockEvent",)),
-    Subscription("notification", "payment", ("PaymentProcessedEvent", "PaymentFailedEvent")),
-    Subscription("shipping", "payment", ("PaymentProcessedEvent", "PaymentFailedEvent")),
+    # In orchestration the events below still go out (they say what happened: audit, `events tail`), but
+    # the consumers that would drive the saga are not started: Order calls each step instead, and
+    # Notification mails on "Notify Customer" only.
+    Subscription("order", "payment", ("PaymentProcessedEvent", "PaymentFailedEvent"), styles=CHOREOGRAPHY),
+    Subscription("order", "shipping", ("ShippingProcessedEvent", "ShippingFailedEvent"), styles=CHOREOGRAPHY),
+    Subscription("payment", "inventory", ("InventoryOutOfStockEvent",), styles=CHOREOGRAPHY),
+    Subscription("notification", "payment", ("PaymentProcessedEvent", "PaymentFailedEvent"), styles=CHOREOGRAPHY),
+    Subscription("shipping", "payment", ("PaymentProcessedEvent", "PaymentFailedEvent"), styles=CHOREOGRAPHY),
+    # Both styles: the cart's checkout event moves the order to processing, and in orchestration starts its saga.
     Subscription("order", "shopping-cart", ("ShoppingCartOrderedEvent",)),
-    Subscription("notification", "shipping", ("ShippingProcessedEvent", "ShippingFailedEvent")),
-    Subscription("notification", "inventory", ("InventoryProcessedEvent", "InventoryOutOfStockEvent")),
+    Subscription("notification", "shipping", ("ShippingProcessedEvent", "ShippingFailedEvent"), styles=CHOREOGRAPHY),
+    Subscription("notification", "inventory", ("InventoryProcessedEvent", "InventoryOutOfStockEvent"),
+                 styles=CHOREOGRAPHY),
     Subscription("notification", "account", _ACCOUNT_EVENTS),
     Subscription("payment", "account", _ACCOUNT_EVENTS),
-    Subscription("inventory", "order", ("OrderProcessedEvent", "OrderCancelledEvent")),
+    Subscription("inventory", "order", ("OrderProcessedEvent", "OrderCancelledEvent"), styles=CHOREOGRAPHY),
     Subscription("payment", "shopping-cart", ("ShoppingCartOrderedEvent",)),
-    Subscription("payment", "shipping", ("ShippingFailedEvent",)),
-    Subscription("payment", "inventory", ("InventoryProcessedEvent",)),
-    Subscription("notification", "order", ("OrderProcessedEvent", "OrderCancelledEvent")),
+    Subscription("payment", "shipping", ("ShippingFailedEvent",), styles=CHOREOGRAPHY),
+    Subscription("payment", "inventory", ("InventoryProcessedEvent",), styles=CHOREOGRAPHY),
+    Subscription("notification", "order", ("OrderProcessedEvent", "OrderCancelledEvent"), styles=CHOREOGRAPHY),
     # Addition: the seed has no OrderShipped event; without it Inventory cannot tell a shipped order's
     # units (sold) from those of an order still in flight (held), and held units would only ever grow.
+    # Both styles: it books a shipment that already happened and drives no step.
     Subscription("inventory", "shipping", ("ShippingProcessedEvent",), addition=True),
 )
 
 REQUESTS: tuple[Request, ...] = (
     Request("frontend", "order", "get products, place orders", "calls"),
     Request("payment", "account", "Payment Data", "request"),
-    Request("order", "payment", "Payment for Order", "request", style="orchestrated"),
-    Request("order", "notification", "Notify Customer", "request", style="orchestrated"),
+    Request("order", "payment", "Payment for Order", "request", styles=ORCHESTRATION),
+    Request("order", "notification", "Notify Customer", "request", styles=ORCHESTRATION),
     Request("payment", "Payment System", "Trigger Payment", "request"),
     Request("notification", "Email System", "Send Email", "request"),
     Request("catalog", "inventory", "Check Inventory", "request"),
-    Request("order", "shipping", "Ship Order", "request", style="orchestrated"),
+    Request("order", "shipping", "Ship Order", "request", styles=ORCHESTRATION),
     Request("notification", "account", "Email for Account", "request"),
     Request("cart", "catalog", "Product Data", "request"),
     Request("shipping", "account", "Account Address", "request"),
     Request("shipping", "Logistics System", "Ship Order", "request"),
-    Request("order", "inventory", "Update Inventory", "request", style="orchestrated"),
+    Request("order", "inventory", "Update Inventory", "request", styles=ORCHESTRATION),
     Request("cart", "order", "Create Order", "request"),
     Request("account", "Account Database", "Account Data", "store"),
     Request("order", "Order Database", "Order Data", "store"),
@@ -160,14 +175,15 @@ REQUESTS: tuple[Request, ...] = (
 )
 
 
-def subscriptions_of(service: str) -> tuple[Subscription, ...]:
-    return tuple(s for s in SUBSCRIPTIONS if s.service == service)
+def subscriptions_of(service: str, style: Style | None = None) -> tuple[Subscription, ...]:
+    """A service's subscriptions: those of one saga style, or (None) of any style."""
+    return tuple(s for s in SUBSCRIPTIONS if s.service == service and (style is None or style in s.styles))
 
 
-def consumed_by(service: str) -> dict[str, tuple[str, ...]]:
-    """Topic -> event types one service consumes, merging seed rows on the same topic."""
+def consumed_by(service: str, style: Style | None = None) -> dict[str, tuple[str, ...]]:
+    """Topic -> event types one service consumes (in one saga style, or any), merging rows on the same topic."""
     merged: dict[str, list[str]] = {}
-    for sub in subscriptions_of(service):
+    for sub in subscriptions_of(service, style):
         merged.setdefault(sub.topic, [])
         merged[sub.topic] += [e for e in sub.events if e not in merged[sub.topic]]
     return {topic: tuple(events) for topic, events in merged.items()}
@@ -177,8 +193,9 @@ def published_by(service: str) -> tuple[str, ...]:
     return tuple(e for p in PUBLICATIONS if p.service == service for e in p.events)
 
 
-def requests_from(source: str) -> tuple[Request, ...]:
-    return tuple(r for r in REQUESTS if r.source == source)
+def requests_from(source: str, style: Style | None = None) -> tuple[Request, ...]:
+    """The requests `source` makes: in one saga style, or (None) in any."""
+    return tuple(r for r in REQUESTS if r.source == source and (style is None or style in r.styles))
 
 
 def callers_of(target: str) -> frozenset[str]:

@@ -14,7 +14,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
 
-from eventshop.contracts.registry import TOPICS, consumed_by
+from eventshop.contracts.registry import TOPICS, Style, consumed_by
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,11 @@ class ConsumerSpec:
         )
 
 
-def consumer_specs(service: str, max_deliver: int) -> list[ConsumerSpec]:
+def consumer_specs(service: str, max_deliver: int, style: Style | None = None) -> list[ConsumerSpec]:
+    """The service's durable consumers in one saga style (None: in any, e.g. for broker permissions)."""
     return [
         ConsumerSpec(service, topic, events, max_deliver)
-        for topic, events in consumed_by(service).items()
+        for topic, events in consumed_by(service, style).items()
     ]
 
 

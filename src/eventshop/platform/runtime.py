@@ -77,7 +77,9 @@ class ServiceRuntime(Generic[C]):
         self.service = service
         self.settings = settings
         self.db = Database(settings.database_url(service.name), service.name, published_by(service.name))
-        self.specs: list[ConsumerSpec] = consumer_specs(service.name, settings.max_deliveries)
+        # Only the running saga style's subscriptions: in orchestration the events still arrive on their
+        # topics, but the consumers that would drive the saga are not there to act on them twice.
+        self.specs: list[ConsumerSpec] = consumer_specs(service.name, settings.max_deliveries, settings.saga)
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
         self.context: C | None = None

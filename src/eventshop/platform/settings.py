@@ -9,6 +9,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from eventshop.contracts.registry import STYLES, Style
+
 # Offsets from the port base, one per process that `eventshop up` starts.
 PORT_OFFSETS: dict[str, int] = {
     "frontend": 0,
@@ -57,6 +59,14 @@ class EnvSettings(BaseSettings):
             raise invalid_setting(name.upper(), problem.get("input"), problem["msg"]) from None
 
 
+def saga_style(name: str, value: str) -> Style:
+    """A saga style given on the command line (`--saga`), or InvalidSetting naming the option."""
+    for style in STYLES:
+        if value == style:
+            return style
+    raise invalid_setting(name, value, f"Input should be {' or '.join(repr(s) for s in STYLES)}")
+
+
 def float_from_env(name: str, default: float) -> float:
     """A positive number from the environment variable `name`, for the few settings read without a model."""
     raw = os.environ.get(name, "").strip()
@@ -84,6 +94,9 @@ class Settings(EnvSettings):
     nats_password: str | None = None
     nats_secrets_dir: Path | None = None
     stream_replicas: int = Field(default=1, ge=1, le=5)
+    # How an order's saga runs: services react to each other's events (choreography), or Order calls each
+    # step (orchestration). Every process of one shop must run the same style (`eventshop up --saga`).
+    saga: Style = "choreography"
     # A failing delivery is retried with capped exponential backoff until the message's first failure is
     # older than the budget: longer than the slowest dependency's documented worst case (Account frozen
     # 150 s). max_deliveries is only a hard cap on top (also the server's max_deliver), far beyond the budget.

@@ -137,7 +137,7 @@ async def _ask_broker(settings: Settings, url: str) -> dict[str, Any]:
         js = nc.jetstream(timeout=2.0)
         subscriptions = []
         for service in SERVICES:
-            for spec in consumer_specs(service, max_deliver=1):
+            for spec in consumer_specs(service, max_deliver=1, style=settings.saga):
                 row: dict[str, Any] = {"consumer": spec.durable, "stream": spec.stream}
                 try:
                     info = await js.consumer_info(spec.stream, spec.durable)

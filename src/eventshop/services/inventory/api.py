@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from eventshop.contracts.events.inventory import StockShortage
 from eventshop.contracts.values import MAX_AMOUNT, MAX_ID, MAX_UNITS, OrderLine, WholeNumber
 from eventshop.platform.auth import callers_of_request, operator_only, services_or_operator
 from eventshop.platform.runtime import context_of
@@ -58,6 +59,7 @@ class ReservationView(BaseModel):
     order_id: str
     status: str
     lines: dict[str, int] = {}
+    shortages: list[StockShortage] = Field(default=[], description="what was short, when refused by this call")
 
 
 @router.get("/stock", response_model=list[StockLevel])
@@ -80,8 +82,8 @@ async def put_stock(ctx: Ctx, product_id: str, body: StockTake) -> StockLevel:
 async def post_reservation(ctx: Ctx, body: ReservationRequest) -> ReservationView:
     """Orchestrated style: Order asks to reserve an order's lines (same rule as OrderProcessedEvent)."""
     order = OrderToReserve(body.order_id, body.customer_id, body.lines, body.total, body.currency)
-    status = await usecases.reserve_stock(ctx, order)
-    return ReservationView(order_id=body.order_id, status=status)
+    reserved = await usecases.reserve_stock(ctx, order)
+    return ReservationView(order_id=body.order_id, status=reserved.status, shortages=reserved.shortages)
 
 
 @router.delete(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
 from eventshop.contracts.events import InventoryOutOfStockEvent, InventoryProcessedEvent
+from eventshop.contracts.events.inventory import StockShortage
 from eventshop.contracts.values import OrderLine
 from eventshop.platform.db import Database, Incoming, utcnow
 from eventshop.platform.errors import Invalid, NotFound, NotReady
@@ -35,9 +36,17 @@ class OrderToReserve:
     currency: str
 
 
+@dataclass(frozen=True)
+class Reserved:
+    """The order's reservation, and what was short when it was refused just now (not on a repeat)."""
+
+    status: ReservationStatus
+    shortages: list[StockShortage] = field(default_factory=list)
+
+
 async def reserve_stock(
     ctx: InventoryContext, order: OrderToReserve, handled: Incoming[Any] | None = None
-) -> ReservationStatus:
+) -> Reserved:
     """Reserve every line of the order, or nothing; publish the outcome."""
     async with ctx.db.transaction(handled) as uow:
         existing = await uow.session.get(Reservation, order.order_id)
@@ -45,7 +54,7 @@ async def reserve_stock(
             assert existing is not None
             log.info("order %s already %s; reservation not repeated", order.order_id, existing.status)
             await uow.commit()
-            return ReservationStatus(existing.status)
+            return Reserved(ReservationStatus(existing.status))
         wanted = domain.requested_quantities(order.lines)
         rows = (
             await uow.session.scalars(
@@ -84,7 +93,7 @@ async def reserve_stock(
             )
         uow.session.add(Reservation(order_id=order.order_id, status=status, created_at=now, updated_at=now))
         await uow.commit()
-        return status
+        return Reserved(status, plan.shortages)
 
 
 async def release_stock(

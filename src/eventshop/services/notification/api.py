@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Header, Query
+from pydantic import BaseModel, Field, ValidationError
 
+from eventshop.contracts.events import ALL_EVENTS
 from eventshop.contracts.values import MAX_ID, MAX_PAGE
 from eventshop.platform.auth import CustomerOrOperator, callers_of_request, require_customer
+from eventshop.platform.errors import Invalid
 from eventshop.platform.runtime import context_of
-from eventshop.services.notification import usecases
+from eventshop.services.notification import domain, usecases
+from eventshop.services.notification.domain import Draft
 from eventshop.services.notification.usecases import NotificationContext
 
 router = APIRouter(tags=["notifications"])
@@ -43,10 +46,30 @@ class NotificationPage(BaseModel):
 
 
 class NotifyCustomer(BaseModel):
+    """Either what happened (`event_type` and `event`, worded as for the consumed event) or a subject and message."""
+
     customer_id: str = Field(min_length=1, max_length=MAX_ID)
     order_id: str = Field(min_length=1, max_length=MAX_ID)
-    subject: str = Field(min_length=1, max_length=300)
-    message: str = Field(min_length=1, max_length=4000)
+    event_type: str | None = Field(default=None, max_length=100, description="an event type of the registry")
+    event: dict[str, Any] | None = Field(default=None, description="that event's data")
+    subject: str | None = Field(default=None, min_length=1, max_length=300)
+    message: str | None = Field(default=None, min_length=1, max_length=4000)
+
+    def draft(self) -> tuple[str, Draft]:
+        """The record's kind and what to tell the customer; Invalid when the body says neither."""
+        if self.event_type is not None:
+            model = ALL_EVENTS.get(self.event_type)
+            if model is None:
+                raise Invalid(f"unknown event type {self.event_type!r}", code="unknown_event_type")
+            try:
+                return self.event_type, domain.draft_for(model.model_validate(self.event or {}))
+            except ValidationError as exc:
+                raise Invalid(f"event is not a valid {self.event_type}: {exc.errors()[0]['msg']}",
+                              code="invalid_event") from None
+        if self.subject is None or self.message is None:
+            raise Invalid("give event_type and event, or subject and message", code="nothing_to_say")
+        return "NotifyCustomer", Draft("notified by Order", self.subject, (self.message,),
+                                       link=domain.order_page(self.order_id), link_text=domain.VIEW_ORDER)
 
 
 @router.get("/notifications", response_model=NotificationPage)
@@ -66,7 +89,11 @@ async def list_notifications(
 
 @router.post("/notifications", response_model=NotificationView, status_code=201,
              dependencies=[Depends(callers_of_request("notification", "Notify Customer"))])
-async def notify_customer(ctx: Ctx, body: NotifyCustomer) -> NotificationView:
-    """Orchestrated style: Order asks to notify the customer."""
-    row = await usecases.notify_customer(ctx, body.customer_id, body.order_id, body.subject, body.message)
+async def notify_customer(
+    ctx: Ctx, body: NotifyCustomer,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=64)] = None,
+) -> NotificationView:
+    """Orchestrated style: Order asks to notify the customer; a repeat with the same Idempotency-Key sends once."""
+    kind, draft = body.draft()
+    row = await usecases.notify_customer(ctx, body.customer_id, body.order_id, draft, kind, idempotency_key)
     return NotificationView.model_validate(row, from_attributes=True)

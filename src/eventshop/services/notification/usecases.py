@@ -60,11 +60,11 @@ async def record_event(ctx: NotificationContext, incoming: Incoming[Any]) -> Not
 
 
 async def _record_and_send(ctx: NotificationContext, about: Subject, draft: Draft, told: Contact | None,
-                           incoming: Incoming[Any] | None) -> Notification:
-    notification = await _record(ctx, about, draft, told, incoming)
+                           incoming: Incoming[Any] | None, key: str | None = None) -> Notification:
+    notification = await _record(ctx, about, draft, told, incoming, key)
     if notification is None:  # the replica lacks the account (its event has not come yet): ask Account
         learned = await ctx.accounts.contact(about.customer_id)
-        notification = await _record(ctx, about, draft, learned, incoming)
+        notification = await _record(ctx, about, draft, learned, incoming, key)
         assert notification is not None
     if notification.status == "pending":
         notification = await _deliver(ctx, notification)
@@ -72,26 +72,30 @@ async def _record_and_send(ctx: NotificationContext, about: Subject, draft: Draf
 
 
 async def _record(ctx: NotificationContext, about: Subject, draft: Draft, told: Contact | None,
-                  incoming: Incoming[Any] | None) -> Notification | None:
+                  incoming: Incoming[Any] | None, key: str | None = None) -> Notification | None:
     """The record, in the delivery's transaction; None (nothing written) when the email has no address yet."""
     async with ctx.db.transaction(incoming) as uow:
+        if key is not None:  # a repeated "Notify Customer": the first call's record, not a second email
+            repeated = await uow.session.scalar(select(Notification).where(Notification.event_id == key))
+            if repeated is not None:
+                return repeated
         contact = await _replicate(uow, about.customer_id, told) if told else None
         if draft.sends_email and contact is None:
             contact = await _replica_contact(uow, about.customer_id)
             if contact is None:
                 return None
-        row = _notification(about, draft, contact if draft.sends_email else None, incoming,
-                            ctx.settings.url("frontend"))
+        row = _notification(about, draft, contact if draft.sends_email else None,
+                            incoming.envelope.id if incoming else key, ctx.settings.url("frontend"))
         uow.session.add(row)
         await uow.commit()
     return row
 
 
-def _notification(about: Subject, draft: Draft, contact: Contact | None, incoming: Incoming[Any] | None,
+def _notification(about: Subject, draft: Draft, contact: Contact | None, event_id: str | None,
                   shop_url: str) -> Notification:
     now = utcnow()
     row = Notification(
-        event_id=incoming.envelope.id if incoming else None, event_type=about.kind,
+        event_id=event_id, event_type=about.kind,
         customer_id=about.customer_id, order_id=about.order_id, why=draft.why,
         channel="email" if contact else "none", status="pending" if contact else "skipped", attempts=0,
         created_at=now, next_attempt_at=now + SEND_LEASE if contact else None,
@@ -191,9 +195,11 @@ async def list_notifications(
         return list(rows.all()), int(total or 0)
 
 
-async def notify_customer(ctx: NotificationContext, customer_id: str, order_id: str, subject: str,
-                          message: str) -> Notification:
-    """Orchestrated style's "Notify Customer": the same record-then-send path as the events."""
-    draft = Draft("notified by Order", subject, (message,), link=domain.order_page(order_id),
-                  link_text=domain.VIEW_ORDER)
-    return await _record_and_send(ctx, Subject("NotifyCustomer", customer_id, order_id), draft, None, None)
+async def notify_customer(ctx: NotificationContext, customer_id: str, order_id: str, draft: Draft,
+                          kind: str = "NotifyCustomer", key: str | None = None) -> Notification:
+    """Orchestrated style's "Notify Customer": the same record-then-send path as the events.
+
+    `key` (the caller's idempotency key) is the record's event id: a repeated call returns the first
+    call's record and sends nothing again.
+    """
+    return await _record_and_send(ctx, Subject(kind, customer_id, order_id), draft, None, None, key)

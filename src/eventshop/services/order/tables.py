@@ -61,3 +61,22 @@ class TimelineEntry(Base):
     status: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+
+
+class SagaRow(Base):
+    """The orchestrated style's saga of one order: the step to run next and what the steps so far learned."""
+
+    __tablename__ = "order_sagas"
+    __table_args__ = (Index("ix_order_sagas_due", "status", "next_attempt_at"),)
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # running | done | parked
+    step: Mapped[str] = mapped_column(String(32))
+    # What happened so far, by event type (the event's data): the notifications are worded from it.
+    facts: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # unsuccessful tries of the current step
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When the step may run next; a running step holds it a lease ahead, so another runner leaves it alone.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

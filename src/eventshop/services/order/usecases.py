@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -28,8 +30,10 @@ from eventshop.platform.db import Database, Incoming, UnitOfWork, utcnow
 from eventshop.platform.errors import Conflict, Invalid, NotFound, NotReady
 from eventshop.platform.settings import EnvSettings, Settings
 from eventshop.services.order import domain
+from eventshop.services.order.clients import SagaClients
 from eventshop.services.order.domain import Emit, OrderStatus, Outcome
-from eventshop.services.order.tables import Order, OrderLineRow, TimelineEntry
+from eventshop.services.order.saga import SagaStatus, Step
+from eventshop.services.order.tables import Order, OrderLineRow, SagaRow, TimelineEntry
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,8 @@ class OrderContext:
     db: Database
     settings: Settings
     stuck_after_seconds: float = 600.0
+    sagas: SagaClients | None = None  # the orchestrated style's calls
+    saga_signal: asyncio.Event = field(default_factory=asyncio.Event)  # set when a saga step becomes due
 
 
 @dataclass(frozen=True)
@@ -142,20 +148,43 @@ async def advance_order(ctx: OrderContext, incoming: Incoming[Any]) -> Outcome:
         if order is None and isinstance(event, ShoppingCartOrderedEvent):
             # The event carries the whole order, so a lost "Create Order" response costs nothing.
             order = _add_order(uow, _from_cart_event(event))
-        decision = domain.decide(OrderStatus(order.status) if order else None, name)
-        if decision.outcome is Outcome.EARLY or order is None:
+        if order is None:
             raise NotReady(f"order {event.order_id} is not ready for {name}")
-        if decision.outcome is Outcome.IGNORE:
-            log.info("order %s is %s; %s ignored", order.id, order.status, name)
-            _timeline(uow, order, name, incoming.envelope.id, f"Ignored (order already {order.status})")
-            await uow.commit()
-            return Outcome.IGNORE
-        assert decision.transition is not None
-        _apply(order, event, decision.transition.target)
-        _timeline(uow, order, name, incoming.envelope.id, describe(event))
-        await _announce(uow, order, decision.transition.emit)
+        outcome, announced = await apply_event(uow, order, event, incoming.envelope.id)
+        started = ctx.settings.saga == "orchestration" and isinstance(announced, OrderProcessedEvent)
+        if isinstance(announced, OrderProcessedEvent) and started:
+            start_saga(uow, order.id, announced)
         await uow.commit()
-        return Outcome.APPLY
+    if started:
+        ctx.saga_signal.set()
+    return outcome
+
+
+async def apply_event(
+    uow: UnitOfWork, order: Order, event: Event, event_id: str | None
+) -> tuple[Outcome, Event | None]:
+    """What happened to a locked order, in either saga style: its new state, timeline entry and the event
+    it announces (staged in the outbox), if any. NotReady when the order is not there yet."""
+    name = event.type_name()
+    decision = domain.decide(OrderStatus(order.status), name)
+    if decision.outcome is Outcome.EARLY:
+        raise NotReady(f"order {order.id} is not ready for {name}")
+    if decision.outcome is Outcome.IGNORE:
+        log.info("order %s is %s; %s ignored", order.id, order.status, name)
+        _timeline(uow, order, name, event_id, f"Ignored (order already {order.status})")
+        return Outcome.IGNORE, None
+    assert decision.transition is not None
+    _apply(order, event, decision.transition.target)
+    _timeline(uow, order, name, event_id, describe(event))
+    return Outcome.APPLY, await _announce(uow, order, decision.transition.emit)
+
+
+def start_saga(uow: UnitOfWork, order_id: str, processed: OrderProcessedEvent) -> None:
+    """Orchestration: the order's saga, due at once, committed with the order's move to processing."""
+    now = utcnow()
+    uow.session.add(SagaRow(order_id=order_id, status=SagaStatus.RUNNING, step=Step.NOTIFY_CONFIRMED,
+                            facts={processed.type_name(): json.loads(processed.model_dump_json())}, attempts=0,
+                            next_attempt_at=now, updated_at=now))
 
 
 def _from_cart_event(event: ShoppingCartOrderedEvent) -> NewOrder:
@@ -175,17 +204,23 @@ def _apply(order: Order, event: Event, target: OrderStatus) -> None:
             order.reason = domain.cancellation_reason(event.type_name(), event.reason)
 
 
-async def _announce(uow: UnitOfWork, order: Order, emit: Emit) -> None:
+async def _announce(uow: UnitOfWork, order: Order, emit: Emit) -> Event | None:
     if emit is Emit.NONE:
-        return
-    rows = await _lines(uow, order.id)
-    lines = [OrderLine(**{k: getattr(r, k) for k in OrderLine.model_fields}) for r in rows]
+        return None
+    lines = await order_lines(uow, order.id)
     common = {"order_id": order.id, "customer_id": order.customer_id, "lines": lines, "total": order.total,
               "currency": order.currency}
+    event: Event
     if emit is Emit.PROCESSED:
-        uow.publish(OrderProcessedEvent(**common))
+        event = OrderProcessedEvent(**common)
     else:
-        uow.publish(OrderCancelledEvent(reason=order.reason or "cancelled", **common))
+        event = OrderCancelledEvent(reason=order.reason or "cancelled", **common)
+    uow.publish(event)
+    return event
+
+
+async def order_lines(uow: UnitOfWork, order_id: str) -> list[OrderLine]:
+    return [OrderLine(**{k: getattr(r, k) for k in OrderLine.model_fields}) for r in await _lines(uow, order_id)]
 
 
 async def _lines(uow: UnitOfWork, order_id: str) -> list[OrderLineRow]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from eventshop.contracts.values import MAX_AMOUNT, MAX_ID, OrderLine, WholeNumber
 from eventshop.platform.auth import CustomerOrOperator, callers_of_request, require_customer
+from eventshop.platform.errors import Conflict, NotReady
 from eventshop.platform.runtime import context_of
 from eventshop.services.payment import usecases
 from eventshop.services.payment.tables import Payment, PaymentHistory
@@ -64,4 +65,23 @@ async def pay_for_order(ctx: Ctx, order_id: str, body: PayForOrder) -> PaymentVi
     """Orchestrated style: Order asks for the charge (same rule as InventoryProcessedEvent)."""
     order = OrderToPay(order_id, body.customer_id, body.amount, body.currency, body.lines)
     await usecases.charge_payment(ctx, order)
+    return PaymentView.of(*await usecases.get_payment(ctx, order_id))
+
+
+@router.post("/payments/{order_id}/void", response_model=PaymentView,
+             dependencies=[Depends(callers_of_request("payment", "Payment for Order"))])
+async def void_for_order(ctx: Ctx, order_id: str, body: PayForOrder) -> PaymentView:
+    """Orchestrated style: the order's stock is short, nothing is charged (same rule as InventoryOutOfStockEvent)."""
+    await usecases.void_payment(ctx, OrderToPay(order_id, body.customer_id, body.amount, body.currency))
+    return PaymentView.of(*await usecases.get_payment(ctx, order_id))
+
+
+@router.post("/payments/{order_id}/refund", response_model=PaymentView,
+             dependencies=[Depends(callers_of_request("payment", "Payment for Order"))])
+async def refund_for_order(ctx: Ctx, order_id: str) -> PaymentView:
+    """Orchestrated style: the order could not ship, the charge goes back (same rule as ShippingFailedEvent)."""
+    try:
+        await usecases.refund_payment(ctx, order_id)
+    except NotReady as exc:
+        raise Conflict(str(exc), code="payment_not_settled") from exc
     return PaymentView.of(*await usecases.get_payment(ctx, order_id))

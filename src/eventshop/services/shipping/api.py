@@ -27,6 +27,7 @@ class ShipmentView(BaseModel):
     failure_reason: str | None
     failure_message: str | None
     updated_at: datetime
+    shipment_id: str | None = Field(default=None, description="the Logistics System's id of the shipment")
     tracking: dict[str, Any] | None = None
 
 
@@ -39,7 +40,7 @@ class ShipOrder(BaseModel):
 async def _view(ctx: ShippingContext, order_id: str) -> ShipmentView:
     shipment, tracking = await usecases.get_shipment(ctx, order_id)
     view = ShipmentView.model_validate(shipment, from_attributes=True)
-    view.tracking = tracking
+    view.shipment_id, view.tracking = shipment.logistics_id, tracking
     return view
 
 
