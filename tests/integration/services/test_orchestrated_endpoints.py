@@ -27,8 +27,8 @@ async def test_update_inventory_reserves_and_releases_for_order_only(settings: S
         assert reserved.json() == {"order_id": "o1", "status": "reserved", "lines": {}, "shortages": []}
         again = await service.http.post("/reservations", json=body | {"order_id": "o2"}, headers=ORDER)
         assert again.json()["status"] == "rejected"
-        assert again.json()["shortages"] == [{"product_id": "p1", "sku": LINE["sku"], "requested": LINE["quantity"],
-                                              "available": 0}]
+        assert again.json()["shortages"] == [{"product_id": "p1", "sku": LINE["sku"], "name": LINE["name"],
+                                              "requested": LINE["quantity"], "available": 0}]
         released = await service.http.delete("/reservations/o1", headers=ORDER)
         assert released.json()["status"] == "released"
         assert (await service.http.get("/stock")).json()[0]["available"] == 1
