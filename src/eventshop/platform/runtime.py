@@ -26,6 +26,7 @@ from eventshop.platform.consumers import ConsumerWorker, Handler
 from eventshop.platform.db import Database, Incoming
 from eventshop.platform.errors import ERROR_RESPONSES, install_error_handlers
 from eventshop.platform.identity import load_keyring
+from eventshop.platform.instrumentation import RequestInstruments
 from eventshop.platform.migrations import upgrade
 from eventshop.platform.outbox import OutboxRelay
 from eventshop.platform.settings import Settings
@@ -259,7 +260,8 @@ class ServiceRuntime(Generic[C]):
         app.state.keyring = keyring
         install_api_docs(app)
         install_error_handlers(app)
-        app.add_middleware(LogContextMiddleware)
+        app.add_middleware(RequestInstruments, service=self.service.name)
+        app.add_middleware(LogContextMiddleware)  # outside: the request's span continues the caller's traceparent
         app.include_router(self.service.router)
         app.include_router(health_router(self))
         return app
