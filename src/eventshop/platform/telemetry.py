@@ -35,6 +35,13 @@ OUTBOX_BACKLOG = Gauge("eventshop_outbox_backlog", "Outbox rows not yet publishe
 OUTBOX_OLDEST_AGE = Gauge(
     "eventshop_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
+CONSUMER_PENDING = Gauge(
+    "eventshop_consumer_pending", "Messages not yet delivered to a durable consumer (its lag)", ["service", "consumer"]
+)
+CONSUMER_ACK_PENDING = Gauge(
+    "eventshop_consumer_ack_pending", "Messages delivered to a durable consumer and not yet acked",
+    ["service", "consumer"],
+)
 # Latency buckets from a cached read (milliseconds) to a checkout waiting on its dependencies (seconds).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 HTTP_REQUESTS = Counter(

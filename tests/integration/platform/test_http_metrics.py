@@ -50,6 +50,8 @@ async def test_requests_are_counted_by_route_template_never_by_raw_path(settings
     assert added(before, exposition, "eventshop_http_request_seconds_count")(
         service="inventory", method="PUT", route=route) == 3
     assert "kettle" not in exposition
+    lag = samples(exposition, "eventshop_consumer_pending")
+    assert {s["consumer"] for s in lag if s["service"] == "inventory"} >= {"inventory--order"}  # read at the scrape
 
 
 async def test_the_frontend_serves_its_own_request_metrics() -> None:
