@@ -24,7 +24,7 @@ from eventshop.platform.errors import NotReady
 from eventshop.platform.pulling import HEARTBEAT_SECONDS, PullFeed
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import EVENTS_CONSUMED, HANDLER_SECONDS, event_log_context
-from eventshop.platform.tracing import span
+from eventshop.platform.tracing import mark_failed, span
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +253,7 @@ class ConsumerWorker:
 
     async def _failed(self, msg: Msg, envelope: Envelope, exc: Exception, deliveries: int) -> None:
         reason = f"{type(exc).__name__}: {exc}"
+        mark_failed(reason)
         if self.gives_up(msg):
             failing = self.failing_for(msg)
             await self._dead_letter(msg, f"failed {deliveries} times over {failing:.0f}s; last error {reason}",

@@ -98,6 +98,15 @@ def span(name: str, kind: Kind = "internal", *, parent: str | None = None, attri
         yield current
 
 
+def mark_failed(reason: str) -> None:
+    """The span in progress (a delivery's, when its handler failed) ends as an error with this reason."""
+    if _state.tracer is None:
+        return
+    from opentelemetry.trace import StatusCode, get_current_span
+
+    get_current_span().set_status(StatusCode.ERROR, reason)
+
+
 def start_span(name: str, kind: Kind = "internal", *, parent: str | None = None,
                attributes: Attributes | None = None) -> Span | None:
     """A span ended by the caller (`span.end()`), for work that is not one block; None when not tracing.
