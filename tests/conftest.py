@@ -21,6 +21,7 @@ from eventshop.platform.serving import serve_app
 from eventshop.platform.settings import Settings
 from tests.brokers import operator_login, start_broker
 from tests.credentials import as_operator
+from tests.otlp import OtlpReceiver
 from tests.shop import Shop, start_shop
 from tests.waiting import eventually as eventually  # tests import it from here too
 
@@ -162,8 +163,19 @@ async def drop_database(name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    running = start_shop(tmp_path_factory.mktemp("shop"), EVENTSHOP_LOG_JSON="true")
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    receiver = OtlpReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def shop(tmp_path_factory: pytest.TempPathFactory, otlp_receiver: OtlpReceiver) -> Iterator[Shop]:
+    """The shop as configured in production: JSON logs and traces exported over OTLP (the chaotic shop traces
+    nothing, which is the default)."""
+    running = start_shop(tmp_path_factory.mktemp("shop"), EVENTSHOP_LOG_JSON="true",
+                         EVENTSHOP_OTLP_ENDPOINT=otlp_receiver.url, OTEL_BSP_SCHEDULE_DELAY="200")
     yield running
     running.stop()
 

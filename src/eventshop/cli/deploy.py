@@ -132,7 +132,7 @@ def deployment(process: str, image: str, replicas: int, saga: Style = "choreogra
         "volumeMounts": [{"name": "data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}],
     }
     metadata: Manifest = {"labels": labels}
-    if process in SERVICES:
+    if process in (*SERVICES, "frontend"):
         metadata["annotations"] = {"prometheus.io/scrape": "true", "prometheus.io/port": str(PORT),
                                    "prometheus.io/path": "/metrics"}
     return {

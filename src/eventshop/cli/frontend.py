@@ -12,6 +12,7 @@ from eventshop.platform.identity import MissingKeys
 from eventshop.platform.serving import exit_now, run_app
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import configure_logging
+from eventshop.platform.tracing import configure_tracing, shutdown_tracing
 
 
 def frontend(
@@ -31,8 +32,11 @@ def frontend(
     except MissingKeys as exc:
         raise fail(str(exc), 2) from None
     configure_logging("frontend", settings.log_level, settings.log_json)
+    configure_tracing("frontend", settings)
     try:
         run_app(app, settings.host, port)
     except OSError:
         raise fail(f"port {port} for the frontend is in use; choose another with --port") from None
+    finally:
+        shutdown_tracing()
     exit_now()

@@ -23,6 +23,7 @@ from eventshop.platform.runtime import ServiceRuntime
 from eventshop.platform.serving import exit_now, run_app
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import configure_logging
+from eventshop.platform.tracing import configure_tracing, shutdown_tracing
 
 
 def ensure_broker(settings: Settings) -> EmbeddedNats | None:
@@ -84,11 +85,13 @@ def serve(
     except MissingKeys as exc:
         raise fail(str(exc), 2) from None
     configure_logging(service, settings.log_level, settings.log_json)
+    configure_tracing(service, settings)
     nats = ensure_broker(settings)
     try:
         check_login(settings, service)
         run_app(app, settings.host, port)
     finally:
+        shutdown_tracing()
         if nats:
             nats.stop()
     exit_now()

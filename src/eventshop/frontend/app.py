@@ -9,8 +9,9 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from eventshop.frontend import (
@@ -26,6 +27,7 @@ from eventshop.frontend.pages import TEMPLATES, error_page
 from eventshop.frontend.sessions import FrontendSettings
 from eventshop.platform.errors import DomainError
 from eventshop.platform.identity import FRONTEND, load_keyring
+from eventshop.platform.instrumentation import RequestInstruments
 from eventshop.platform.security_headers import SECURITY_HEADERS, SecurityHeaders
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import LogContextMiddleware
@@ -53,7 +55,8 @@ def create_app(settings: Settings, frontend: FrontendSettings | None = None) -> 
     app.state.backend = backend
     sessions.install_sessions(app, frontend, secret, backend)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(LogContextMiddleware, start_ids=True)
+    app.add_middleware(RequestInstruments, service="frontend")
+    app.add_middleware(LogContextMiddleware, start_ids=True)  # outside: a page's span continues a given trace
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     for module in (catalog_routes, cart_routes, checkout_routes, account_routes, order_routes):
         app.include_router(module.router)
@@ -66,6 +69,11 @@ def create_app(settings: Settings, frontend: FrontendSettings | None = None) -> 
     async def ready() -> dict[str, object]:
         """Ready when the frontend itself serves; which services answer is reported, not required."""
         return {"status": "ok", "service": "frontend", "services": await backend.answering()}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Public, like every service's: Prometheus scrapes it inside the deployment, it holds no customer data."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     install_error_pages(app, settings)
     return app

@@ -24,6 +24,7 @@ from eventshop.platform.errors import NotReady
 from eventshop.platform.pulling import HEARTBEAT_SECONDS, PullFeed
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import EVENTS_CONSUMED, HANDLER_SECONDS, event_log_context
+from eventshop.platform.tracing import mark_failed, span
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,8 @@ class ConsumerWorker:
             await self._dead_letter(msg, str(delivery.decoded), "?")
             return
         envelope, event = delivery.decoded
-        with event_log_context(envelope):
+        with event_log_context(envelope), span(f"{envelope.type} process", "consumer", parent=envelope.traceparent,
+                                               attributes=_consumer_attributes(self.spec, envelope, deliveries)):
             await self._run(msg, envelope, event, deliveries)
 
     async def _run(self, msg: Msg, envelope: Envelope, event: Any, deliveries: int) -> None:
@@ -251,6 +253,7 @@ class ConsumerWorker:
 
     async def _failed(self, msg: Msg, envelope: Envelope, exc: Exception, deliveries: int) -> None:
         reason = f"{type(exc).__name__}: {exc}"
+        mark_failed(reason)
         if self.gives_up(msg):
             failing = self.failing_for(msg)
             await self._dead_letter(msg, f"failed {deliveries} times over {failing:.0f}s; last error {reason}",
@@ -281,4 +284,11 @@ class ConsumerWorker:
 
     def _count(self, event_type: str, outcome: str) -> None:
         EVENTS_CONSUMED.labels(self.db.service, self.spec.durable, event_type, outcome).inc()
+
+
+def _consumer_attributes(spec: ConsumerSpec, envelope: Envelope, deliveries: int) -> dict[str, str | int]:
+    return {"messaging.system": "nats", "messaging.operation.type": "process",
+            "messaging.consumer.group.name": spec.durable, "messaging.message.id": envelope.id,
+            "messaging.message.type": envelope.type, "messaging.message.delivery_count": deliveries,
+            "eventshop.subject": envelope.subject or ""}
 

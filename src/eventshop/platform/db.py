@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -39,11 +39,14 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
-from eventshop.contracts.envelope import Envelope, Event, child_trace_parent
+from eventshop.contracts.envelope import Envelope, Event
 from eventshop.contracts.events import ALL_EVENTS
 from eventshop.contracts.registry import TOPICS
 from eventshop.platform import sqlite_inline
-from eventshop.platform.telemetry import current_log_context
+from eventshop.platform.tracing import message_traceparent, start_span
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 E = TypeVar("E", bound=Event)
 
@@ -210,8 +213,13 @@ class UnitOfWork:
         self.session: AsyncSession = db.read_sessions() if readonly else db.sessions()
         self.staged: list[Envelope] = []
         self._turn: contextlib.AbstractAsyncContextManager[None] | None = None
+        self._span: Span | None = None
 
     async def __aenter__(self) -> UnitOfWork:
+        # Traced only inside a traced request or delivery (not the relay's polling); includes the wait for the
+        # writer's turn.
+        self._span = start_span("read" if self.readonly else "transaction", attributes={
+            "db.system.name": "sqlite" if self.db.is_sqlite else "postgresql", "db.namespace": self.db.service})
         if not self.readonly:
             self._turn = self.db.writer()
             await self._turn.__aenter__()
@@ -234,6 +242,9 @@ class UnitOfWork:
         try:
             await self.session.close()
         finally:
+            if self._span is not None:
+                self._span.end()
+                self._span = None
             if self._turn is not None:
                 turn, self._turn = self._turn, None
                 await turn.__aexit__(None, None, None)
@@ -262,7 +273,7 @@ class UnitOfWork:
             dataschema=f"eventshop:{TOPICS[event.topic].key}/{event.type_name()}/v{event.version}",
             correlationid=correlation or (cause.correlationid if cause else None) or event.key() or None,
             causationid=cause.id if cause else None,
-            traceparent=child_trace_parent(cause.traceparent if cause else current_log_context().get("traceparent")),
+            traceparent=message_traceparent(event.type_name(), cause.traceparent if cause else None),
             data=json.loads(event.model_dump_json()),
         )
         self.staged.append(envelope)
@@ -309,6 +320,9 @@ class UnitOfWork:
             raise
         if self.handled is not None:
             self.handled.recorded = True
+        if self._span is not None:
+            self._span.set_attribute("eventshop.events_staged", len(self.staged))
+            self._span.set_attribute("eventshop.committed", True)
         if self.staged:
             self.db.outbox_signal.set()
 

@@ -15,12 +15,13 @@ import aiohttp
 import httpx
 import stamina
 
-from eventshop.contracts.envelope import child_trace_parent
 from eventshop.contracts.registry import display_name, requests_from
 from eventshop.platform.errors import DependencyUnavailable, DomainError, NotFound
 from eventshop.platform.identity import Keyring, load_keyring
+from eventshop.platform.instrumentation import ExternalCall, external_call
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import CORRELATION_HEADER, current_log_context
+from eventshop.platform.tracing import outgoing_traceparent, span
 
 
 def url_path(*segments: object) -> str:
@@ -89,16 +90,21 @@ class ServiceClient:
                       headers: dict[str, str] | None = None, timeout: float | None = None) -> Answer:
         """One call, answered whole; NotConnected or TransportFailed when no answer came."""
         limits = aiohttp.ClientTimeout(total=timeout or self.timeout, sock_connect=min(1.0, timeout or 1.0))
-        try:
-            async with self._http().request(method, path, params=params, json=json,
-                                            headers={"Authorization": self.authorization(),
-                                                     **log_context_headers(), **(headers or {})},
-                                            timeout=limits) as response:
-                return Answer(response.status, await response.read(), str(response.url))
-        except aiohttp.ClientConnectorError as exc:
-            raise NotConnected(f"{self.callee}: {exc}") from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TransportFailed(f"{self.callee}: {type(exc).__name__}: {exc}") from exc
+        with span(f"{method} {self.callee}", "client", new_trace=False,
+                  attributes={"http.request.method": method, "server.address": self.callee}) as current:
+            try:
+                async with self._http().request(method, path, params=params, json=json,
+                                                headers={"Authorization": self.authorization(),
+                                                         **log_context_headers(), **(headers or {})},
+                                                timeout=limits) as response:
+                    answer = Answer(response.status, await response.read(), str(response.url))
+            except aiohttp.ClientConnectorError as exc:
+                raise NotConnected(f"{self.callee}: {exc}") from exc
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise TransportFailed(f"{self.callee}: {type(exc).__name__}: {exc}") from exc
+            if current is not None:
+                current.set_attribute("http.response.status_code", answer.status)
+            return answer
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET is idempotent: retried a few times on connection errors, timeouts and 5xx."""
@@ -156,8 +162,9 @@ def log_context_headers() -> dict[str, str]:
     headers = {}
     if "correlation_id" in context:
         headers[CORRELATION_HEADER] = context["correlation_id"]
-    if "traceparent" in context:
-        headers["traceparent"] = child_trace_parent(context["traceparent"])
+    traceparent = outgoing_traceparent()
+    if traceparent:
+        headers["traceparent"] = traceparent
     return headers
 
 
@@ -194,6 +201,7 @@ class ExternalSystemClient:
     """
 
     api_key_env: ClassVar[str]
+    system: ClassVar[str]  # its name in the metrics and spans: payment_system, logistics_system
 
     def __init__(
         self,
@@ -212,6 +220,23 @@ class ExternalSystemClient:
         )
         self.attempts = max(1, attempts)
         self.retry_pause = retry_pause
+
+    async def call(self, operation: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One HTTP request to the system, counted, timed and traced as `operation`; httpx's errors pass through."""
+        with external_call(self.system, operation) as call:
+            response = await self._send(call, method, path, **kwargs)
+            call.answered(response.status_code)
+            return response
+
+    async def _send(self, call: ExternalCall, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self.http.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            call.outcome = "timeout"
+            raise
+        except httpx.ConnectError:
+            call.outcome = "unreachable"
+            raise
 
     async def pause(self, attempt: int) -> None:
         """Capped exponential backoff with jitter before retry number `attempt` (1, 2, ...)."""

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nats.js import JetStreamContext
 from sqlalchemy import func, select, update
@@ -14,6 +14,10 @@ from sqlalchemy import func, select, update
 from eventshop.platform.db import PLATFORM_TABLES, Database, utcnow
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
+from eventshop.platform.tracing import enabled, start_span, traceparent_in
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 log = logging.getLogger(__name__)
 OUTBOX = PLATFORM_TABLES["outbox"]
@@ -84,6 +88,7 @@ class OutboxRelay:
             ).all()
         if not rows:
             return 0
+        spans = [_publish_span(row.subject, row.payload) for row in rows] if enabled() else []
         acks = [await self._publish(row.subject, row.payload, row.event_id, row.event_type) for row in rows]
         published: list[int] = []
         failure: BaseException | None = None
@@ -98,6 +103,10 @@ class OutboxRelay:
         finally:
             for ack in acks[len(published):]:
                 ack.cancel()
+            for index, publishing in enumerate(spans):
+                if publishing is not None:
+                    publishing.set_attribute("eventshop.acknowledged", index < len(published))
+                    publishing.end()
             if published:
                 await self._mark_published(published)
         if failure is not None:
@@ -163,3 +172,10 @@ class OutboxRelay:
             log.warning("outbox not flushed at shutdown (%s); rows stay for the next start", exc)
         for task in list(self._chaos_tasks):
             task.cancel()
+
+
+def _publish_span(subject: str, payload: bytes) -> Span | None:
+    """From handing the event to the broker to its PubAck; a child of the span that staged it."""
+    return start_span(f"{subject} publish", "producer", parent=traceparent_in(payload),
+                      attributes={"messaging.system": "nats", "messaging.operation.type": "send",
+                                  "messaging.destination.name": subject})

@@ -27,10 +27,11 @@ from eventshop.platform.db import Database, Incoming
 from eventshop.platform.errors import ERROR_RESPONSES, install_error_handlers
 from eventshop.platform.housekeeping import keep_pruning
 from eventshop.platform.identity import load_keyring
+from eventshop.platform.instrumentation import RequestInstruments
 from eventshop.platform.migrations import upgrade
 from eventshop.platform.outbox import OutboxRelay
 from eventshop.platform.settings import Settings
-from eventshop.platform.telemetry import LogContextMiddleware
+from eventshop.platform.telemetry import CONSUMER_ACK_PENDING, CONSUMER_PENDING, LogContextMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +216,21 @@ class ServiceRuntime(Generic[C]):
             except Exception as exc:  # a busy database must not fail the scrape of every other metric
                 log.warning("%s: gauge %s not refreshed: %s", self.service.name, getattr(refresh, "__name__", "?"), exc)
 
+    async def refresh_consumer_gauges(self) -> None:
+        """The lag of this service's durable consumers, as the broker counts it (bounded like readiness)."""
+        js = self.js
+        if js is None or self.nc is None or not self.nc.is_connected:
+            return
+        try:
+            async with asyncio.timeout(READY_BROKER_SECONDS):
+                infos = await asyncio.gather(*(js.consumer_info(spec.stream, spec.durable) for spec in self.specs))
+        except Exception as exc:  # the scrape still answers with every other metric
+            log.warning("%s: consumer lag not refreshed: %s", self.service.name, type(exc).__name__)
+            return
+        for spec, info in zip(self.specs, infos, strict=True):
+            CONSUMER_PENDING.labels(self.service.name, spec.durable).set(info.num_pending or 0)
+            CONSUMER_ACK_PENDING.labels(self.service.name, spec.durable).set(info.num_ack_pending or 0)
+
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
         try:
@@ -263,7 +279,8 @@ class ServiceRuntime(Generic[C]):
         app.state.keyring = keyring
         install_api_docs(app)
         install_error_handlers(app)
-        app.add_middleware(LogContextMiddleware)
+        app.add_middleware(RequestInstruments, service=self.service.name)
+        app.add_middleware(LogContextMiddleware)  # outside: the request's span continues the caller's traceparent
         app.include_router(self.service.router)
         app.include_router(health_router(self))
         return app
@@ -296,6 +313,7 @@ def health_router(runtime: ServiceRuntime[Any]) -> APIRouter:
     async def metrics() -> Response:
         if runtime.relay:
             await runtime.relay.refresh_gauges()
+        await runtime.refresh_consumer_gauges()
         await runtime.refresh_gauges()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -120,6 +120,8 @@ class Settings(EnvSettings):
     dev_secrets: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = False
+    # OTLP/HTTP collector for traces (platform/tracing.py), e.g. http://collector:4318; unset: no tracing.
+    otlp_endpoint: str | None = None
     # Test switch: the relay publishes every event twice and holds some back, so
     # consumers see duplicates and cross-topic reordering.
     chaos_duplicates: bool = False

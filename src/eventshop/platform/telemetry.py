@@ -35,6 +35,32 @@ OUTBOX_BACKLOG = Gauge("eventshop_outbox_backlog", "Outbox rows not yet publishe
 OUTBOX_OLDEST_AGE = Gauge(
     "eventshop_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
+CONSUMER_PENDING = Gauge(
+    "eventshop_consumer_pending", "Messages not yet delivered to a durable consumer (its lag)", ["service", "consumer"]
+)
+CONSUMER_ACK_PENDING = Gauge(
+    "eventshop_consumer_ack_pending", "Messages delivered to a durable consumer and not yet acked",
+    ["service", "consumer"],
+)
+# Latency buckets from a cached read (milliseconds) to a checkout waiting on its dependencies (seconds).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+HTTP_REQUESTS = Counter(
+    "eventshop_http_requests_total", "HTTP requests served, by route template and status",
+    ["service", "method", "route", "status"],
+)
+HTTP_SECONDS = Histogram(
+    "eventshop_http_request_seconds", "HTTP request latency, by route template", ["service", "method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
+EXTERNAL_CALLS = Counter(
+    "eventshop_external_calls_total",
+    "Calls to external systems by outcome: ok, refused, failed, timeout, unreachable, error",
+    ["system", "operation", "outcome"],
+)
+EXTERNAL_SECONDS = Histogram(
+    "eventshop_external_call_seconds", "Latency of calls to external systems", ["system", "operation"],
+    buckets=LATENCY_BUCKETS,
+)
 
 
 CORRELATION_HEADER = "X-Correlation-Id"

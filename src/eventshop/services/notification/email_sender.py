@@ -14,6 +14,7 @@ import aiosmtplib
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from eventshop.platform.instrumentation import external_call
 from eventshop.platform.settings import EnvSettings, Settings
 
 
@@ -88,23 +89,27 @@ class EmailSender:
         message = self.compose(to, subject, text, html)
         s = self.settings
         async with self._lock:
-            try:
-                await self._send_reconnecting(to, message.as_bytes())
-            except aiosmtplib.SMTPResponseException as exc:
-                self._drop()
-                raise EmailNotSent(f"SMTP server {s.host}:{s.port} answered {exc.code} {exc.message}",
-                                   temporary=not 500 <= exc.code < 600, smtp_code=exc.code) from None
-            except aiosmtplib.SMTPRecipientsRefused as exc:
-                self._drop()
-                codes = [refusal.code for refusal in exc.recipients]
-                reply = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
-                raise EmailNotSent(f"SMTP server {s.host}:{s.port} refused the recipient: {reply}",
-                                   temporary=any(code < 500 for code in codes),
-                                   smtp_code=codes[0] if codes else None) from None
-            except (aiosmtplib.SMTPException, OSError) as exc:
-                self._drop()
-                raise EmailNotSent(f"SMTP server {s.host}:{s.port} unreachable or not answering: "
-                                   f"{type(exc).__name__}: {exc}", temporary=True) from None
+            with external_call("smtp", "send_email") as call:
+                try:
+                    await self._send_reconnecting(to, message.as_bytes())
+                except aiosmtplib.SMTPResponseException as exc:
+                    self._drop()
+                    call.outcome = "refused" if 500 <= exc.code < 600 else "failed"
+                    raise EmailNotSent(f"SMTP server {s.host}:{s.port} answered {exc.code} {exc.message}",
+                                       temporary=not 500 <= exc.code < 600, smtp_code=exc.code) from None
+                except aiosmtplib.SMTPRecipientsRefused as exc:
+                    self._drop()
+                    codes = [refusal.code for refusal in exc.recipients]
+                    reply = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+                    temporary = any(code < 500 for code in codes)
+                    call.outcome = "failed" if temporary else "refused"
+                    raise EmailNotSent(f"SMTP server {s.host}:{s.port} refused the recipient: {reply}",
+                                       temporary=temporary, smtp_code=codes[0] if codes else None) from None
+                except (aiosmtplib.SMTPException, OSError) as exc:
+                    self._drop()
+                    call.outcome = "timeout" if isinstance(exc, TimeoutError) else "unreachable"
+                    raise EmailNotSent(f"SMTP server {s.host}:{s.port} unreachable or not answering: "
+                                       f"{type(exc).__name__}: {exc}", temporary=True) from None
         return str(message["Message-ID"])
 
     async def _send_reconnecting(self, to: str, raw: bytes) -> None:

@@ -49,6 +49,7 @@ class PaymentSystemError(ExternalSystemError):
 
 class PaymentSystemClient(ExternalSystemClient):
     api_key_env = "EVENTSHOP_PAYMENT_SYSTEM_API_KEY"
+    system = "payment_system"
 
     async def charge(
         self,
@@ -71,7 +72,8 @@ class PaymentSystemClient(ExternalSystemClient):
             if attempt:
                 await self.pause(attempt)
             try:
-                response = await self.http.post("/v1/payments", json=body, headers={"Idempotency-Key": idempotency_key})
+                response = await self.call("charge", "POST", "/v1/payments", json=body,
+                                           headers={"Idempotency-Key": idempotency_key})
             except NOT_SENT as exc:
                 log.warning("payment system unreachable for charge %s (%s)", reference, type(exc).__name__)
                 continue
@@ -96,7 +98,8 @@ class PaymentSystemClient(ExternalSystemClient):
     async def find_charge(self, idempotency_key: str) -> ChargeResult | None:
         """The charge sent with this key, once the provider has finished it; None if unknown or unreachable."""
         try:
-            response = await self.http.get("/v1/payments", params={"idempotency_key": idempotency_key})
+            response = await self.call("find_charge", "GET", "/v1/payments",
+                                       params={"idempotency_key": idempotency_key})
         except httpx.TransportError:
             return None
         if response.status_code != 200:
@@ -111,7 +114,7 @@ class PaymentSystemClient(ExternalSystemClient):
         with this key arrived (then nothing was charged).
         """
         try:
-            response = await self.http.get(f"/v1/charge-requests/{quote(idempotency_key, safe='')}")
+            response = await self.call("lookup_charge", "GET", f"/v1/charge-requests/{quote(idempotency_key, safe='')}")
         except httpx.TransportError as exc:
             log.info("payment system not answering the lookup of %s (%s)", idempotency_key, type(exc).__name__)
             return ChargeResult(ChargeOutcome.UNKNOWN)
@@ -130,28 +133,28 @@ class PaymentSystemClient(ExternalSystemClient):
 
     async def void(self, payment_id: str) -> dict[str, Any]:
         """Release an authorization; the provider's payment object."""
-        return await self._call("POST", url_path("v1", "payments", payment_id, "void"))
+        return await self._call("void", "POST", url_path("v1", "payments", payment_id, "void"))
 
     async def refund(self, payment_id: str, amount: int | None, idempotency_key: str) -> dict[str, Any]:
         """Refund `amount` minor units (None: all that is left); the provider's refund object."""
-        return await self._call("POST", url_path("v1", "payments", payment_id, "refunds"), json={"amount": amount},
-                                headers={"Idempotency-Key": idempotency_key})
+        return await self._call("refund", "POST", url_path("v1", "payments", payment_id, "refunds"),
+                                json={"amount": amount}, headers={"Idempotency-Key": idempotency_key})
 
     async def get(self, payment_id: str) -> dict[str, Any]:
-        return await self._call("GET", url_path("v1", "payments", payment_id))
+        return await self._call("get_payment", "GET", url_path("v1", "payments", payment_id))
 
     async def test_tokens(self) -> list[dict[str, Any]]:
         """The provider's test payment methods: token, label, description, outcome."""
-        result: list[dict[str, Any]] = await self._call("GET", "/v1/test-tokens")
+        result: list[dict[str, Any]] = await self._call("test_tokens", "GET", "/v1/test-tokens")
         return result
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def _call(self, operation: str, method: str, path: str, **kwargs: Any) -> Any:
         """Voids, refunds (by key) and reads are idempotent at the provider, so every failure is retried."""
         for attempt in range(self.attempts):
             if attempt:
                 await self.pause(attempt)
             try:
-                response = await self.http.request(method, path, **kwargs)
+                response = await self.call(operation, method, path, **kwargs)
             except httpx.TransportError as exc:
                 log.warning("payment system: %s %s failed (%s)", method, path, type(exc).__name__)
                 continue

@@ -38,6 +38,7 @@ class LogisticsSystemUnavailable(Exception):
 
 class LogisticsSystemClient(ExternalSystemClient):
     api_key_env = "EVENTSHOP_LOGISTICS_SYSTEM_API_KEY"
+    system = "logistics_system"
 
     async def create_shipment(
         self,
@@ -55,7 +56,7 @@ class LogisticsSystemClient(ExternalSystemClient):
         """
         body = {"reference": reference, "carrier": carrier, "recipient": dict(recipient),
                 "items": [dict(item) for item in items], "weight_grams": weight_grams}
-        response = await self._request("POST", "/v1/shipments", json=body)
+        response = await self._request("create_shipment", "POST", "/v1/shipments", json=body)
         if response.status_code in REFUSAL_STATUSES:
             raise ShipmentRefused.of(response)
         found = _json(response)
@@ -63,19 +64,19 @@ class LogisticsSystemClient(ExternalSystemClient):
 
     async def tracking(self, tracking_number: str) -> dict[str, Any] | None:
         """Status, history and estimated delivery; None for a tracking number the system does not know."""
-        response = await self._request("GET", url_path("v1", "tracking", tracking_number))
+        response = await self._request("tracking", "GET", url_path("v1", "tracking", tracking_number))
         if response.status_code == 404:
             return None
         found: dict[str, Any] = _json(response)
         return found
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _request(self, operation: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Retry timeouts, connection failures and 5xx: every call here is safe to repeat."""
         for attempt in range(self.attempts):
             if attempt:
                 await self.pause(attempt)
             try:
-                response = await self.http.request(method, path, **kwargs)
+                response = await self.call(operation, method, path, **kwargs)
             except httpx.TransportError as exc:
                 log.warning("logistics system: %s %s failed (%s)", method, path, type(exc).__name__)
                 continue
