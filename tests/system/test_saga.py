@@ -120,7 +120,8 @@ def test_undeliverable_address_refunds_releases_and_cancels(styled_shop: Shop) -
     assert len(charges(shop, order_id)) == 1
 
 
-def test_a_deactivated_account_cannot_check_out(shop: Shop) -> None:
+def test_a_deactivated_account_cannot_check_out(styled_shop: Shop) -> None:
+    shop = styled_shop
     product = add_product(shop, stock=3)
     customer = sign_up(shop)
     with shop.http("cart") as cart:
@@ -139,7 +140,8 @@ def test_a_deactivated_account_cannot_check_out(shop: Shop) -> None:
     assert stock_of(shop, product["id"])["available"] == 3
 
 
-def test_fifty_concurrent_orders_for_ten_units_ship_exactly_ten(shop: Shop) -> None:
+def test_fifty_concurrent_orders_for_ten_units_ship_exactly_ten(styled_shop: Shop) -> None:
+    shop = styled_shop
     product = add_product(shop, stock=10, price=500)
     customers = [sign_up(shop) for _ in range(50)]
 
