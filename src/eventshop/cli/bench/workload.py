@@ -38,6 +38,7 @@ class PlacedOrder:
     slow_card: bool = False
     terminal_event: str | None = None
     final_seen: float = 0.0  # monotonic time the terminal event arrived
+    placed_at: float = field(default_factory=time.monotonic)  # when the checkout answered
     status: str | None = None
     timeline: list[dict[str, Any]] = field(default_factory=list)
 
