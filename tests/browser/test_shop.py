@@ -75,7 +75,18 @@ def add_to_cart(page: Page, shop: Shop, product_id: str, quantity: int = 1) -> N
     expect(page).to_have_url(re.compile(r"/cart$"))
 
 
-def test_a_customer_orders_two_products_and_watches_the_order_ship_live(page: Page, shop: Shop) -> None:
+@pytest.mark.parametrize("style", ["choreography", "orchestration"])
+def test_a_customer_orders_two_products_and_watches_the_order_ship_live(
+    page: Page, request: pytest.FixtureRequest, style: str,
+) -> None:
+    """The walkthrough in both saga styles (EVENTSHOP_SAGA); the README's screenshots come from the first."""
+    shop: Shop = request.getfixturevalue("shop" if style == "choreography" else "orchestrated_shop")
+    seed(shop.settings)  # the demo catalog (again: seeding finds what it made before)
+
+    def shoot(name: str) -> None:
+        if style == "choreography":
+            screenshot(page, name)
+
     blocked: list[str] = []
     page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text
             else None)
@@ -84,14 +95,14 @@ def test_a_customer_orders_two_products_and_watches_the_order_ship_live(page: Pa
 
     page.goto(shop.url("frontend"))
     expect(page.get_by_test_id("product-card").first).to_be_visible()
-    screenshot(page, "catalog")
+    shoot("catalog")
     add_to_cart(page, shop, teapot["id"])
     page.goto(f"{shop.url('frontend')}/products/{tea['id']}")
-    screenshot(page, "product")
+    shoot("product")
     add_to_cart(page, shop, tea["id"], 2)
     expect(page.get_by_test_id("cart-line")).to_have_count(2)
     expect(page.get_by_test_id("cart-total")).to_have_text("€78.70")
-    screenshot(page, "cart")
+    shoot("cart")
 
     check_out_and_watch(page)
     page.evaluate("window.__stillTheSamePage = true")
@@ -101,13 +112,13 @@ def test_a_customer_orders_two_products_and_watches_the_order_ship_live(page: Pa
     expect(page.get_by_test_id("tracking-number")).to_have_text(re.compile(r"\w{8,}"))
     assert page.evaluate("window.__stillTheSamePage") is True  # updated live, not reloaded
     assert blocked == [], "the Content-Security-Policy blocks nothing the shop's pages use"
-    screenshot(page, "order-shipped")
+    shoot("order-shipped")
 
     page.goto(f"{shop.url('mail')}/?to={email}")
     expect(page.get_by_role("link", name=re.compile("confirmed"))).to_be_visible(timeout=20_000)
     page.get_by_role("link", name=re.compile("has shipped")).click()
     expect(page.get_by_text("Tracking number")).to_be_visible()
-    screenshot(page, "mail-inbox")
+    shoot("mail-inbox")
 
 
 def test_a_shopper_filters_the_catalog_by_category_and_stock_with_the_keyboard_and_can_link_the_page(
