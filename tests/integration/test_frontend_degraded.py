@@ -59,7 +59,7 @@ async def test_a_form_post_without_its_csrf_token_is_refused(settings: Settings)
     async with frontend(settings) as web:
         await web.get("/signin")
         refused = await web.post("/signin", data={"email": "a@example.com", "password": "x"})
-        assert refused.status_code == 403 and "did not come from this shop" in refused.text
+        assert refused.status_code == 403 and "did not come from this site" in refused.text
         assert (await web.get("/orders")).status_code == 303  # not signed in: sent to sign in
 
 

@@ -14,9 +14,13 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from starlette.middleware.sessions import SessionMiddleware
 
-from eventshop.platform.errors import Forbidden, RateLimited
+from eventshop.platform.errors import RateLimited
 from eventshop.platform.identity import CONSOLE_PASSWORD, CONSOLE_SESSION_SECRET, MissingKeys, secrets_dir
 from eventshop.platform.settings import EnvSettings, Settings
+from eventshop.platform.web_session import csrf_token as csrf_token  # the app's pages use them from here
+from eventshop.platform.web_session import flash as flash
+from eventshop.platform.web_session import take_flashes as take_flashes
+from eventshop.platform.web_session import verify_csrf as verify_csrf
 
 COOKIE = "eventshop_console"
 FAILURES_ALLOWED = 5  # wrong passwords per minute before sign-in pauses
@@ -100,30 +104,3 @@ def sign_in(request: Request, password: str) -> bool:
 
 def sign_out(request: Request) -> None:
     request.session.clear()
-
-
-def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(24)
-        request.session["csrf"] = token
-    return str(token)
-
-
-async def verify_csrf(request: Request) -> None:
-    """App-wide dependency: every POST carries this session's token in its `csrf` field."""
-    if request.method != "POST":
-        return
-    form = await request.form()
-    expected = str(request.session.get("csrf", ""))
-    given = form.get("csrf")
-    if not expected or not isinstance(given, str) or not hmac.compare_digest(expected.encode(), given.encode()):
-        raise Forbidden("The form expired; reload the page and try again.", code="csrf_failed")
-
-
-def flash(request: Request, message: str, kind: str = "info") -> None:
-    request.session.setdefault("flash", []).append({"message": message, "kind": kind})
-
-
-def take_flashes(request: Request) -> list[dict[str, str]]:
-    return list(request.session.pop("flash", []))

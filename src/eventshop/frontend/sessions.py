@@ -4,9 +4,7 @@ the customer's token that Account hands out with each check, and the CSRF token 
 from __future__ import annotations
 
 import contextlib
-import hmac
 import logging
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,10 +15,14 @@ from pydantic_settings import SettingsConfigDict
 from starlette.middleware.sessions import SessionMiddleware
 
 from eventshop.frontend.clients import Backend, Unavailable
-from eventshop.platform.errors import Forbidden, NotFound
+from eventshop.platform.errors import NotFound
 from eventshop.platform.http import url_path
 from eventshop.platform.identity import FRONTEND_SESSION_SECRET, MissingKeys, secrets_dir
 from eventshop.platform.settings import EnvSettings, Settings
+from eventshop.platform.web_session import csrf_token as csrf_token  # the app's pages use them from here
+from eventshop.platform.web_session import flash as flash
+from eventshop.platform.web_session import take_flashes as take_flashes
+from eventshop.platform.web_session import verify_csrf as verify_csrf
 
 DEV_SECRET = "eventshop-frontend-dev-secret"  # EVENTSHOP_DEV_SECRETS only
 COOKIE = "eventshop_session"
@@ -163,34 +165,6 @@ def sign_out(request: Request) -> None:
     if sid := session_id(request):
         checks(request).forget(sid)
     request.session.clear()
-
-
-def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(24)
-        request.session["csrf"] = token
-    return str(token)
-
-
-async def verify_csrf(request: Request) -> None:
-    """App-wide dependency: every POST must carry this session's token in its `csrf` field."""
-    if request.method != "POST":
-        return
-    form = await request.form()
-    expected = str(request.session.get("csrf", ""))
-    given = form.get("csrf")
-    if not expected or not isinstance(given, str) or not hmac.compare_digest(expected.encode(), given.encode()):
-        raise Forbidden("The form expired or did not come from this shop; reload the page and try again.",
-                        code="csrf_failed")
-
-
-def flash(request: Request, message: str, kind: str = "info") -> None:
-    request.session.setdefault("flash", []).append({"message": message, "kind": kind})
-
-
-def take_flashes(request: Request) -> list[dict[str, str]]:
-    return list(request.session.pop("flash", []))
 
 
 def set_cart_count(request: Request, cart: dict[str, object] | None) -> None:
