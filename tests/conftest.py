@@ -197,3 +197,12 @@ def chaotic_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     )
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def chaotic_orchestrated_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    """The chaotic shop in orchestration: the events Order and Payment still consume come twice and late."""
+    running = start_shop(tmp_path_factory.mktemp("chaos-orchestrated"), EVENTSHOP_CHAOS_DUPLICATES="true",
+                         EVENTSHOP_CHAOS_MAX_DELAY_MS="400", EVENTSHOP_SAGA="orchestration")
+    yield running
+    running.stop()

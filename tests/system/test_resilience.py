@@ -18,8 +18,9 @@ def charges(shop: Shop, order_id: str) -> int:
     return len([m for m in ledger_for(shop, order_id) if m.get("type") == "charge"])
 
 
-def test_every_event_twice_and_out_of_order_gives_the_same_outcomes(chaotic_shop: Shop) -> None:
-    shop = chaotic_shop
+@pytest.mark.parametrize("style", ["choreography", "orchestration"])
+def test_every_event_twice_and_out_of_order_gives_the_same_outcomes(request: pytest.FixtureRequest, style: str) -> None:
+    shop: Shop = request.getfixturevalue("chaotic_shop" if style == "choreography" else "chaotic_orchestrated_shop")
     in_stock = add_product(shop, stock=5, price=1000)
     sold_out = add_product(shop, stock=0)
     happy, declined, undeliverable = sign_up(shop), sign_up(shop, token="tok_declined"), sign_up(shop, postcode="00000")

@@ -89,15 +89,19 @@ def test_out_of_stock_cancels_without_charging_and_tells_the_customer(styled_sho
     settled(shop, lambda: all_mentioned(subjects(shop, customer["email"]), ["stock"]), message="out-of-stock mail")
 
 
-def test_declined_card_cancels_and_releases_the_reservation(styled_shop: Shop) -> None:
+@pytest.mark.parametrize(("card", "reason"), [
+    ("tok_declined", "card_declined"), ("tok_insufficient_funds", "insufficient_funds"),
+    ("tok_expired", "expired_card"),
+])
+def test_a_refused_card_cancels_and_releases_the_reservation(styled_shop: Shop, card: str, reason: str) -> None:
     shop = styled_shop
     product = add_product(shop, stock=3)
-    customer = sign_up(shop, token="tok_declined")
+    customer = sign_up(shop, token=card)
 
     order_id = order(shop, customer["id"], [(product["id"], 2)])
     placed = final_order(shop, order_id)
 
-    assert (placed["status"], placed["reason"]) == ("cancelled", "card_declined")
+    assert (placed["status"], placed["reason"]) == ("cancelled", reason)
     settled(shop, lambda: stock_of(shop, product["id"])["available"] == 3, message="stock restored")
     assert (stock_of(shop, product["id"])["held"], stock_of(shop, product["id"])["sold"]) == (0, 0)
 
@@ -118,6 +122,31 @@ def test_undeliverable_address_refunds_releases_and_cancels(styled_shop: Shop) -
     )
     assert sum(int(m["amount"]) for m in movements) == 1200
     assert len(charges(shop, order_id)) == 1
+
+
+def test_a_checkout_sent_twice_at_once_places_one_order_charged_once(styled_shop: Shop) -> None:
+    """A double click, or a retry after a timeout: the cart is ordered once, whatever the second request gets."""
+    shop = styled_shop
+    product = add_product(shop, stock=5, price=1200)
+    customer = sign_up(shop)
+    with shop.http("cart") as cart:
+        cart.headers.update(shop.as_customer(customer["id"]))
+        assert cart.post(f"/carts/{customer['id']}/lines", json={"product_id": product["id"], "quantity": 1}) \
+            .status_code in (200, 201)
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda _: cart.post(f"/carts/{customer['id']}/checkout", json={}), range(2)))
+    placed = {a.json()["order_id"] for a in answers if a.status_code == 201}
+    assert len(placed) == 1, [a.text for a in answers]
+    assert all(a.status_code == 201 or 400 <= a.status_code < 500 for a in answers), [a.text for a in answers]
+    [order_id] = placed
+    assert final_order(shop, order_id)["status"] == "shipped"
+    with shop.http("order") as orders:
+        orders.headers.update(shop.as_operator("order"))
+        listed = orders.get("/orders", params={"customer_id": customer["id"]}).json()
+    assert [o["id"] for o in listed["items"]] == [order_id]
+    assert len(charges(shop, order_id)) == 1
+    settled(shop, lambda: stock_of(shop, product["id"])["sold"] == 1, message="one unit sold")
+    assert stock_of(shop, product["id"])["available"] == 4
 
 
 def test_a_deactivated_account_cannot_check_out(styled_shop: Shop) -> None:

@@ -25,6 +25,12 @@ import uvloop
 T = TypeVar("T")
 
 
+# Idle keep-alive connections are kept longer than any client here keeps them (aiohttp 30 s, httpx 5 s): a server
+# that closed first (uvicorn's default is 5 s) races a client reusing the connection, and a write then fails
+# with "server disconnected" although the service is fine.
+KEEP_ALIVE_SECONDS = 75
+
+
 class PortInUse(OSError):
     def __init__(self, host: str, port: int, what: str) -> None:
         super().__init__(f"port {port} on {host} for {what} is already in use")
@@ -68,7 +74,7 @@ async def serve_socket(
     """
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,
-                            timeout_graceful_shutdown=graceful_seconds)
+                            timeout_graceful_shutdown=graceful_seconds, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     server = _Server(config)
     loop = asyncio.get_running_loop()
     in_main_thread = threading.current_thread() is threading.main_thread()
