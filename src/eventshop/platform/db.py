@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import hashlib
 import json
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     event,
     insert,
     select,
@@ -43,6 +45,7 @@ from eventshop.contracts.envelope import Envelope, Event
 from eventshop.contracts.events import ALL_EVENTS
 from eventshop.contracts.registry import TOPICS
 from eventshop.platform import sqlite_inline
+from eventshop.platform.statements import Prepared, run_on_sqlite
 from eventshop.platform.tracing import message_traceparent, start_span
 
 if TYPE_CHECKING:
@@ -214,6 +217,7 @@ class UnitOfWork:
         self.staged: list[Envelope] = []
         self._turn: contextlib.AbstractAsyncContextManager[None] | None = None
         self._span: Span | None = None
+        self._sqlite: sqlite3.Connection | None = None
 
     async def __aenter__(self) -> UnitOfWork:
         # Traced only inside a traced request or delivery (not the relay's polling); includes the wait for the
@@ -250,13 +254,41 @@ class UnitOfWork:
                 await turn.__aexit__(None, None, None)
 
     async def _seen(self, incoming: Incoming[Any]) -> bool:
-        inbox = self.db_table("inbox")
-        row = await self.session.execute(
-            select(inbox.c.event_id).where(
-                inbox.c.consumer == incoming.consumer, inbox.c.event_id == incoming.envelope.id
-            )
-        )
-        return row.first() is not None
+        return await self.one(_SEEN, consumer=incoming.consumer, event_id=incoming.envelope.id) is not None
+
+    async def one(self, prepared: Prepared, **params: Any) -> Any:
+        """The first row of a prepared statement (attribute access), or None."""
+        rows = await self.all(prepared, **params)
+        return rows[0] if rows else None
+
+    async def all(self, prepared: Prepared, **params: Any) -> list[Any]:
+        """Every row of a prepared statement."""
+        return (await self._execute(prepared, params))[0]
+
+    async def run(self, prepared: Prepared, params: Sequence[Mapping[str, Any]] | None = None, **named: Any) -> int:
+        """Execute a prepared insert, update or delete (once, or once per mapping in `params`): rows changed."""
+        return (await self._execute(prepared, named if params is None else params))[1]
+
+    async def _execute(
+        self, prepared: Prepared, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> tuple[list[Any], int]:
+        connection = await self._sqlite_connection()
+        if connection is not None:
+            return run_on_sqlite(connection, prepared, params)
+        result: Any = await self.session.execute(prepared.statement, params)
+        if result.returns_rows:
+            rows = list(result.all())
+            return rows, len(rows)
+        return [], result.rowcount
+
+    async def _sqlite_connection(self) -> sqlite3.Connection | None:
+        """SQLite's connection holding this unit of work's transaction (begun on first use), or None."""
+        if self._sqlite is None and self.db.is_sqlite:
+            raw = await (await self.session.connection()).get_raw_connection()
+            driver = raw.driver_connection
+            if isinstance(driver, sqlite_inline.InlineConnection):
+                self._sqlite = driver.sqlite
+        return self._sqlite
 
     def db_table(self, name: str) -> Table:
         return PLATFORM_TABLES[name]
@@ -287,35 +319,19 @@ class UnitOfWork:
             return
         if self.staged:
             await self._serialize_outbox_writers()
-            outbox = self.db_table("outbox")
-            await self.session.execute(
-                insert(outbox),
-                [
-                    {
-                        "event_id": env.id,
-                        "event_type": env.type,
-                        "subject": f"{_topic_of(env.type)}.{env.type}",
-                        "payload": env.to_bytes(),
-                        "created_at": utcnow(),
-                        "published_at": None,
-                    }
-                    for env in self.staged
-                ],
-            )
-        if self.handled is not None:
-            inbox = self.db_table("inbox")
-            await self.session.execute(
-                insert(inbox).values(
-                    consumer=self.handled.consumer,
-                    event_id=self.handled.envelope.id,
-                    event_type=self.handled.envelope.type,
-                    handled_at=utcnow(),
-                )
-            )
+            now = utcnow()
+            await self.run(_OUTBOX_ROW, [
+                {"event_id": env.id, "event_type": env.type, "subject": f"{_topic_of(env.type)}.{env.type}",
+                 "payload": env.to_bytes(), "created_at": now}
+                for env in self.staged
+            ])
         try:
+            if self.handled is not None:
+                await self.run(_INBOX_MARK, consumer=self.handled.consumer, event_id=self.handled.envelope.id,
+                               event_type=self.handled.envelope.type, handled_at=utcnow())
             await self.session.commit()
-        except IntegrityError as exc:
-            if self.handled is not None and "inbox" in str(exc.orig):
+        except (IntegrityError, sqlite3.IntegrityError) as exc:
+            if self.handled is not None and "inbox" in str(getattr(exc, "orig", exc)):
                 raise AlreadyHandled(self.handled.envelope.id) from exc
             raise
         if self.handled is not None:
@@ -344,3 +360,8 @@ def _topic_of(event_type: str) -> str:
 
 
 PLATFORM_TABLES: dict[str, Table] = {t.name: t for t in new_metadata().tables.values()}
+_OUTBOX, _INBOX = PLATFORM_TABLES["outbox"], PLATFORM_TABLES["inbox"]
+_SEEN = Prepared(select(_INBOX.c.event_id).where(
+    _INBOX.c.consumer == bindparam("consumer"), _INBOX.c.event_id == bindparam("event_id")))
+_OUTBOX_ROW = Prepared(insert(_OUTBOX), columns=("event_id", "event_type", "subject", "payload", "created_at"))
+_INBOX_MARK = Prepared(insert(_INBOX), columns=("consumer", "event_id", "event_type", "handled_at"))

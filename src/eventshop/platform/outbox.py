@@ -9,10 +9,11 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from nats.js import JetStreamContext
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from eventshop.platform.db import PLATFORM_TABLES, Database, utcnow
 from eventshop.platform.settings import Settings
+from eventshop.platform.statements import Prepared
 from eventshop.platform.telemetry import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from eventshop.platform.tracing import enabled, start_span, traceparent_in
 
@@ -26,6 +27,14 @@ PUBACK_TIMEOUT_SECONDS = 5.0
 IDLE_CHECK_SECONDS = 1.0
 # The relay's own backoff stays short whatever the consumers' retry cap: a broker back up is used at once.
 MAX_PAUSE_SECONDS = 5.0
+PENDING = Prepared(
+    select(OUTBOX.c.id, OUTBOX.c.event_id, OUTBOX.c.event_type, OUTBOX.c.subject, OUTBOX.c.payload)
+    .where(OUTBOX.c.published_at.is_(None))
+    .order_by(OUTBOX.c.id)
+    .limit(BATCH)
+)
+MARK_PUBLISHED = Prepared(update(OUTBOX).where(OUTBOX.c.id == bindparam("row_id")).values(
+    published_at=bindparam("published_at")))
 
 
 class OutboxRelay:
@@ -78,14 +87,7 @@ class OutboxRelay:
         """
         self.db.outbox_signal.clear()
         async with self.db.reading() as uow:
-            rows = (
-                await uow.session.execute(
-                    select(OUTBOX.c.id, OUTBOX.c.event_id, OUTBOX.c.event_type, OUTBOX.c.subject, OUTBOX.c.payload)
-                    .where(OUTBOX.c.published_at.is_(None))
-                    .order_by(OUTBOX.c.id)
-                    .limit(BATCH)
-                )
-            ).all()
+            rows = await uow.all(PENDING)
         if not rows:
             return 0
         spans = [_publish_span(row.subject, row.payload) for row in rows] if enabled() else []
@@ -137,8 +139,9 @@ class OutboxRelay:
         task.add_done_callback(self._chaos_tasks.discard)
 
     async def _mark_published(self, ids: list[int]) -> None:
+        now = utcnow()
         async with self.db.transaction() as uow:
-            await uow.session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(published_at=utcnow()))
+            await uow.run(MARK_PUBLISHED, [{"row_id": row_id, "published_at": now} for row_id in ids])
             await uow.commit()
 
     async def refresh_gauges(self) -> None:

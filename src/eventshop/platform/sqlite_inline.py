@@ -81,6 +81,11 @@ class InlineConnection:
         return self._connection
 
     @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The connection itself, for statements run without SQLAlchemy (see statements.py)."""
+        return self._live
+
+    @property
     def isolation_level(self) -> str | None:
         return self._live.isolation_level
 
