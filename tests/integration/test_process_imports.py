@@ -53,10 +53,10 @@ from eventshop.sandboxes.payment_system.app import create_app
 # Without an OTLP endpoint, tracing loads nothing (the SDK and its exporter cost about 8 MiB per process).
 UNTRACED = ["opentelemetry.sdk", "opentelemetry.exporter", "google.protobuf", "requests"]
 NOT_USED = {
-    "serve order": [*UNTRACED, "jinja2", "alembic", "mako", "rich", "pygments", "yaml", "eventshop.frontend",
+    "serve order": [*UNTRACED, "httpx", "jinja2", "alembic", "mako", "rich", "pygments", "yaml", "eventshop.frontend",
                     "eventshop.sandboxes", "eventshop.services.cart", "eventshop.services.payment"],
     # Jinja2 comes with the first email (services/notification/email_bodies.py).
-    "serve notification": [*UNTRACED, "jinja2", "alembic", "rich", "eventshop.frontend", "eventshop.sandboxes",
+    "serve notification": [*UNTRACED, "httpx", "jinja2", "alembic", "rich", "eventshop.frontend", "eventshop.sandboxes",
                            "eventshop.services.order", "eventshop.services.payment"],
     "frontend": [*UNTRACED, "sqlalchemy", "alembic", "nats", "rich", "eventshop.services", "eventshop.sandboxes"],
     "console": [*UNTRACED, "sqlalchemy", "alembic", "rich", "eventshop.services", "eventshop.sandboxes",

@@ -12,13 +12,12 @@ from typing import Any, ClassVar, Self
 from urllib.parse import quote
 
 import aiohttp
-import httpx
 import stamina
 
 from eventshop.contracts.registry import display_name, requests_from
 from eventshop.platform.errors import DependencyUnavailable, DomainError, NotFound
 from eventshop.platform.identity import Keyring, load_keyring
-from eventshop.platform.instrumentation import ExternalCall, external_call
+from eventshop.platform.instrumentation import external_call
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import CORRELATION_HEADER, current_log_context
 from eventshop.platform.tracing import outgoing_traceparent, span
@@ -45,11 +44,15 @@ class Answer:
         return self.body.decode(errors="replace")
 
 
-class NotConnected(Exception):
+class NoAnswer(Exception):
+    """No whole answer came back: NotConnected or TransportFailed."""
+
+
+class NotConnected(NoAnswer):
     """The callee could not be reached: the request was not sent (safe to try again)."""
 
 
-class TransportFailed(Exception):
+class TransportFailed(NoAnswer):
     """The request may have been sent, but no whole answer came back (timeout, dropped connection)."""
 
 
@@ -184,13 +187,13 @@ class ExternalSystemError(Exception):
         self.status = status
 
     @classmethod
-    def of(cls, response: httpx.Response) -> Self:
+    def of(cls, response: Answer) -> Self:
         """The error an answer carries as {"error": {"code", "message"}}, or its status and text."""
         try:
             error = response.json()["error"]
-            return cls(str(error["code"]), str(error["message"]), response.status_code)
+            return cls(str(error["code"]), str(error["message"]), response.status)
         except (ValueError, KeyError, TypeError):
-            return cls(f"http_{response.status_code}", response.text[:200], response.status_code)
+            return cls(f"http_{response.status}", response.text[:200], response.status)
 
 
 class ExternalSystemClient:
@@ -213,37 +216,50 @@ class ExternalSystemClient:
         retry_pause: float = 0.2,
     ) -> None:
         key = api_key or os.environ.get(self.api_key_env)
-        self.http = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
-            headers={"Authorization": f"Bearer {key}"} if key else {},
-        )
+        self.base_url = base_url
+        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self.timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 2.0))
         self.attempts = max(1, attempts)
         self.retry_pause = retry_pause
+        self._session: aiohttp.ClientSession | None = None
 
-    async def call(self, operation: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One HTTP request to the system, counted, timed and traced as `operation`; httpx's errors pass through."""
+    def _http(self) -> aiohttp.ClientSession:
+        # aiohttp, pooled keep-alive connections: made on first use, inside the event loop that uses it.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                base_url=self.base_url, headers=self.headers, timeout=self.timeout, raise_for_status=False,
+                connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30),
+            )
+        return self._session
+
+    async def call(self, operation: str, method: str, path: str, *, json: Any = None,
+                   params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Answer:
+        """One HTTP request to the system, counted, timed and traced as `operation`.
+
+        NotConnected when it was not sent; TransportFailed when it may have been sent but no whole answer came.
+        """
         with external_call(self.system, operation) as call:
-            response = await self._send(call, method, path, **kwargs)
-            call.answered(response.status_code)
-            return response
-
-    async def _send(self, call: ExternalCall, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return await self.http.request(method, path, **kwargs)
-        except httpx.TimeoutException:
-            call.outcome = "timeout"
-            raise
-        except httpx.ConnectError:
-            call.outcome = "unreachable"
-            raise
+            try:
+                async with self._http().request(method, path, json=json, params=params, headers=headers) as response:
+                    answer = Answer(response.status, await response.read(), str(response.url))
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                call.outcome = "unreachable"
+                raise NotConnected(f"{self.system}: {type(exc).__name__}: {exc}") from exc
+            except TimeoutError as exc:
+                call.outcome = "timeout"
+                raise TransportFailed(f"{self.system}: no answer in time") from exc
+            except aiohttp.ClientError as exc:
+                raise TransportFailed(f"{self.system}: {type(exc).__name__}: {exc}") from exc
+            call.answered(answer.status)
+            return answer
 
     async def pause(self, attempt: int) -> None:
         """Capped exponential backoff with jitter before retry number `attempt` (1, 2, ...)."""
         await asyncio.sleep(min(self.retry_pause * 2 ** (attempt - 1), 2.0) * random.uniform(0.8, 1.2))
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def __aenter__(self) -> Self:
         return self

@@ -6,20 +6,17 @@ idempotency key and retries the charge with the same key (so the provider charge
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
-from eventshop.platform.http import ExternalSystemClient, ExternalSystemError, url_path
+from eventshop.platform.http import Answer, ExternalSystemClient, ExternalSystemError, NoAnswer, NotConnected, url_path
 
 log = logging.getLogger(__name__)
 DECLINE_CODES = frozenset({"card_declined", "insufficient_funds", "expired_card", "invalid_payment_method"})
-# The request never reached the provider: nothing can have been charged.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # The provider did not process the request (busy or down): retry later with the same key.
 NOT_PROCESSED = frozenset({429, 503})
 
@@ -74,19 +71,19 @@ class PaymentSystemClient(ExternalSystemClient):
             try:
                 response = await self.call("charge", "POST", "/v1/payments", json=body,
                                            headers={"Idempotency-Key": idempotency_key})
-            except NOT_SENT as exc:
+            except NotConnected as exc:  # the request never reached the provider: nothing can have been charged
                 log.warning("payment system unreachable for charge %s (%s)", reference, type(exc).__name__)
                 continue
-            except httpx.TransportError as exc:
+            except NoAnswer as exc:
                 maybe_charged = True
                 log.warning("no answer to charge %s (%s); looking it up", reference, type(exc).__name__)
                 found = await self.find_charge(idempotency_key)
                 if found is not None:
                     return found
                 continue
-            if response.status_code in NOT_PROCESSED:
+            if response.status in NOT_PROCESSED:
                 continue
-            if response.status_code == 409 or response.status_code >= 500:
+            if response.status == 409 or response.status >= 500:
                 # 409: the first request with this key is still running; 5xx: it may have been processed.
                 maybe_charged = True
                 continue
@@ -100,9 +97,9 @@ class PaymentSystemClient(ExternalSystemClient):
         try:
             response = await self.call("find_charge", "GET", "/v1/payments",
                                        params={"idempotency_key": idempotency_key})
-        except httpx.TransportError:
+        except NoAnswer:
             return None
-        if response.status_code != 200:
+        if response.status != 200:
             return None
         found = response.json()
         return _charge_result(found[0]) if found else None
@@ -115,17 +112,17 @@ class PaymentSystemClient(ExternalSystemClient):
         """
         try:
             response = await self.call("lookup_charge", "GET", f"/v1/charge-requests/{quote(idempotency_key, safe='')}")
-        except httpx.TransportError as exc:
+        except NoAnswer as exc:
             log.info("payment system not answering the lookup of %s (%s)", idempotency_key, type(exc).__name__)
             return ChargeResult(ChargeOutcome.UNKNOWN)
-        if response.status_code == 404 and ExternalSystemError.of(response).code == "charge_request_not_found":
+        if response.status == 404 and ExternalSystemError.of(response).code == "charge_request_not_found":
             return ChargeResult(ChargeOutcome.ABSENT)
-        if response.status_code != 200:
+        if response.status != 200:
             return ChargeResult(ChargeOutcome.UNKNOWN)
         found = response.json()
         if found.get("state") != "completed":
             return ChargeResult(ChargeOutcome.UNKNOWN)
-        answered = httpx.Response(int(found["status_code"]), json=found["response"])
+        answered = Answer(int(found["status_code"]), json.dumps(found["response"]).encode(), "")
         try:
             return _charge_answer(answered)
         except PaymentSystemError as exc:  # the charge was refused outright (bad key, bad request): not charged
@@ -155,20 +152,20 @@ class PaymentSystemClient(ExternalSystemClient):
                 await self.pause(attempt)
             try:
                 response = await self.call(operation, method, path, **kwargs)
-            except httpx.TransportError as exc:
+            except NoAnswer as exc:
                 log.warning("payment system: %s %s failed (%s)", method, path, type(exc).__name__)
                 continue
             if _worth_retrying(response):
                 continue
-            if response.status_code >= 400:
+            if response.status >= 400:
                 raise PaymentSystemError.of(response)
             return response.json()
         raise PaymentSystemUnavailable(f"no answer from the Payment System for {method} {path}")
 
 
 
-def _worth_retrying(response: httpx.Response) -> bool:
-    status = response.status_code
+def _worth_retrying(response: Answer) -> bool:
+    status = response.status
     in_progress = status == 409 and ExternalSystemError.of(response).code == "idempotency_in_progress"
     return status >= 500 or status == 429 or in_progress
 
@@ -181,8 +178,8 @@ def _charge_result(payment: dict[str, Any]) -> ChargeResult:
     return ChargeResult(ChargeOutcome.SUCCEEDED, payment["id"])
 
 
-def _charge_answer(response: httpx.Response) -> ChargeResult:
-    if response.status_code in (200, 201, 402):
+def _charge_answer(response: Answer) -> ChargeResult:
+    if response.status in (200, 201, 402):
         return _charge_result(response.json())
     error = PaymentSystemError.of(response)
     if error.code == "invalid_payment_method":

@@ -7,9 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from eventshop.platform.http import ExternalSystemClient, ExternalSystemError, url_path
+from eventshop.platform.http import Answer, ExternalSystemClient, ExternalSystemError, NoAnswer, url_path
 
 log = logging.getLogger(__name__)
 # Answers about the parcel itself (its address, its contents); anything else is not the parcel's fault.
@@ -57,7 +55,7 @@ class LogisticsSystemClient(ExternalSystemClient):
         body = {"reference": reference, "carrier": carrier, "recipient": dict(recipient),
                 "items": [dict(item) for item in items], "weight_grams": weight_grams}
         response = await self._request("create_shipment", "POST", "/v1/shipments", json=body)
-        if response.status_code in REFUSAL_STATUSES:
+        if response.status in REFUSAL_STATUSES:
             raise ShipmentRefused.of(response)
         found = _json(response)
         return ShipmentResult(found["id"], found["carrier"], found["tracking_number"], found["status"])
@@ -65,23 +63,23 @@ class LogisticsSystemClient(ExternalSystemClient):
     async def tracking(self, tracking_number: str) -> dict[str, Any] | None:
         """Status, history and estimated delivery; None for a tracking number the system does not know."""
         response = await self._request("tracking", "GET", url_path("v1", "tracking", tracking_number))
-        if response.status_code == 404:
+        if response.status == 404:
             return None
         found: dict[str, Any] = _json(response)
         return found
 
-    async def _request(self, operation: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _request(self, operation: str, method: str, path: str, **kwargs: Any) -> Answer:
         """Retry timeouts, connection failures and 5xx: every call here is safe to repeat."""
         for attempt in range(self.attempts):
             if attempt:
                 await self.pause(attempt)
             try:
                 response = await self.call(operation, method, path, **kwargs)
-            except httpx.TransportError as exc:
+            except NoAnswer as exc:
                 log.warning("logistics system: %s %s failed (%s)", method, path, type(exc).__name__)
                 continue
-            if response.status_code >= 500 or response.status_code == 429:
-                log.warning("logistics system: %s %s answered %s", method, path, response.status_code)
+            if response.status >= 500 or response.status == 429:
+                log.warning("logistics system: %s %s answered %s", method, path, response.status)
                 continue
             return response
         raise LogisticsSystemUnavailable(f"no answer from the Logistics System for {method} {path} "
@@ -89,8 +87,8 @@ class LogisticsSystemClient(ExternalSystemClient):
 
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: Answer) -> Any:
     """The body of a successful answer; any other answer is a LogisticsSystemError."""
-    if response.status_code >= 400:
+    if response.status >= 400:
         raise LogisticsSystemError.of(response)
     return response.json()
