@@ -20,6 +20,7 @@ from eventshop.platform.db import utcnow
 from eventshop.platform.runtime import context_of
 from eventshop.services.order import domain, usecases
 from eventshop.services.order.domain import OrderStatus
+from eventshop.services.order.store import OrderRecord
 from eventshop.services.order.tables import Order
 from eventshop.services.order.usecases import NewOrder, OrderContext, OrderDetails, OrderFilter
 
@@ -58,7 +59,7 @@ class OrderSummary(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, order: Order) -> OrderSummary:
+    def of(cls, order: Order | OrderRecord) -> OrderSummary:
         return cls.model_validate(order, from_attributes=True)
 
 
@@ -71,7 +72,7 @@ class OrderView(OrderSummary):
         summary = OrderSummary.of(found.order)
         return cls(
             **summary.model_dump(),
-            lines=[OrderLine.model_validate(line, from_attributes=True) for line in found.lines],
+            lines=found.lines,
             timeline=[TimelineItem.model_validate(t, from_attributes=True) for t in found.timeline],
         )
 
@@ -95,12 +96,12 @@ class OrderPage(BaseModel):
 )
 async def create_order(ctx: Ctx, body: CreateOrder, response: Response) -> OrderView:
     """Shopping Cart's "Create Order". Idempotent on `order_id`: a repeat answers 200 with the same order."""
-    _, created = await usecases.create_order(
+    found, created = await usecases.create_order(
         ctx, NewOrder(body.order_id, body.cart_id, body.customer_id, body.lines, body.total, body.currency)
     )
     if not created:
         response.status_code = 200
-    return OrderView.of_details(await usecases.get_order(ctx, body.order_id))
+    return OrderView.of_details(found)
 
 
 @router.get("/orders/{order_id}", response_model=OrderView)

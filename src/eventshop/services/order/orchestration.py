@@ -16,15 +16,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from eventshop.contracts.envelope import Event
 from eventshop.platform.db import UnitOfWork, utcnow
 from eventshop.platform.http import NotConnected, TransportFailed
-from eventshop.services.order import domain, saga
+from eventshop.services.order import domain, saga, store
 from eventshop.services.order.saga import Answer, SagaOrder, SagaStatus, Step
-from eventshop.services.order.tables import Order, SagaRow
-from eventshop.services.order.usecases import OrderContext, apply_event, order_lines
+from eventshop.services.order.store import SagaRecord
+from eventshop.services.order.usecases import OrderContext, apply_event
 
 log = logging.getLogger(__name__)
 LEASE_MARGIN_SECONDS = 5.0  # a claimed step is left alone this long after its call's timeout
@@ -76,13 +74,8 @@ async def _due(ctx: OrderContext, room: int, busy: set[str]) -> list[str]:
     if room <= 0:
         return []
     async with ctx.db.reading() as uow:
-        rows = await uow.session.scalars(
-            select(SagaRow.order_id)
-            .where(SagaRow.status == SagaStatus.RUNNING, SagaRow.next_attempt_at <= utcnow())
-            .order_by(SagaRow.next_attempt_at)
-            .limit(room + len(busy))
-        )
-        return [order_id for order_id in rows.all() if order_id not in busy][:room]
+        due = await store.due_sagas(uow, utcnow(), room + len(busy))
+        return [order_id for order_id in due if order_id not in busy][:room]
 
 
 async def _drive(ctx: OrderContext, order_id: str) -> None:
@@ -99,15 +92,16 @@ async def _drive(ctx: OrderContext, order_id: str) -> None:
 
 async def _claim(ctx: OrderContext, order_id: str) -> tuple[Step, SagaOrder, dict[str, Any]] | None:
     async with ctx.db.transaction() as uow:
-        row = await uow.session.get(SagaRow, order_id, with_for_update=True)
+        row = await store.lock_saga(uow, order_id)
         now = utcnow()
         if row is None or row.status != SagaStatus.RUNNING or (row.next_attempt_at and row.next_attempt_at > now):
             return None
         step = Step(row.step)
-        row.next_attempt_at = now + timedelta(seconds=saga.timeout_of(step) + LEASE_MARGIN_SECONDS)
-        order = await uow.session.get(Order, order_id)
+        await store.lease_saga(uow, order_id, now + timedelta(seconds=saga.timeout_of(step) + LEASE_MARGIN_SECONDS))
+        order = await store.find_order(uow, order_id)
         assert order is not None
-        about = SagaOrder(order.id, order.customer_id, await order_lines(uow, order.id), order.total, order.currency)
+        lines = await store.order_lines(uow, order.id)
+        about = SagaOrder(order.id, order.customer_id, lines, order.total, order.currency)
         facts = dict(row.facts)
         await uow.commit()
     return step, about, facts
@@ -132,11 +126,12 @@ async def _call(ctx: OrderContext, step: Step, order: SagaOrder, facts: dict[str
 async def _record(ctx: OrderContext, step: Step, order: SagaOrder, tried: Tried) -> bool:
     """The answer, its effect on the order and the next step, in one transaction; True if that step is due now."""
     async with ctx.db.transaction() as uow:
-        row = await uow.session.get(SagaRow, order.order_id, with_for_update=True)
+        row = await store.lock_saga(uow, order.order_id)
         if row is None or row.status != SagaStatus.RUNNING or row.step != step:
             return False  # another runner got there first (its lease had run out)
         if tried.answer is None or tried.answer is Answer.NOT_YET:
             _wait(ctx, row, tried)
+            await store.save_saga(uow, row)
             await uow.commit()
             return False
         happened = saga.fact(step, tried.answer, order, tried.body)
@@ -147,18 +142,19 @@ async def _record(ctx: OrderContext, step: Step, order: SagaOrder, tried: Tried)
         done = following is Step.DONE
         row.status = SagaStatus.DONE if done else SagaStatus.RUNNING
         row.next_attempt_at = None if done else row.updated_at
+        await store.save_saga(uow, row)
         await uow.commit()
     return not done
 
 
-async def _learn(uow: UnitOfWork, row: SagaRow, happened: Event | None, key: str) -> None:
+async def _learn(uow: UnitOfWork, row: SagaRecord, happened: Event | None, key: str) -> None:
     """Keep what happened for the notifications, and feed it to the order state machine if it moves orders."""
     if happened is None:
         return
     facts = dict(row.facts)
     facts[happened.type_name()] = json.loads(happened.model_dump_json())
     if happened.type_name() in domain.SAGA_EVENTS:
-        order = await uow.session.get(Order, row.order_id, with_for_update=True)
+        order = await store.find_order(uow, row.order_id, lock=True)
         assert order is not None
         _, announced = await apply_event(uow, order, happened, key)
         if announced is not None:
@@ -166,7 +162,7 @@ async def _learn(uow: UnitOfWork, row: SagaRow, happened: Event | None, key: str
     row.facts = facts
 
 
-def _wait(ctx: OrderContext, row: SagaRow, tried: Tried) -> None:
+def _wait(ctx: OrderContext, row: SagaRecord, tried: Tried) -> None:
     """No answer, an answer that is not final yet, or a refusal: try again later, or park the saga."""
     now = utcnow()
     row.attempts += 1

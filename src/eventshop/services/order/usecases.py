@@ -29,11 +29,12 @@ from eventshop.contracts.values import OrderLine
 from eventshop.platform.db import Database, Incoming, UnitOfWork, utcnow
 from eventshop.platform.errors import Conflict, Invalid, NotFound, NotReady
 from eventshop.platform.settings import EnvSettings, Settings
-from eventshop.services.order import domain
+from eventshop.services.order import domain, store
 from eventshop.services.order.clients import SagaClients
 from eventshop.services.order.domain import Emit, OrderStatus, Outcome
 from eventshop.services.order.saga import SagaStatus, Step
-from eventshop.services.order.tables import Order, OrderLineRow, SagaRow, TimelineEntry
+from eventshop.services.order.store import Entry, OrderRecord, SagaRecord
+from eventshop.services.order.tables import Order
 
 log = logging.getLogger(__name__)
 
@@ -81,44 +82,34 @@ def _check(order: NewOrder) -> None:
         raise Invalid("total does not match the lines", code="total_mismatch")
 
 
-async def create_order(ctx: OrderContext, order: NewOrder) -> tuple[Order, bool]:
-    """Create the order in state `created`; repeating the same request returns the same order."""
+async def create_order(ctx: OrderContext, order: NewOrder) -> tuple[OrderDetails, bool]:
+    """Create the order in state `created`; repeating the same request returns the same order (as it is now)."""
     _check(order)
     async with ctx.db.transaction() as uow:
-        existing = await uow.session.get(Order, order.order_id)
+        existing = await store.find_order(uow, order.order_id)
         if existing is not None:
             if existing.cart_id != order.cart_id or existing.total != order.total:
                 raise Conflict(f"order {order.order_id} exists with other contents", code="order_conflict")
-            return existing, False
-        created = _add_order(uow, order)
-        _timeline(uow, created, "OrderCreated", None, "Order placed")
+            return await _details(uow, existing), False
+        created = await _add_order(uow, order)
+        placed = await _timeline(uow, created, "OrderCreated", None, "Order placed")
         await uow.commit()
-        return created, True
+        return OrderDetails(created, list(order.lines), [placed]), True
 
 
-def _add_order(uow: UnitOfWork, order: NewOrder) -> Order:
+async def _add_order(uow: UnitOfWork, order: NewOrder) -> OrderRecord:
     now = utcnow()
-    row = Order(
-        id=order.order_id,
-        cart_id=order.cart_id,
-        customer_id=order.customer_id,
-        status=OrderStatus.CREATED,
-        total=order.total,
-        currency=order.currency,
-        created_at=now,
-        updated_at=now,
-    )
-    uow.session.add(row)
-    for position, line in enumerate(order.lines):
-        uow.session.add(OrderLineRow(order_id=order.order_id, position=position, **line.model_dump()))
+    row = OrderRecord(id=order.order_id, cart_id=order.cart_id, customer_id=order.customer_id,
+                      status=OrderStatus.CREATED, reason=None, total=order.total, currency=order.currency,
+                      payment_id=None, carrier=None, tracking_number=None, created_at=now, updated_at=now)
+    await store.add_order(uow, row, order.lines)
     return row
 
 
-def _timeline(uow: UnitOfWork, order: Order, event: str, event_id: str | None, detail: str) -> None:
-    uow.session.add(
-        TimelineEntry(order_id=order.id, at=utcnow(), event=event, event_id=event_id, status=order.status,
-                      detail=detail)
-    )
+async def _timeline(uow: UnitOfWork, order: OrderRecord, event: str, event_id: str | None, detail: str) -> Entry:
+    entry = Entry(at=utcnow(), status=order.status, event=event, detail=detail)
+    await store.add_entry(uow, order.id, entry, event_id)
+    return entry
 
 
 def describe(event: Event) -> str:
@@ -144,16 +135,16 @@ async def advance_order(ctx: OrderContext, incoming: Incoming[Any]) -> Outcome:
     async with ctx.db.transaction(handled=incoming) as uow:
         # Locked: Order's consumers run at once, and two events about one order must not both
         # move it from the state they read (on PostgreSQL the later commit would win).
-        order = await uow.session.get(Order, event.order_id, with_for_update=True)
+        order = await store.find_order(uow, event.order_id, lock=True)
         if order is None and isinstance(event, ShoppingCartOrderedEvent):
             # The event carries the whole order, so a lost "Create Order" response costs nothing.
-            order = _add_order(uow, _from_cart_event(event))
+            order = await _add_order(uow, _from_cart_event(event))
         if order is None:
             raise NotReady(f"order {event.order_id} is not ready for {name}")
         outcome, announced = await apply_event(uow, order, event, incoming.envelope.id)
         started = ctx.settings.saga == "orchestration" and isinstance(announced, OrderProcessedEvent)
         if isinstance(announced, OrderProcessedEvent) and started:
-            start_saga(uow, order.id, announced)
+            await start_saga(uow, order.id, announced)
         await uow.commit()
     if started:
         ctx.saga_signal.set()
@@ -161,7 +152,7 @@ async def advance_order(ctx: OrderContext, incoming: Incoming[Any]) -> Outcome:
 
 
 async def apply_event(
-    uow: UnitOfWork, order: Order, event: Event, event_id: str | None
+    uow: UnitOfWork, order: OrderRecord, event: Event, event_id: str | None
 ) -> tuple[Outcome, Event | None]:
     """What happened to a locked order, in either saga style: its new state, timeline entry and the event
     it announces (staged in the outbox), if any. NotReady when the order is not there yet."""
@@ -171,27 +162,29 @@ async def apply_event(
         raise NotReady(f"order {order.id} is not ready for {name}")
     if decision.outcome is Outcome.IGNORE:
         log.info("order %s is %s; %s ignored", order.id, order.status, name)
-        _timeline(uow, order, name, event_id, f"Ignored (order already {order.status})")
+        await _timeline(uow, order, name, event_id, f"Ignored (order already {order.status})")
         return Outcome.IGNORE, None
     assert decision.transition is not None
     _apply(order, event, decision.transition.target)
-    _timeline(uow, order, name, event_id, describe(event))
+    await store.save_order(uow, order)
+    await _timeline(uow, order, name, event_id, describe(event))
     return Outcome.APPLY, await _announce(uow, order, decision.transition.emit)
 
 
-def start_saga(uow: UnitOfWork, order_id: str, processed: OrderProcessedEvent) -> None:
+async def start_saga(uow: UnitOfWork, order_id: str, processed: OrderProcessedEvent) -> None:
     """Orchestration: the order's saga, due at once, committed with the order's move to processing."""
     now = utcnow()
-    uow.session.add(SagaRow(order_id=order_id, status=SagaStatus.RUNNING, step=Step.NOTIFY_CONFIRMED,
-                            facts={processed.type_name(): json.loads(processed.model_dump_json())}, attempts=0,
-                            next_attempt_at=now, updated_at=now))
+    await store.add_saga(uow, SagaRecord(
+        order_id=order_id, status=SagaStatus.RUNNING, step=Step.NOTIFY_CONFIRMED,
+        facts={processed.type_name(): json.loads(processed.model_dump_json())}, attempts=0, failing_since=None,
+        next_attempt_at=now, last_error=None, updated_at=now))
 
 
 def _from_cart_event(event: ShoppingCartOrderedEvent) -> NewOrder:
     return NewOrder(event.order_id, event.cart_id, event.customer_id, event.lines, event.total, event.currency)
 
 
-def _apply(order: Order, event: Event, target: OrderStatus) -> None:
+def _apply(order: OrderRecord, event: Event, target: OrderStatus) -> None:
     order.status = target
     order.updated_at = utcnow()
     match event:
@@ -204,10 +197,10 @@ def _apply(order: Order, event: Event, target: OrderStatus) -> None:
             order.reason = domain.cancellation_reason(event.type_name(), event.reason)
 
 
-async def _announce(uow: UnitOfWork, order: Order, emit: Emit) -> Event | None:
+async def _announce(uow: UnitOfWork, order: OrderRecord, emit: Emit) -> Event | None:
     if emit is Emit.NONE:
         return None
-    lines = await order_lines(uow, order.id)
+    lines = await store.order_lines(uow, order.id)
     common = {"order_id": order.id, "customer_id": order.customer_id, "lines": lines, "total": order.total,
               "currency": order.currency}
     event: Event
@@ -219,31 +212,23 @@ async def _announce(uow: UnitOfWork, order: Order, emit: Emit) -> Event | None:
     return event
 
 
-async def order_lines(uow: UnitOfWork, order_id: str) -> list[OrderLine]:
-    return [OrderLine(**{k: getattr(r, k) for k in OrderLine.model_fields}) for r in await _lines(uow, order_id)]
-
-
-async def _lines(uow: UnitOfWork, order_id: str) -> list[OrderLineRow]:
-    query = select(OrderLineRow).where(OrderLineRow.order_id == order_id).order_by(OrderLineRow.position)
-    return list((await uow.session.scalars(query)).all())
-
-
 @dataclass(frozen=True)
 class OrderDetails:
-    order: Order
-    lines: list[OrderLineRow]
-    timeline: list[TimelineEntry]
+    order: OrderRecord
+    lines: list[OrderLine]
+    timeline: list[Entry]
 
 
 async def get_order(ctx: OrderContext, order_id: str) -> OrderDetails:
     async with ctx.db.reading() as uow:
-        order = await uow.session.get(Order, order_id)
+        order = await store.find_order(uow, order_id)
         if order is None:
             raise NotFound(f"no order {order_id}", code="order_not_found")
-        timeline = await uow.session.scalars(
-            select(TimelineEntry).where(TimelineEntry.order_id == order_id).order_by(TimelineEntry.id)
-        )
-        return OrderDetails(order, await _lines(uow, order_id), list(timeline.all()))
+        return await _details(uow, order)
+
+
+async def _details(uow: UnitOfWork, order: OrderRecord) -> OrderDetails:
+    return OrderDetails(order, await store.order_lines(uow, order.id), await store.timeline(uow, order.id))
 
 
 @dataclass(frozen=True)
