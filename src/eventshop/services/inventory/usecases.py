@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,10 +12,11 @@ from sqlalchemy import select
 from eventshop.contracts.events import InventoryOutOfStockEvent, InventoryProcessedEvent
 from eventshop.contracts.events.inventory import StockShortage
 from eventshop.contracts.values import OrderLine
-from eventshop.platform.db import Database, Incoming, utcnow
+from eventshop.platform.db import Database, Incoming, UnitOfWork, utcnow
 from eventshop.platform.errors import Invalid, NotFound, NotReady
 from eventshop.platform.settings import Settings
-from eventshop.services.inventory import domain
+from eventshop.platform.statements import Prepared
+from eventshop.services.inventory import domain, store
 from eventshop.services.inventory.domain import ReservationStatus
 from eventshop.services.inventory.tables import Reservation, ReservationLine, Stock
 
@@ -49,28 +51,18 @@ async def reserve_stock(
 ) -> Reserved:
     """Reserve every line of the order, or nothing; publish the outcome."""
     async with ctx.db.transaction(handled) as uow:
-        existing = await uow.session.get(Reservation, order.order_id)
+        existing = await uow.one(store.RESERVATION_STATUS, order_id=order.order_id)
         if not domain.may_reserve(ReservationStatus(existing.status) if existing else None):
             assert existing is not None
             log.info("order %s already %s; reservation not repeated", order.order_id, existing.status)
             await uow.commit()
             return Reserved(ReservationStatus(existing.status))
-        wanted = domain.requested_quantities(order.lines)
-        rows = (
-            await uow.session.scalars(
-                select(Stock).where(Stock.product_id.in_(wanted)).order_by(Stock.product_id).with_for_update()
-            )
-        ).all()
-        stock = {row.product_id: row for row in rows}
-        plan = domain.plan_reservation(order.lines, {pid: row.available for pid, row in stock.items()})
+        plan = domain.plan_reservation(order.lines, await _lock_available(uow, order.lines))
         now = utcnow()
+        status = ReservationStatus.RESERVED if plan.possible else ReservationStatus.REJECTED
+        await uow.run(store.NEW_RESERVATION, order_id=order.order_id, status=status, created_at=now, updated_at=now)
         if plan.possible:
-            for pid, quantity in plan.take.items():
-                stock[pid].available -= quantity
-                stock[pid].held += quantity
-                stock[pid].updated_at = now
-                uow.session.add(ReservationLine(order_id=order.order_id, product_id=pid, quantity=quantity))
-            status = ReservationStatus.RESERVED
+            await _hold(uow, order.order_id, plan.take, now)
             uow.publish(
                 InventoryProcessedEvent(
                     order_id=order.order_id,
@@ -81,7 +73,6 @@ async def reserve_stock(
                 )
             )
         else:
-            status = ReservationStatus.REJECTED
             uow.publish(
                 InventoryOutOfStockEvent(
                     order_id=order.order_id,
@@ -91,9 +82,36 @@ async def reserve_stock(
                     currency=order.currency,
                 )
             )
-        uow.session.add(Reservation(order_id=order.order_id, status=status, created_at=now, updated_at=now))
         await uow.commit()
         return Reserved(status, plan.shortages)
+
+
+async def _lock_available(uow: UnitOfWork, lines: list[OrderLine]) -> dict[str, int]:
+    """Units available per product of the order, its stock rows locked in product order (no deadlock)."""
+    available: dict[str, int] = {}
+    for product_id in sorted(domain.requested_quantities(lines)):
+        row = await uow.one(store.AVAILABLE_FOR_UPDATE, product_id=product_id)
+        if row is not None:
+            available[product_id] = row.available
+    return available
+
+
+async def _hold(uow: UnitOfWork, order_id: str, take: dict[str, int], now: datetime) -> None:
+    """Move what the order takes from available to held, one reservation line per product."""
+    if take:
+        await uow.run(store.NEW_LINE, [{"order_id": order_id, "product_id": pid, "quantity": quantity}
+                                       for pid, quantity in take.items()])
+        await uow.run(store.HOLD, [{"product": pid, "quantity": quantity, "now": now}
+                                   for pid, quantity in take.items()])
+
+
+async def _move_held(uow: UnitOfWork, order_id: str, move: Prepared, status: ReservationStatus) -> None:
+    """Move the order's held units (`move`: back to available, or to sold) and give its reservation `status`."""
+    now = utcnow()
+    lines = await uow.all(store.RESERVED_LINES, order_id=order_id)
+    if lines:
+        await uow.run(move, [{"product": line.product_id, "quantity": line.quantity, "now": now} for line in lines])
+    await uow.run(store.MOVE_RESERVATION, order=order_id, status=status, now=now)
 
 
 async def release_stock(
@@ -101,26 +119,17 @@ async def release_stock(
 ) -> ReservationStatus:
     """Give back what an order held. A cancel that comes first leaves a marker so the order never reserves."""
     async with ctx.db.transaction(handled) as uow:
-        reservation = await uow.session.get(Reservation, order_id)
-        now = utcnow()
+        reservation = await uow.one(store.RESERVATION_STATUS, order_id=order_id)
         if reservation is None:
-            uow.session.add(
-                Reservation(order_id=order_id, status=ReservationStatus.CANCELLED, created_at=now, updated_at=now)
-            )
+            now = utcnow()
+            await uow.run(store.NEW_RESERVATION, order_id=order_id, status=ReservationStatus.CANCELLED,
+                          created_at=now, updated_at=now)
             await uow.commit()
             return ReservationStatus.CANCELLED
         if not domain.must_release(ReservationStatus(reservation.status)):
             await uow.commit()
             return ReservationStatus(reservation.status)
-        lines = (await uow.session.scalars(select(ReservationLine).where(ReservationLine.order_id == order_id))).all()
-        for line in lines:
-            stock = await uow.session.get(Stock, line.product_id, with_for_update=True)
-            if stock is not None:
-                stock.available += line.quantity
-                stock.held -= line.quantity
-                stock.updated_at = now
-        reservation.status = ReservationStatus.RELEASED
-        reservation.updated_at = now
+        await _move_held(uow, order_id, store.RELEASE, ReservationStatus.RELEASED)
         await uow.commit()
         return ReservationStatus.RELEASED
 
@@ -130,7 +139,7 @@ async def sell_stock(
 ) -> ReservationStatus:
     """A shipped order's held units are sold. Its reservation exists before it can ship: wait for it if not."""
     async with ctx.db.transaction(handled) as uow:
-        reservation = await uow.session.get(Reservation, order_id, with_for_update=True)
+        reservation = await uow.one(store.RESERVATION_STATUS_FOR_UPDATE, order_id=order_id)
         if reservation is None:
             raise NotReady(f"order {order_id} shipped but its reservation is not here yet")
         status = ReservationStatus(reservation.status)
@@ -139,16 +148,7 @@ async def sell_stock(
                 log.warning("order %s shipped while its reservation is %s; stock unchanged", order_id, status)
             await uow.commit()
             return status
-        now = utcnow()
-        lines = (await uow.session.scalars(select(ReservationLine).where(ReservationLine.order_id == order_id))).all()
-        for line in lines:
-            stock = await uow.session.get(Stock, line.product_id, with_for_update=True)
-            if stock is not None:
-                stock.held -= line.quantity
-                stock.sold += line.quantity
-                stock.updated_at = now
-        reservation.status = ReservationStatus.SHIPPED
-        reservation.updated_at = now
+        await _move_held(uow, order_id, store.SELL, ReservationStatus.SHIPPED)
         await uow.commit()
         return ReservationStatus.SHIPPED
 

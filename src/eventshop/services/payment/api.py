@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
@@ -13,7 +13,7 @@ from eventshop.platform.auth import CustomerOrOperator, callers_of_request, requ
 from eventshop.platform.errors import Conflict, NotReady
 from eventshop.platform.runtime import context_of
 from eventshop.services.payment import usecases
-from eventshop.services.payment.tables import Payment, PaymentHistory
+from eventshop.services.payment.store import PaymentRecord
 from eventshop.services.payment.usecases import OrderToPay, PaymentContext
 
 router = APIRouter(tags=["payments"])
@@ -39,7 +39,7 @@ class PaymentView(BaseModel):
     history: list[HistoryItem] = []
 
     @classmethod
-    def of(cls, payment: Payment, history: list[PaymentHistory]) -> PaymentView:
+    def of(cls, payment: PaymentRecord, history: list[Any]) -> PaymentView:
         view = cls.model_validate(payment, from_attributes=True)
         view.history = [HistoryItem.model_validate(h, from_attributes=True) for h in history]
         return view

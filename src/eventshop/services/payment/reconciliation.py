@@ -20,8 +20,9 @@ from sqlalchemy import func, select
 
 from eventshop.platform.db import utcnow
 from eventshop.platform.settings import EnvSettings
-from eventshop.services.payment import domain
+from eventshop.services.payment import domain, store
 from eventshop.services.payment.domain import PaymentStatus, Reconciled
+from eventshop.services.payment.store import PaymentRecord
 from eventshop.services.payment.tables import Payment
 from eventshop.services.payment.usecases import ChargeDecision, PaymentContext, charge_key, settle_charge
 
@@ -46,12 +47,12 @@ class ReconcileSettings(EnvSettings):
 async def reconcile_payment(ctx: PaymentContext, order_id: str) -> PaymentStatus | None:
     """Look one unknown charge up; returns the payment's status afterwards (None if there is no payment)."""
     async with ctx.db.reading() as uow:
-        payment = await uow.session.get(Payment, order_id)
+        payment = await store.payment(uow, order_id)
     if payment is None or payment.status != PaymentStatus.UNKNOWN:
         return PaymentStatus(payment.status) if payment else None
     found = await ctx.provider.lookup_charge(charge_key(order_id))
     async with ctx.db.transaction() as uow:
-        payment = await uow.session.get(Payment, order_id, with_for_update=True)
+        payment = await store.payment(uow, order_id, for_update=True)
         if payment is None or payment.status != PaymentStatus.UNKNOWN:  # settled meanwhile
             return PaymentStatus(payment.status) if payment else None
         now = utcnow()
@@ -59,24 +60,25 @@ async def reconcile_payment(ctx: PaymentContext, order_id: str) -> PaymentStatus
         step = domain.reconcile(found.outcome.value, payment.reconcile_checks, unknown_for,
                                 ctx.reconcile_seconds)
         if step.verdict is Reconciled.SUCCEEDED:
-            settle_charge(uow, payment, ChargeDecision(PaymentStatus.SUCCEEDED, found.payment_id))
+            await settle_charge(uow, payment, ChargeDecision(PaymentStatus.SUCCEEDED, found.payment_id))
         elif step.verdict is Reconciled.DECLINED:
-            settle_charge(uow, payment, ChargeDecision(
+            await settle_charge(uow, payment, ChargeDecision(
                 PaymentStatus.FAILED, found.payment_id, domain.decline_reason(found.failure_code),
                 found.failure_message or ""))
         elif step.verdict is Reconciled.NOT_CHARGED:
-            settle_charge(uow, payment, ChargeDecision(
+            await settle_charge(uow, payment, ChargeDecision(
                 PaymentStatus.FAILED, None, domain.NOT_CHARGED_REASON,
                 "the Payment System never received the charge; nothing was charged"))
         else:
             _look_again(payment, step.verdict, step.next_check_in or domain.MAX_CHECK_INTERVAL_SECONDS, unknown_for)
+            await store.save_payment(uow, payment)
         await uow.commit()
         if step.verdict in (Reconciled.SUCCEEDED, Reconciled.DECLINED, Reconciled.NOT_CHARGED):
             log.info("reconciled the charge for order %s after %.0fs: %s", order_id, unknown_for, payment.status)
         return PaymentStatus(payment.status)
 
 
-def _look_again(payment: Payment, verdict: Reconciled, delay: float, unknown_for: float) -> None:
+def _look_again(payment: PaymentRecord, verdict: Reconciled, delay: float, unknown_for: float) -> None:
     payment.reconcile_checks += 1
     payment.next_check_at = utcnow() + timedelta(seconds=delay)
     if verdict is Reconciled.OVERDUE:

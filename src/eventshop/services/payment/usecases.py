@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
-
-from sqlalchemy import select
 
 from eventshop.contracts.events import PaymentFailedEvent, PaymentProcessedEvent
 from eventshop.contracts.values import OrderLine
 from eventshop.platform.db import Database, Incoming, UnitOfWork, utcnow
 from eventshop.platform.errors import NotFound, NotReady
 from eventshop.platform.settings import Settings
-from eventshop.services.payment import domain
+from eventshop.services.payment import domain, store
 from eventshop.services.payment.clients import AccountClient, PaymentData
 from eventshop.services.payment.domain import PaymentStatus
 from eventshop.services.payment.payment_system import ChargeOutcome, PaymentSystemClient
-from eventshop.services.payment.tables import AccountReplica, Payment, PaymentHistory
+from eventshop.services.payment.store import PaymentRecord, ReplicaRecord
 
 log = logging.getLogger(__name__)
 
@@ -47,26 +45,31 @@ def charge_key(order_id: str) -> str:
     return f"order-{order_id}-charge"
 
 
-def _add(uow: UnitOfWork, order: OrderToPay, status: PaymentStatus, detail: str) -> Payment:
+async def _add(uow: UnitOfWork, order: OrderToPay, status: PaymentStatus, detail: str) -> PaymentRecord:
     now = utcnow()
-    payment = Payment(order_id=order.order_id, customer_id=order.customer_id, amount=order.amount,
-                      currency=order.currency, status=status, refunded_amount=0,
-                      lines=[line.model_dump() for line in order.lines], created_at=now, updated_at=now)
-    uow.session.add(payment)
-    uow.session.add(PaymentHistory(order_id=order.order_id, at=now, status=status, detail=detail))
+    payment = PaymentRecord(order_id=order.order_id, customer_id=order.customer_id, amount=order.amount,
+                            currency=order.currency, status=status, provider_payment_id=None, failure_reason=None,
+                            refunded_amount=0, lines=[line.model_dump() for line in order.lines], created_at=now,
+                            updated_at=now, unknown_since=None, next_check_at=None, reconcile_checks=0)
+    await store.add_payment(uow, payment)
+    await store.add_history(uow, order.order_id, now, status, detail)
     return payment
 
 
-def _move(uow: UnitOfWork, payment: Payment, status: PaymentStatus, detail: str) -> None:
-    payment.status, payment.updated_at = status, utcnow()
-    uow.session.add(PaymentHistory(order_id=payment.order_id, at=payment.updated_at, status=status, detail=detail))
+async def _move(
+    uow: UnitOfWork, payment: PaymentRecord, status: PaymentStatus, detail: str, at: datetime | None = None
+) -> None:
+    """The payment's new status, written with whatever else the caller changed, and its history row."""
+    payment.status, payment.updated_at = status, at or utcnow()
+    await store.save_payment(uow, payment)
+    await store.add_history(uow, payment.order_id, payment.updated_at, status, detail)
 
 
 async def open_payment(ctx: PaymentContext, order: OrderToPay, handled: Incoming[Any] | None = None) -> None:
     """A pending payment for the order's total; a later event may have created it already."""
     async with ctx.db.transaction(handled) as uow:
-        if await uow.session.get(Payment, order.order_id) is None:
-            _add(uow, order, PaymentStatus.PENDING, "awaiting stock reservation")
+        if await uow.one(store.PAYMENT_STATUS, order_id=order.order_id) is None:
+            await _add(uow, order, PaymentStatus.PENDING, "awaiting stock reservation")
         await uow.commit()
 
 
@@ -82,8 +85,8 @@ class ChargeView:
 
 async def _read_for_charge(ctx: PaymentContext, order: OrderToPay) -> ChargeView:
     async with ctx.db.reading() as uow:
-        payment = await uow.session.get(Payment, order.order_id)
-        replica = await uow.session.get(AccountReplica, order.customer_id)
+        payment = await uow.one(store.PAYMENT_STATUS, order_id=order.order_id)
+        replica = await store.replica(uow, order.customer_id)
     status = PaymentStatus(payment.status) if payment else None
     if replica is None:
         return ChargeView(status)
@@ -125,17 +128,20 @@ async def _attempt_charge(ctx: PaymentContext, order: OrderToPay, view: ChargeVi
 
 async def _remember(uow: UnitOfWork, account_id: str, learned: PaymentData, asked_at: int | None) -> None:
     """Keep what Account told in the replica, unless an account event arrived while it was asked."""
-    replica = await uow.session.get(AccountReplica, account_id, with_for_update=True)
+    replica = await store.replica(uow, account_id, for_update=True)
     token = learned.payment_token if learned.status != "deactivated" else None
     if replica is None and asked_at is None:
         # Revision 0: every Account event (revisions start at 1) is newer and corrects the status.
-        uow.session.add(AccountReplica(account_id=account_id, status=learned.status, revision=0,
-                                       payment_token=token, token_revision=0, updated_at=utcnow()))
+        await store.add_replica(uow, ReplicaRecord(account_id=account_id, status=learned.status, revision=0,
+                                                   payment_token=token, token_revision=0, updated_at=utcnow()))
     elif replica is not None and domain.may_cache_token(asked_at, replica.revision):
         replica.payment_token, replica.token_revision, replica.updated_at = token, replica.revision, utcnow()
+        await store.save_replica(uow, replica)
 
 
-async def charge_payment(ctx: PaymentContext, order: OrderToPay, handled: Incoming[Any] | None = None) -> Payment:
+async def charge_payment(
+    ctx: PaymentContext, order: OrderToPay, handled: Incoming[Any] | None = None
+) -> PaymentRecord:
     """Charge the order's amount once; publish PaymentProcessedEvent or PaymentFailedEvent.
 
     One read transaction, the external calls (Account only when the replica has no token), then one
@@ -146,52 +152,55 @@ async def charge_payment(ctx: PaymentContext, order: OrderToPay, handled: Incomi
     async with ctx.db.transaction(handled) as uow:
         if decision is not None and decision.learned is not None:
             await _remember(uow, order.customer_id, decision.learned, view.replica_revision)
-        payment = await uow.session.get(Payment, order.order_id, with_for_update=True)
+        payment = await store.payment(uow, order.order_id, for_update=True)
         if payment is None:
-            payment = _add(uow, order, PaymentStatus.PENDING, "opened on stock reservation")
+            payment = await _add(uow, order, PaymentStatus.PENDING, "opened on stock reservation")
         if decision is None or not domain.may_charge(PaymentStatus(payment.status)):
             log.info("payment for order %s is already %s; not charged again", order.order_id, payment.status)
             await uow.commit()
             return payment
-        _record_charge(uow, payment, order, decision)
+        await _record_charge(uow, payment, order, decision)
         await uow.commit()
         return payment
 
 
-def _record_charge(uow: UnitOfWork, payment: Payment, order: OrderToPay, decision: ChargeDecision) -> None:
+async def _record_charge(
+    uow: UnitOfWork, payment: PaymentRecord, order: OrderToPay, decision: ChargeDecision
+) -> None:
     payment.lines = payment.lines or [line.model_dump() for line in order.lines]
     if decision.status is PaymentStatus.UNKNOWN:
-        _mark_unknown(uow, payment)
+        await _mark_unknown(uow, payment)
         return
-    settle_charge(uow, payment, decision)
+    await settle_charge(uow, payment, decision)
 
 
-def _mark_unknown(uow: UnitOfWork, payment: Payment) -> None:
+async def _mark_unknown(uow: UnitOfWork, payment: PaymentRecord) -> None:
     """The provider did not answer in time: a state of its own, acked with the delivery; the saga waits."""
     log.warning("charge for order %s has an unknown outcome; the reconciler asks the provider", payment.order_id)
-    _move(uow, payment, PaymentStatus.UNKNOWN, "charge outcome unknown: the Payment System did not answer in time")
-    payment.unknown_since = payment.updated_at
-    payment.reconcile_checks = 0
-    payment.next_check_at = payment.updated_at + timedelta(seconds=domain.next_check_in(0))
+    now = utcnow()
+    payment.unknown_since, payment.reconcile_checks = now, 0
+    payment.next_check_at = now + timedelta(seconds=domain.next_check_in(0))
+    await _move(uow, payment, PaymentStatus.UNKNOWN,
+                "charge outcome unknown: the Payment System did not answer in time", at=now)
 
 
-def settle_charge(uow: UnitOfWork, payment: Payment, decision: ChargeDecision) -> None:
+async def settle_charge(uow: UnitOfWork, payment: PaymentRecord, decision: ChargeDecision) -> None:
     """The charge's known outcome: the payment's new state and PaymentProcessedEvent or PaymentFailedEvent."""
     payment.provider_payment_id = decision.provider_payment_id
     payment.next_check_at = None
     if decision.status is PaymentStatus.SUCCEEDED:
-        _move(uow, payment, PaymentStatus.SUCCEEDED, f"charged {payment.amount} {payment.currency}")
+        await _move(uow, payment, PaymentStatus.SUCCEEDED, f"charged {payment.amount} {payment.currency}")
         uow.publish(PaymentProcessedEvent(
             order_id=payment.order_id, customer_id=payment.customer_id,
             payment_id=decision.provider_payment_id or "", amount=payment.amount, currency=payment.currency,
             lines=[OrderLine.model_validate(line) for line in payment.lines]))
     else:
         payment.failure_reason = decision.reason
-        _move(uow, payment, PaymentStatus.FAILED, f"failed: {decision.reason}")
+        await _move(uow, payment, PaymentStatus.FAILED, f"failed: {decision.reason}")
         _publish_failure(uow, payment, decision.reason or "card_declined", decision.message)
 
 
-def _publish_failure(uow: UnitOfWork, payment: Payment, reason: str, message: str) -> None:
+def _publish_failure(uow: UnitOfWork, payment: PaymentRecord, reason: str, message: str) -> None:
     uow.publish(PaymentFailedEvent(order_id=payment.order_id, customer_id=payment.customer_id,
                                    payment_id=payment.provider_payment_id, amount=payment.amount,
                                    currency=payment.currency, reason=reason, message=message))
@@ -201,19 +210,19 @@ async def void_payment(ctx: PaymentContext, order: OrderToPay, handled: Incoming
     """Out of stock: nothing was charged (charging waits for the reservation), so the pending
     payment is voided here and the order told why; a voided record also stops a late open."""
     async with ctx.db.transaction(handled) as uow:
-        payment = await uow.session.get(Payment, order.order_id, with_for_update=True)
+        payment = await store.payment(uow, order.order_id, for_update=True)
         if payment is None:
-            payment = _add(uow, order, PaymentStatus.PENDING, "opened on stock shortage")
+            payment = await _add(uow, order, PaymentStatus.PENDING, "opened on stock shortage")
         if domain.may_void(PaymentStatus(payment.status)):
             payment.failure_reason = "out_of_stock"
-            _move(uow, payment, PaymentStatus.VOIDED, "voided: out of stock")
+            await _move(uow, payment, PaymentStatus.VOIDED, "voided: out of stock")
             _publish_failure(uow, payment, "out_of_stock", "some items are out of stock")
         await uow.commit()
 
 
-async def _read_payment(ctx: PaymentContext, order_id: str) -> Payment | None:
+async def _read_payment(ctx: PaymentContext, order_id: str) -> PaymentRecord | None:
     async with ctx.db.reading() as uow:
-        return await uow.session.get(Payment, order_id)
+        return await store.payment(uow, order_id)
 
 
 async def refund_payment(ctx: PaymentContext, order_id: str, handled: Incoming[Any] | None = None) -> None:
@@ -228,10 +237,10 @@ async def refund_payment(ctx: PaymentContext, order_id: str, handled: Incoming[A
         refunded = await ctx.provider.refund(charged.provider_payment_id, charged.amount,
                                              idempotency_key=f"order-{order_id}-refund")
     async with ctx.db.transaction(handled) as uow:
-        payment = await uow.session.get(Payment, order_id, with_for_update=True)
+        payment = await store.payment(uow, order_id, for_update=True)
         if refunded is not None and payment is not None and payment.status == PaymentStatus.SUCCEEDED:
             payment.refunded_amount = int(refunded["amount"])
-            _move(uow, payment, PaymentStatus.REFUNDED, f"refunded {payment.refunded_amount} {payment.currency}")
+            await _move(uow, payment, PaymentStatus.REFUNDED, f"refunded {payment.refunded_amount} {payment.currency}")
         await uow.commit()
 
 
@@ -241,10 +250,10 @@ async def replicate_account(
 ) -> None:
     """Keep the account's status; forget a cached payment token that a later revision changed."""
     async with ctx.db.transaction(handled) as uow:
-        replica = await uow.session.get(AccountReplica, account_id, with_for_update=True)
+        replica = await store.replica(uow, account_id, for_update=True)
         if replica is None:
-            uow.session.add(AccountReplica(account_id=account_id, status=status, revision=revision,
-                                           updated_at=utcnow()))
+            await store.add_replica(uow, ReplicaRecord(account_id=account_id, status=status, revision=revision,
+                                                       payment_token=None, token_revision=None, updated_at=utcnow()))
         else:
             if domain.token_outdated(replica.token_revision, revision, changed or []):
                 replica.payment_token, replica.token_revision, replica.updated_at = None, None, utcnow()
@@ -252,15 +261,14 @@ async def replicate_account(
                 replica.status, replica.revision, replica.updated_at = status, revision, utcnow()
             else:
                 log.info("account %s revision %d is stale (have %d)", account_id, revision, replica.revision)
+            await store.save_replica(uow, replica)
         await uow.commit()
 
 
-async def get_payment(ctx: PaymentContext, order_id: str) -> tuple[Payment, list[PaymentHistory]]:
+async def get_payment(ctx: PaymentContext, order_id: str) -> tuple[PaymentRecord, list[Any]]:
+    """The payment and its history, oldest first (rows of at, status and detail)."""
     async with ctx.db.reading() as uow:
-        payment = await uow.session.get(Payment, order_id)
+        payment = await store.payment(uow, order_id)
         if payment is None:
             raise NotFound(f"no payment for order {order_id}", code="payment_not_found")
-        history = await uow.session.scalars(
-            select(PaymentHistory).where(PaymentHistory.order_id == order_id).order_by(PaymentHistory.id)
-        )
-        return payment, list(history.all())
+        return payment, await uow.all(store.HISTORY_OF, order_id=order_id)
