@@ -1,4 +1,5 @@
-"""The operator console against the running shop: sign-in, processes, event flow, dead letters, orders."""
+"""The operator console against the running shop: sign-in, processes, event flow, dead letters, orders, the
+sandboxes' fault switches."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def console(anonymous: httpx.Client, shop: Shop) -> httpx.Client:
 
 
 def test_every_page_asks_for_the_console_password_first(anonymous: httpx.Client, shop: Shop) -> None:
-    for path in ("/", "/flow", "/dead-letters", "/orders", "/orders/any"):
+    for path in ("/", "/flow", "/flow.json", "/dead-letters", "/orders", "/orders/any", "/faults"):
         answer = anonymous.get(path)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/signin?next="), path
     status, page = sign_in(anonymous, "not the password", "/orders")
@@ -73,17 +74,61 @@ def test_the_processes_page_shows_each_process_ready_and_the_backlogs(console: h
     assert "all ready" in page.text and "dead letters" in page.text and "not final after" in page.text
 
 
-def test_the_event_flow_shows_every_topic_with_its_publisher_outbox_and_each_subscriptions_figures(
-    console: httpx.Client,
+def test_the_event_flow_shows_every_topic_with_its_publisher_outbox_rates_and_each_subscriptions_figures(
+    console: httpx.Client, shop: Shop
 ) -> None:
+    console.get("/flow")  # the first look: what the next one's rates are measured from
+    product = add_product(shop, stock=2, price=800)
+    customer = sign_up(shop)
+    final_order(shop, order(shop, customer["id"], [(product["id"], 1)]))
+
     page = console.get("/flow").text
     for topic in ("shopping-cart", "inventory", "payment", "order", "shipping", "account"):
         assert f'data-topic="{topic}"' in page
     payment = page[page.index('data-topic="payment"'):page.index('data-topic="order"')]
     assert "Payment Service</strong> publishes" in payment and "outbox empty" in payment
+    assert re.search(r'data-figure="payment:published">(<0\.1|[\d.]+)/s<', payment), payment
     for consumer in ("order--payment", "shipping--payment", "notification--payment"):
         row = re.search(rf'data-consumer="{consumer}"[^>]*>(.*?)</tr>', payment, re.S)
-        assert row and re.findall(r'class="num">(\d+)</td>', row.group(1)), consumer
+        assert row, consumer
+        assert re.search(rf'data-figure="{consumer}:rate">(<0\.1|[\d.]+)/s<', row.group(1)), row.group(1)
+        assert re.search(rf'data-figure="{consumer}:lag"[^>]*>\d+<', row.group(1)), row.group(1)
+        assert re.search(rf'data-figure="{consumer}:redelivered"[^>]*>\d+<', row.group(1)), row.group(1)
+    assert 'http-equiv="refresh"' in page and "/static/flow.js" in page  # the figures refresh, with or without JS
+
+    refreshed = console.get("/flow.json")
+    assert refreshed.status_code == 200 and refreshed.json()["broker_error"] is None
+    figures = refreshed.json()["figures"]
+    assert set(re.findall(r'data-figure="([^"]+)"', page)) == set(figures)
+    assert figures["order--payment:redelivered"]["text"].isdigit()
+
+
+def test_fault_switches_change_a_sandbox_and_refuse_bad_values_and_forged_forms(console: httpx.Client,
+                                                                                shop: Shop) -> None:
+    page = console.get("/faults")
+    assert page.status_code == 200
+    for sandbox in ("payment-system", "logistics-system", "mail"):
+        assert f'data-sandbox="{sandbox}"' in page.text
+    csrf = csrf_of(page.text)
+    logistics = f"{shop.url('logistics-system')}/admin/faults"
+
+    refused = console.post("/faults/logistics-system", data={"csrf": csrf, "error_rate": "0.5", "latency_ms": "-3"})
+    assert refused.status_code == 422
+    assert "Logistics System: not changed: latency_ms: Input should be greater than or equal to 0" in refused.text
+    assert console.post("/faults/logistics-system", data={"error_rate": "1"}).status_code == 403
+    assert console.post("/faults/elsewhere", data={"csrf": csrf}).status_code == 400
+    assert httpx.get(logistics).json() == {"error_rate": 0.0, "latency_ms": 0, "outage": False}
+    assert httpx.put(logistics, json={"outage": True}).status_code == 401  # only with the sandbox's operator key
+
+    try:
+        changed = console.post("/faults/logistics-system", data={"csrf": csrf, "error_rate": "0", "latency_ms": "250"})
+        assert changed.status_code == 303
+        assert httpx.get(logistics).json() == {"error_rate": 0.0, "latency_ms": 250, "outage": False}
+        assert "Logistics System: 250 ms added." in console.get("/faults").text
+    finally:
+        cleared = console.post("/faults/logistics-system", data={"csrf": csrf, "clear": "yes"})
+    assert cleared.status_code == 303
+    assert httpx.get(logistics).json() == {"error_rate": 0.0, "latency_ms": 0, "outage": False}
 
 
 async def publish_poison(shop: Shop) -> str:

@@ -12,9 +12,11 @@ from typer.testing import CliRunner
 from eventshop.cli.deploy import EXTERNAL, SANDBOXES, SMTP_PORT, render
 from eventshop.cli.deploy import manifests as build
 from eventshop.cli.main import app
+from eventshop.console.app import create_app as console_app
+from eventshop.console.signin import ConsoleSettings
 from eventshop.contracts.registry import SERVICES, requests_from
 from eventshop.platform.broker_auth import login_for
-from eventshop.platform.identity import Principal, load_keyring
+from eventshop.platform.identity import Principal, load_keyring, sandbox_key_variable, sandbox_operator_key
 from eventshop.platform.settings import Settings
 from eventshop.services.notification.email_sender import SmtpSettings
 
@@ -26,7 +28,7 @@ KEY_SECRETS = {d["metadata"]["name"]: d["stringData"] for d in KEYS if d["kind"]
 DEPLOYMENTS = {d["metadata"]["name"]: d for d in DOCUMENTS if d["kind"] == "Deployment"}
 SERVICE_PORTS = {d["metadata"]["name"]: {p["port"] for p in d["spec"]["ports"]} for d in DOCUMENTS
                  if d["kind"] == "Service"}
-PROCESSES = [*SERVICES, "frontend", *SANDBOXES]
+PROCESSES = [*SERVICES, "frontend", *SANDBOXES, "console"]
 
 
 def container(process: str) -> dict[str, Any]:
@@ -35,8 +37,8 @@ def container(process: str) -> dict[str, Any]:
 
 
 def environment(process: str) -> dict[str, str]:
-    """The container's variables as Kubernetes would set them; secrets become `secret:<name>/<key>`, but those
-    `eventshop deploy http-keys` generates, which take their generated values."""
+    """The container's variables as Kubernetes would set them; secrets become `secret:<name>/<key>` (optional ones
+    are left out), but those `eventshop deploy http-keys` generates, which take their generated values."""
     values = {}
     for var in container(process)["env"]:
         if "value" in var:
@@ -44,9 +46,10 @@ def environment(process: str) -> dict[str, str]:
         elif "configMapKeyRef" in var["valueFrom"]:
             ref = var["valueFrom"]["configMapKeyRef"]
             values[var["name"]] = CONFIG_MAPS[ref["name"]][ref["key"]]
-        elif not var["valueFrom"]["secretKeyRef"].get("optional"):
-            ref = var["valueFrom"]["secretKeyRef"]
-            values[var["name"]] = KEY_SECRETS.get(ref["name"], {}).get(ref["key"], f"secret:{ref['name']}/{ref['key']}")
+        elif (ref := var["valueFrom"]["secretKeyRef"])["name"] in KEY_SECRETS:
+            values[var["name"]] = KEY_SECRETS[ref["name"]][ref["key"]]
+        elif not ref.get("optional"):
+            values[var["name"]] = f"secret:{ref['name']}/{ref['key']}"
     return values
 
 
@@ -65,7 +68,7 @@ def test_every_process_has_a_deployment_and_a_service_on_the_same_image() -> Non
     assert {container(p)["image"] for p in PROCESSES} == {"registry.example/eventshop:1"}
     for process in PROCESSES:
         replicas = DEPLOYMENTS[f"eventshop-{process}"]["spec"]["replicas"]
-        assert replicas == (1 if process in SANDBOXES else 2), process
+        assert replicas == (1 if process in (*SANDBOXES, "console") else 2), process
 
 
 @pytest.mark.parametrize("process", [*SERVICES, "frontend"])
@@ -113,7 +116,11 @@ def test_a_bad_option_exits_2() -> None:
 def test_without_sandboxes_the_providers_are_addresses_to_replace_not_missing_services() -> None:
     documents = list(yaml.safe_load_all(render(build("eventshop:1", "nats://n:4222", 1, 3, False), False)))
     names = {d["metadata"]["name"] for d in documents if d["kind"] == "Deployment"}
-    assert names == {f"eventshop-{p}" for p in [*SERVICES, "frontend"]}
+    assert names == {f"eventshop-{p}" for p in [*SERVICES, "frontend", "console"]}
+    [console] = [d for d in documents if d["metadata"]["name"] == "eventshop-console" and d["kind"] == "Deployment"]
+    env = {var["name"]: var for var in console["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["EVENTSHOP_CONSOLE_SANDBOXES"]["value"] == "false"  # it asks no sandbox
+    assert not any(f"EVENTSHOP_{s.upper().replace('-', '_')}_URL" in env for s in SANDBOXES)
     config = next(d for d in documents if d["kind"] == "ConfigMap")["data"]
     assert config["payment-system-url"] == "http://payment-system.invalid"
     assert (config["smtp-host"], config["smtp-port"], config["smtp-start-tls"]) == ("mail.invalid", "587", "true")
@@ -163,10 +170,34 @@ def test_each_process_signs_as_itself_with_its_own_generated_key_and_the_others_
     assert environment(process)["EVENTSHOP_HTTP_KEY"] == KEY_SECRETS[f"eventshop-http-{process}"]["private-key"]
 
 
-def test_the_operator_key_is_generated_but_given_to_no_pod() -> None:
+def test_the_operator_key_is_generated_and_given_only_to_the_console() -> None:
     assert "eventshop-http-operator" in KEY_SECRETS
     for process in PROCESSES:
-        assert all("operator" not in str(var.get("valueFrom", "")) for var in container(process)["env"]), process
+        holds = any("eventshop-http-operator" in str(var.get("valueFrom", "")) for var in container(process)["env"])
+        assert holds == (process == "console"), process
+    without = list(yaml.safe_load_all(render(build("eventshop:1", "nats://n:4222", 1, 3, True, console=False))))
+    assert "eventshop-http-operator" not in str(without) and "console" not in {
+        d["metadata"]["name"].removeprefix("eventshop-") for d in without}
+
+
+def test_the_console_finds_every_process_the_broker_and_the_sandboxes_keys_and_starts(env_of: Any) -> None:
+    env_of("console")
+    settings = Settings()
+    for process in [*SERVICES, "frontend", *SANDBOXES]:
+        assert settings.url(process) == f"http://eventshop-{process}", process
+    assert settings.nats_url == "nats://nats:4222"
+    login = login_for(settings, "operator")
+    assert login is not None and (login.user, login.password) == ("operator", "secret:eventshop-nats-operator/password")
+    console = ConsoleSettings()
+    assert console.password == KEY_SECRETS["eventshop-console"]["password"] and console.secret and console.sandboxes
+    token = load_keyring(settings, "operator").mint("order")
+    assert console_app(settings, console).title == "eventshop console"  # MissingKeys otherwise
+    for sandbox in SANDBOXES:
+        assert sandbox_operator_key(settings, sandbox) == KEY_SECRETS["eventshop-sandbox-operator-keys"][sandbox]
+        assert environment(sandbox)[sandbox_key_variable(sandbox)] == sandbox_operator_key(settings, sandbox)
+
+    env_of("order")
+    assert load_keyring(Settings(), "order").verify(token) == Principal("operator", "operator")
 
 
 def test_network_policies_admit_exactly_the_registrys_callers_and_only_the_frontend_is_exposed() -> None:
@@ -186,6 +217,11 @@ def test_network_policies_admit_exactly_the_registrys_callers_and_only_the_front
     assert admitted("payment") == set() and "eventshop-payment-callers" not in policies  # nobody calls it
     assert admitted("payment-system") == {"payment"} and admitted("mail") == {"notification"}
     assert "from" not in policies["eventshop-frontend-callers"]["ingress"][0]  # the ingress controller's
+    asks = policies["eventshop-console-asks"]  # the console asks every pod, on its http port only
+    assert asks["podSelector"] == {"matchLabels": {"app.kubernetes.io/part-of": "eventshop"}}
+    assert asks["ingress"] == [{"from": [{"podSelector": {"matchLabels": {
+        "app.kubernetes.io/name": "console", "app.kubernetes.io/part-of": "eventshop"}}}], "ports": [{"port": "http"}]}]
+    assert admitted("console") == set() and "eventshop-console-callers" not in policies  # port-forward only
     [ingress] = [d for d in DOCUMENTS if d["kind"] == "Ingress"]
     [rule] = ingress["spec"]["rules"]
     assert {p["backend"]["service"]["name"] for p in rule["http"]["paths"]} == {"eventshop-frontend"}

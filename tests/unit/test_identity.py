@@ -17,6 +17,7 @@ from eventshop.platform.identity import (
     Principal,
     ensure_keys,
     load_keyring,
+    sandbox_operator_key,
 )
 from eventshop.platform.settings import Settings
 
@@ -81,3 +82,19 @@ def test_keys_are_written_once_private_to_the_owner(tmp_path: Path) -> None:
     ensure_keys(tmp_path)
     assert (tmp_path / "order.key").read_text() == first
     assert (tmp_path / "order.key").stat().st_mode & 0o077 == 0
+
+
+def test_each_sandbox_gets_an_operator_key_of_its_own_which_the_environment_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(data_dir=tmp_path, http_secrets_dir=tmp_path)
+    monkeypatch.delenv("EVENTSHOP_PAYMENT_SYSTEM_OPERATOR_KEY", raising=False)
+    monkeypatch.delenv("EVENTSHOP_MAIL_OPERATOR_KEY", raising=False)
+    assert sandbox_operator_key(settings, "payment-system") is None  # nothing written yet: the switches are off
+
+    ensure_keys(tmp_path)
+    keys = {name: sandbox_operator_key(settings, name) for name in ("payment-system", "logistics-system", "mail")}
+    assert all(keys.values()) and len(set(keys.values())) == 3
+    assert (tmp_path / "mail.operator-key").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("EVENTSHOP_MAIL_OPERATOR_KEY", "given")
+    assert sandbox_operator_key(settings, "mail") == "given"

@@ -2,9 +2,10 @@
 
 Every service runs the same image as `eventshop serve <service>`; which other services it calls, and so
 which URLs it is given and which pods may reach it (NetworkPolicies), comes from the registry's requests,
-like the architecture document. Only the frontend is exposed (an Ingress). Secrets (database URLs, HTTP
-keys, broker passwords, provider keys) are referenced, never written here; `eventshop deploy http-keys`
-generates the HTTP keys once.
+like the architecture document. Only the frontend is exposed (an Ingress); the operator console, which asks
+every process and the broker as the operator, is reached with `kubectl port-forward`. Secrets (database URLs,
+HTTP keys, broker passwords, provider keys) are referenced, never written here; `eventshop deploy http-keys`
+generates the HTTP keys, the cookie secrets, the console's password and the sandboxes' operator keys once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ import yaml
 
 from eventshop.contracts.registry import SERVICES, Style, requests_from
 from eventshop.platform.broker_auth import OPERATOR, identities, server_config
-from eventshop.platform.identity import FRONTEND, IDENTITIES, PUBLIC_KEYS, generate_keys, public_keys_of
+from eventshop.platform.identity import (
+    FRONTEND,
+    IDENTITIES,
+    PUBLIC_KEYS,
+    generate_keys,
+    public_keys_of,
+    sandbox_key_variable,
+)
+from eventshop.platform.identity import OPERATOR as OPERATOR_IDENTITY
 from eventshop.platform.settings import env_key, saga_style
 
 PORT = 8080
@@ -24,6 +33,8 @@ SMTP_PORT = 2525
 PART_OF = "eventshop"
 EXTERNAL = {"Payment System": "payment-system", "Logistics System": "logistics-system", "Email System": "mail"}
 SANDBOXES = ("payment-system", "logistics-system", "mail")
+CONSOLE = "console"
+SANDBOX_KEYS = "sandbox-operator-keys"  # one Secret, a key per sandbox: its fault switches (and mail's deleting)
 
 Manifest = dict[str, Any]
 
@@ -52,7 +63,7 @@ def secret_ref(name: str, key: str, optional: bool = False) -> Manifest:
     return {"secretKeyRef": ref}
 
 
-def environment(process: str, saga: Style = "choreography") -> list[Manifest]:
+def environment(process: str, saga: Style = "choreography", sandboxes: bool = True) -> list[Manifest]:
     """What one process needs to know, all of it from the environment (see README, Configuration)."""
     env: list[Manifest] = [
         {"name": "EVENTSHOP_HOST", "value": "0.0.0.0"},
@@ -61,9 +72,11 @@ def environment(process: str, saga: Style = "choreography") -> list[Manifest]:
         {"name": "EVENTSHOP_LOG_JSON", "value": "true"},
     ]
     if process not in SANDBOXES:
-        # its own HTTP identity and everybody's public keys (see platform/identity.py, `deploy http-keys`)
+        # its own HTTP identity (the console's is the operator's) and everybody's public keys (see
+        # platform/identity.py, `deploy http-keys`)
+        identity = OPERATOR_IDENTITY if process == CONSOLE else process
         env += [
-            {"name": "EVENTSHOP_HTTP_KEY", "valueFrom": secret_ref(f"http-{process}", "private-key")},
+            {"name": "EVENTSHOP_HTTP_KEY", "valueFrom": secret_ref(f"http-{identity}", "private-key")},
             {"name": "EVENTSHOP_HTTP_PUBLIC_KEYS",
              "valueFrom": {"configMapKeyRef": {"name": resource_name("http-public-keys"), "key": PUBLIC_KEYS}}},
         ]
@@ -98,19 +111,48 @@ def environment(process: str, saga: Style = "choreography") -> list[Manifest]:
             {"name": "EVENTSHOP_FRONTEND_SECRET", "valueFrom": secret_ref("frontend", "session-key")},
             {"name": "EVENTSHOP_MAIL_URL", "valueFrom": config_ref("mail-url")},
         ]
+    if process in SANDBOXES:
+        env.append(sandbox_key(process))
+    if process == CONSOLE:
+        env += console_environment(sandboxes)
+    return env
+
+
+def sandbox_key(sandbox: str) -> Manifest:
+    """Optional: without it the sandbox's fault switches (and the mail catcher's deleting) are off."""
+    return {"name": sandbox_key_variable(sandbox), "valueFrom": secret_ref(SANDBOX_KEYS, sandbox, optional=True)}
+
+
+def console_environment(sandboxes: bool) -> list[Manifest]:
+    """The console asks every process (health, outboxes, orders) and the broker as the operator."""
+    env: list[Manifest] = [
+        {"name": "EVENTSHOP_NATS_URL", "valueFrom": config_ref("nats-url")},
+        {"name": "EVENTSHOP_NATS_USER", "value": OPERATOR},
+        {"name": "EVENTSHOP_NATS_PASSWORD", "valueFrom": secret_ref(f"nats-{OPERATOR}", "password")},
+        {"name": "EVENTSHOP_CONSOLE_PASSWORD", "valueFrom": secret_ref(CONSOLE, "password")},
+        {"name": "EVENTSHOP_CONSOLE_SECRET", "valueFrom": secret_ref(CONSOLE, "session-key")},
+        {"name": "EVENTSHOP_CONSOLE_SANDBOXES", "value": str(sandboxes).lower()},
+    ]
+    env += [{"name": f"EVENTSHOP_{env_key(name)}_URL", "value": f"http://{resource_name(name)}"}
+            for name in [*SERVICES, FRONTEND]]
+    if sandboxes:
+        env += [{"name": f"EVENTSHOP_{env_key(name)}_URL", "valueFrom": config_ref(f"{name}-url")}
+                for name in SANDBOXES]
+        env += [sandbox_key(name) for name in SANDBOXES]
     return env
 
 
 def arguments(process: str) -> list[str]:
     if process in SERVICES:
         return ["serve", process, "--port", str(PORT)]
-    if process == "frontend":
-        return ["frontend", "--port", str(PORT)]
+    if process in ("frontend", CONSOLE):
+        return [process, "--port", str(PORT)]
     extra = ["--smtp-port", str(SMTP_PORT)] if process == "mail" else []
     return ["sandbox", process, "--port", str(PORT), "--data-dir", "/data", *extra]
 
 
-def deployment(process: str, image: str, replicas: int, saga: Style = "choreography") -> Manifest:
+def deployment(process: str, image: str, replicas: int, saga: Style = "choreography", sandboxes: bool = True
+               ) -> Manifest:
     labels = {"app.kubernetes.io/name": process, "app.kubernetes.io/part-of": PART_OF}
     # services and the frontend tell live from ready; a sandbox has one /health
     ready, live = ("/health", "/health") if process in SANDBOXES else ("/health/ready", "/health/live")
@@ -122,7 +164,7 @@ def deployment(process: str, image: str, replicas: int, saga: Style = "choreogra
         "image": image,
         "args": arguments(process),
         "ports": ports,
-        "env": environment(process, saga),
+        "env": environment(process, saga, sandboxes),
         # a service may wait up to a minute for a forming cluster before it is ready
         "startupProbe": {"httpGet": {"path": live, "port": "http"}, "periodSeconds": 2, "failureThreshold": 45},
         "readinessProbe": {"httpGet": {"path": ready, "port": "http"}, "periodSeconds": 5},
@@ -140,8 +182,9 @@ def deployment(process: str, image: str, replicas: int, saga: Style = "choreogra
         "kind": "Deployment",
         "metadata": {"name": resource_name(process), "labels": labels},
         "spec": {
-            # a sandbox keeps its state in one SQLite file: one replica
-            "replicas": 1 if process in SANDBOXES else replicas,
+            # a sandbox keeps its state in one SQLite file, and the console its rates' samples and its sign-in
+            # throttle in memory: one replica
+            "replicas": 1 if process in (*SANDBOXES, CONSOLE) else replicas,
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": metadata,
@@ -210,8 +253,8 @@ def config_map(nats_url: str, stream_replicas: int, sandboxes: bool) -> Manifest
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": PART_OF}, "data": data}
 
 
-def processes(sandboxes: bool) -> list[str]:
-    return [*SERVICES, "frontend", *(SANDBOXES if sandboxes else ())]
+def processes(sandboxes: bool, console: bool = True) -> list[str]:
+    return [*SERVICES, "frontend", *(SANDBOXES if sandboxes else ()), *((CONSOLE,) if console else ())]
 
 
 def callers(process: str, saga: Style = "choreography") -> list[str]:
@@ -245,6 +288,19 @@ def network_policies(saga: Style = "choreography") -> list[Manifest]:
     return documents
 
 
+def console_policy() -> Manifest:
+    """The console may ask every pod of the shop on its HTTP port (health, outboxes, orders, fault switches);
+    nothing may reach the console itself but `kubectl port-forward`."""
+    part_of = {"app.kubernetes.io/part-of": PART_OF}
+    console = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": CONSOLE, **part_of}}}
+    return {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": resource_name("console-asks")},
+        "spec": {"podSelector": {"matchLabels": part_of}, "policyTypes": ["Ingress"],
+                 "ingress": [{"from": [console], "ports": [{"port": "http"}]}]},
+    }
+
+
 def ingress(host: str, tls_secret: str | None) -> Manifest:
     spec: Manifest = {"rules": [{"host": host, "http": {"paths": [{
         "path": "/", "pathType": "Prefix",
@@ -255,7 +311,8 @@ def ingress(host: str, tls_secret: str | None) -> Manifest:
 
 
 def http_keys() -> list[Manifest]:
-    """A Secret with the private key of each HTTP identity, the ConfigMap of public keys, the cookie secret."""
+    """A Secret with the private key of each HTTP identity, the ConfigMap of public keys, the frontend's cookie
+    secret, the console's password and cookie secret, and the sandboxes' operator keys."""
     import json
     import secrets
 
@@ -269,6 +326,11 @@ def http_keys() -> list[Manifest]:
                       "data": {PUBLIC_KEYS: json.dumps(public_keys_of(private), indent=2) + "\n"}})
     documents.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": resource_name("frontend")},
                       "type": "Opaque", "stringData": {"session-key": secrets.token_urlsafe(32)}})
+    documents.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": resource_name(CONSOLE)},
+                      "type": "Opaque", "stringData": {"password": secrets.token_urlsafe(18),
+                                                       "session-key": secrets.token_urlsafe(32)}})
+    documents.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": resource_name(SANDBOX_KEYS)},
+                      "type": "Opaque", "stringData": {name: secrets.token_urlsafe(32) for name in SANDBOXES}})
     return documents
 
 
@@ -287,11 +349,12 @@ def required_secrets() -> list[str]:
 
 def manifests(image: str, nats_url: str, replicas: int, stream_replicas: int, sandboxes: bool,
               host: str = "shop.example.com", tls_secret: str | None = None,
-              saga: Style = "choreography") -> list[Manifest]:
+              saga: Style = "choreography", console: bool = True) -> list[Manifest]:
     documents = [config_map(nats_url, stream_replicas, sandboxes), setup_job(image)]
-    for process in processes(sandboxes):
-        documents += [deployment(process, image, replicas, saga), service(process)]
-    return [*documents, *network_policies(saga), ingress(host, tls_secret)]
+    for process in processes(sandboxes, console):
+        documents += [deployment(process, image, replicas, saga, sandboxes), service(process)]
+    policies = [*network_policies(saga), *([console_policy()] if console else [])]
+    return [*documents, *policies, ingress(host, tls_secret)]
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -321,19 +384,24 @@ def kubernetes(
     tls_secret: Annotated[str | None, typer.Option(help="a TLS Secret for the Ingress (cert-manager's, say)")] = None,
     saga: Annotated[str, typer.Option(help="choreography or orchestration: EVENTSHOP_SAGA for every process, and "
                                       "the calls the NetworkPolicies admit")] = "choreography",
+    console: Annotated[bool, typer.Option(help="also run the operator console (it holds the operator key; reach it "
+                                          "with kubectl port-forward)")] = True,
 ) -> None:
-    """Print Kubernetes manifests: a Deployment and a Service per process, one ConfigMap, NetworkPolicies that
-    admit only the registry's calls (of the saga style), and an Ingress for the frontend only."""
+    """Print Kubernetes manifests: a Deployment and a Service per process (the operator console's too), one
+    ConfigMap, NetworkPolicies that admit only the registry's calls (of the saga style) and the console's, and an
+    Ingress for the frontend only."""
     style = saga_style("--saga", saga)
-    documents = manifests(image, nats_url, replicas, stream_replicas, sandboxes, host, tls_secret, style)
+    documents = manifests(image, nats_url, replicas, stream_replicas, sandboxes, host, tls_secret, style, console)
     typer.echo(render(documents, sandboxes), nl=False)
 
 
 def http_keys_command() -> None:
     """Print fresh HTTP keys as Kubernetes objects: a Secret per identity (services, frontend, operator), the
-    ConfigMap of public keys, and the frontend's cookie secret. Apply once; apply again to rotate."""
+    ConfigMap of public keys, the frontend's cookie secret, the console's password and cookie secret, and the
+    sandboxes' operator keys. Apply once; apply again to rotate."""
     typer.echo(f"# Generated by `eventshop deploy http-keys`: {len(IDENTITIES)} private keys. Keep the operator's\n"
-               "# (eventshop-http-operator) for the CLI: EVENTSHOP_HTTP_KEY=<its private-key>.")
+               "# (eventshop-http-operator) for the CLI: EVENTSHOP_HTTP_KEY=<its private-key>. The console's\n"
+               "# password: kubectl get secret eventshop-console -o jsonpath='{.data.password}' | base64 -d")
     typer.echo(yaml.dump_all(http_keys(), Dumper=_PlainDumper, sort_keys=False), nl=False)
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from eventshop.cli.preflight import fail
+from eventshop.platform.identity import sandbox_operator_key
 from eventshop.platform.serving import exit_now, run
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import configure_logging
@@ -26,7 +27,7 @@ ApiKey = Annotated[str | None, typer.Option("--require-api-key", help="answer 40
 
 
 class Prepared:
-    """Settings, data folder, fault configuration and bound sockets, or one clear error and exit 1."""
+    """Settings, data folder, fault configuration, operator key and bound sockets, or one clear error and exit 1."""
 
     def __init__(self, name: str, data_dir: Path | None) -> None:
         self.name = name
@@ -39,6 +40,7 @@ class Prepared:
             raise fail(f"invalid failure injection setting: {exc}", 2) from None
         self.folder = data_dir or self.settings.data_dir / "sandboxes" / name
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.operator_key = sandbox_operator_key(self.settings, name)
 
     def bind(self, port: int | None, port_name: str, what: str, option: str) -> socket.socket:
         chosen = port or self.settings.port(port_name)
@@ -52,12 +54,17 @@ class Prepared:
 
 @app.command("payment-system")
 def payment_system(port: Port = None, data_dir: DataDir = None, api_key: ApiKey = None) -> None:
-    """Card payments: test tokens, idempotency keys, captures, voids, refunds, a ledger."""
+    """Card payments: test tokens, idempotency keys, captures, voids, refunds, a ledger.
+
+    Faults switch at run time with the operator key (EVENTSHOP_PAYMENT_SYSTEM_OPERATOR_KEY, else the one
+    `eventshop up` wrote); without one, only the EVENTSHOP_PAYMENT_SYSTEM_ERROR_RATE/_LATENCY_MS/_OUTAGE at start.
+    """
     from eventshop.sandboxes.payment_system.app import create_app as payment_app
 
     prepared = Prepared("payment-system", data_dir)
     sock = prepared.bind(port, "payment-system", "the payment-system sandbox", "--port")
-    run(serve_sandbox(payment_app(prepared.folder, prepared.faults, api_key=api_key), sock))
+    sandbox = payment_app(prepared.folder, prepared.faults, api_key=api_key, operator_key=prepared.operator_key)
+    run(serve_sandbox(sandbox, sock))
     exit_now()
 
 
@@ -69,12 +76,17 @@ def logistics_system(
     step_seconds: Annotated[float | None, typer.Option(
         help="seconds per tracking step (default EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS or 20)")] = None,
 ) -> None:
-    """Shipments with tracking numbers that advance over time; test addresses that are refused."""
+    """Shipments with tracking numbers that advance over time; test addresses that are refused.
+
+    Faults switch at run time with the operator key (EVENTSHOP_LOGISTICS_SYSTEM_OPERATOR_KEY, else the one
+    `eventshop up` wrote).
+    """
     from eventshop.sandboxes.logistics_system.app import create_app as logistics_app
 
     prepared = Prepared("logistics-system", data_dir)
     sock = prepared.bind(port, "logistics-system", "the logistics-system sandbox", "--port")
-    sandbox = logistics_app(prepared.folder, prepared.faults, step_seconds=step_seconds, api_key=api_key)
+    sandbox = logistics_app(prepared.folder, prepared.faults, step_seconds=step_seconds, api_key=api_key,
+                            operator_key=prepared.operator_key)
     run(serve_sandbox(sandbox, sock))
     exit_now()
 
@@ -89,9 +101,10 @@ def mail(
 ) -> None:
     """SMTP mail catcher with a web inbox and a JSON API.
 
-    Deleting messages takes the operator key in EVENTSHOP_MAIL_OPERATOR_KEY; without it, deleting is off.
+    Deleting messages and switching faults at run time take the operator key (EVENTSHOP_MAIL_OPERATOR_KEY, else
+    the one `eventshop up` wrote); without one, both are off.
     """
-    from eventshop.sandboxes.mail.app import operator_key_from_env, run_mail
+    from eventshop.sandboxes.mail.app import run_mail
 
     prepared = Prepared("mail", data_dir)
     web = prepared.bind(port, "mail", "the mail sandbox's web inbox", "--port")
@@ -100,5 +113,5 @@ def mail(
     except typer.Exit:
         web.close()
         raise
-    run(run_mail(prepared.folder, web, smtp, prepared.faults, operator_key=operator_key_from_env()))
+    run(run_mail(prepared.folder, web, smtp, prepared.faults, operator_key=prepared.operator_key))
     exit_now()

@@ -13,9 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from eventshop.console import deadletter_routes, order_routes, signin, signin_routes, status_routes
+from eventshop.console import deadletter_routes, fault_routes, order_routes, signin, signin_routes, status_routes
 from eventshop.console.calls import OperatorCalls
 from eventshop.console.pages import TEMPLATES, error_page
+from eventshop.console.rates import RateSampler
 from eventshop.console.signin import ConsoleSettings, SignInFirst
 from eventshop.platform.errors import DomainError, RateLimited
 from eventshop.platform.security_headers import SECURITY_HEADERS, SecurityHeaders
@@ -41,11 +42,13 @@ def create_app(settings: Settings, console: ConsoleSettings | None = None) -> Fa
                   dependencies=[Depends(signin.verify_csrf)])
     app.state.settings = settings
     app.state.calls = operator
+    app.state.rates = RateSampler()
+    app.state.console = console
     signin.install_sessions(app, settings, console)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(LogContextMiddleware, start_ids=True)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
-    for module in (signin_routes, status_routes, deadletter_routes, order_routes):
+    for module in (signin_routes, status_routes, deadletter_routes, order_routes, fault_routes):
         app.include_router(module.router)
 
     @app.get("/health/live")

@@ -37,6 +37,9 @@ class ConsoleSettings(EnvSettings):
     # The session cookie only over https; `eventshop up` (plain http on this machine) turns it off.
     secure_cookies: bool = True
     session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
+    # The shop runs the three sandboxes (their health and fault switches are shown); false where the real
+    # providers stand in their place.
+    sandboxes: bool = True
 
 
 def _secret(settings: Settings, given: str | None, name: str, variable: str) -> str:

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from eventshop.contracts.registry import SERVICES
-from eventshop.platform.settings import Settings
+from eventshop.platform.settings import Settings, env_key
 
 OPERATOR = "operator"
 FRONTEND = "frontend"
@@ -45,6 +45,9 @@ PUBLIC_KEYS = "public-keys.json"
 FRONTEND_SESSION_SECRET = "frontend-session.secret"  # signs the shop's session cookies (frontend/sessions.py)
 CONSOLE_PASSWORD = "console-password"  # the operator's sign-in to the console (console/signin.py)
 CONSOLE_SESSION_SECRET = "console-session.secret"  # signs the console's session cookie
+# The external systems' stand-ins take no token of ours: each has its own operator key for its fault switches
+# (and the mail catcher's deleting), which only the sandbox and the console hold.
+SANDBOXES = ("payment-system", "logistics-system", "mail")
 ALGORITHM = "EdDSA"
 LEEWAY_SECONDS = 5
 
@@ -161,16 +164,34 @@ def secrets_dir(settings: Settings) -> Path:
 
 def ensure_keys(folder: Path) -> None:
     """A private key file (0600) per identity, the public-keys file, the frontend's and the console's cookie
-    secrets and the console's password, created once (`eventshop up`)."""
+    secrets, the console's password and each sandbox's operator key, created once (`eventshop up`)."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     public = {}
     for identity in IDENTITIES:
         path = _secret_file(folder / f"{identity}.key", lambda: private_text(Ed25519PrivateKey.generate()))
         public[identity] = public_text(Ed25519PrivateKey.from_private_bytes(_decode(path.read_text())))
     (folder / PUBLIC_KEYS).write_text(json.dumps(public, indent=2) + "\n")
-    for name in (FRONTEND_SESSION_SECRET, CONSOLE_SESSION_SECRET):
+    for name in (FRONTEND_SESSION_SECRET, CONSOLE_SESSION_SECRET, *map(sandbox_key_file, SANDBOXES)):
         _secret_file(folder / name, lambda: secrets.token_urlsafe(32))
     _secret_file(folder / CONSOLE_PASSWORD, lambda: secrets.token_urlsafe(18))
+
+
+def sandbox_key_file(sandbox: str) -> str:
+    return f"{sandbox}.operator-key"
+
+
+def sandbox_key_variable(sandbox: str) -> str:
+    return f"EVENTSHOP_{env_key(sandbox)}_OPERATOR_KEY"
+
+
+def sandbox_operator_key(settings: Settings, sandbox: str) -> str | None:
+    """EVENTSHOP_<SANDBOX>_OPERATOR_KEY, else <http secrets dir>/<sandbox>.operator-key (`eventshop up` writes
+    it), else None: what the key guards is off."""
+    given = os.environ.get(sandbox_key_variable(sandbox), "").strip()
+    if given:
+        return given
+    path = secrets_dir(settings) / sandbox_key_file(sandbox)
+    return (path.read_text().strip() or None) if path.is_file() else None
 
 
 def _secret_file(path: Path, make: Callable[[], str]) -> Path:

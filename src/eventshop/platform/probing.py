@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,12 +32,32 @@ def ask(url: str | None, port: int | None, timeout: float = PROBE_SECONDS,
         return greet_broker(port, timeout)
     try:
         response = client.get(url, timeout=timeout) if client else httpx.get(url, timeout=timeout)
-    except httpx.ConnectError:
-        return Answer(responded=False, listening=False, problem="nothing listening")
-    except httpx.TimeoutException:
-        return Answer(responded=False, problem=f"no answer within {timeout:g}s")
     except httpx.HTTPError as exc:
-        return Answer(responded=False, problem=f"{type(exc).__name__}: {exc}")
+        return unanswered(exc, timeout)
+    return answer_of(response)
+
+
+async def ask_async(url: str | None, port: int | None, client: httpx.AsyncClient,
+                    timeout: float = PROBE_SECONDS) -> Answer:
+    """`ask` on the caller's event loop, with its one client: many processes asked at once cost one timeout."""
+    if url is None:
+        return await greet_broker_async(port, timeout)
+    try:
+        response = await client.get(url, timeout=timeout)
+    except httpx.HTTPError as exc:
+        return unanswered(exc, timeout)
+    return answer_of(response)
+
+
+def unanswered(exc: httpx.HTTPError, timeout: float) -> Answer:
+    if isinstance(exc, httpx.ConnectError):
+        return Answer(responded=False, listening=False, problem="nothing listening")
+    if isinstance(exc, httpx.TimeoutException):
+        return Answer(responded=False, problem=f"no answer within {timeout:g}s")
+    return Answer(responded=False, problem=f"{type(exc).__name__}: {exc}")
+
+
+def answer_of(response: httpx.Response) -> Answer:
     try:
         body = response.json()
     except ValueError:
@@ -63,6 +84,30 @@ def greet_broker(port: int | None, timeout: float) -> Answer:
         return Answer(responded=False, problem=f"no greeting within {timeout:g}s")
     except OSError:
         return Answer(responded=False, listening=False, problem="nothing listening")
+    return greeted(greeting)
+
+
+async def greet_broker_async(port: int | None, timeout: float) -> Answer:
+    if port is None:
+        return Answer(responded=False, listening=False, problem="no port")
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
+    except TimeoutError:
+        return Answer(responded=False, problem=f"no greeting within {timeout:g}s")
+    except OSError:
+        return Answer(responded=False, listening=False, problem="nothing listening")
+    try:
+        greeting = await asyncio.wait_for(reader.read(4), timeout)
+    except TimeoutError:
+        return Answer(responded=False, problem=f"no greeting within {timeout:g}s")
+    except OSError:
+        return Answer(responded=False, listening=False, problem="nothing listening")
+    finally:
+        writer.close()
+    return greeted(greeting)
+
+
+def greeted(greeting: bytes) -> Answer:
     if greeting.startswith(b"INFO"):
         return Answer(responded=True, ready=True)
     return Answer(responded=True, problem="not a NATS server greeting")

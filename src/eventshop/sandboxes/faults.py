@@ -1,17 +1,21 @@
-"""Failure injection shared by the sandboxes: error rate, added latency and outage, set by env or admin API."""
+"""Failure injection shared by the sandboxes: error rate, added latency and outage, set by env at start or at
+run time by the sandbox's operator (the admin API, which the operator console's fault switches call)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import random
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from eventshop.platform.settings import env_key
 from eventshop.sandboxes.errors import sandbox_error
+from eventshop.sandboxes.operator import OperatorKey, bearer
 
 ENV_FIELDS = {"ERROR_RATE": "error_rate", "LATENCY_MS": "latency_ms", "OUTAGE": "outage"}
 
@@ -86,8 +90,18 @@ class FaultInjection:
         await sandbox_error(status, code, message)(scope, receive, send)
 
 
-def install_faults(app: FastAPI, faults: FaultConfig, api_prefixes: tuple[str, ...]) -> None:
-    """Apply `faults` to the API routes and serve GET/PUT/PATCH /admin/faults to change them at run time."""
+FAULT_SWITCHES = "changing faults at run time"
+Authorization = Annotated[str | None, Header(include_in_schema=False)]
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Without the sandbox's operator key, or with another (`operator_key_required`)"},
+    403: {"description": "The sandbox was started without an operator key: the switches are off "
+                         "(`fault_switches_disabled`)"},
+}
+
+
+def install_faults(app: FastAPI, faults: FaultConfig, api_prefixes: tuple[str, ...], operator: OperatorKey) -> None:
+    """Apply `faults` to the API routes and serve /admin/faults: GET shows them to anyone, PUT and PATCH change
+    them for the holder of the sandbox's operator key."""
     app.state.faults = faults
     app.add_middleware(FaultInjection, api_prefixes=api_prefixes)
     router = APIRouter(prefix="/admin", tags=["admin"])
@@ -96,15 +110,21 @@ def install_faults(app: FastAPI, faults: FaultConfig, api_prefixes: tuple[str, .
     async def get_faults(request: Request) -> FaultConfig:
         return current_faults(request.app)
 
-    @router.put("/faults")
-    async def replace_faults(request: Request, body: FaultConfig) -> FaultConfig:
+    @router.put("/faults", response_model=FaultConfig, responses=REFUSALS)
+    async def replace_faults(request: Request, body: FaultConfig,
+                             authorization: Authorization = None) -> FaultConfig | JSONResponse:
         """Replace the whole configuration; fields left out go back to no fault."""
+        if refused := operator.refusal(bearer(authorization), FAULT_SWITCHES, "fault_switches_disabled"):
+            return sandbox_error(*refused)
         request.app.state.faults = body
         return body
 
-    @router.patch("/faults")
-    async def change_faults(request: Request, body: FaultUpdate) -> FaultConfig:
+    @router.patch("/faults", response_model=FaultConfig, responses=REFUSALS)
+    async def change_faults(request: Request, body: FaultUpdate,
+                            authorization: Authorization = None) -> FaultConfig | JSONResponse:
         """Change only the fields sent."""
+        if refused := operator.refusal(bearer(authorization), FAULT_SWITCHES, "fault_switches_disabled"):
+            return sandbox_error(*refused)
         changed = current_faults(request.app).model_copy(update=body.model_dump(exclude_none=True))
         request.app.state.faults = changed
         return changed

@@ -13,6 +13,7 @@ from eventshop.platform.apidocs import install_api_docs
 from eventshop.platform.errors import ERROR_RESPONSES
 from eventshop.sandboxes.errors import install_error_handlers, sandbox_error
 from eventshop.sandboxes.faults import FaultConfig, install_faults
+from eventshop.sandboxes.operator import OperatorKey
 
 
 class RequireApiKey:
@@ -41,8 +42,10 @@ def new_sandbox_app(
     api_prefixes: tuple[str, ...],
     *,
     api_key: str | None = None,
+    operator_key: OperatorKey | None = None,
     on_close: Callable[[], None] | None = None,
 ) -> FastAPI:
+    """`operator_key`: who may switch faults at run time (nobody without one)."""
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
@@ -56,7 +59,7 @@ def new_sandbox_app(
     if api_key:
         app.add_middleware(RequireApiKey, api_key=api_key, api_prefixes=api_prefixes)
     # Added last, so it runs first: an outage answers before the key is even checked.
-    install_faults(app, faults, api_prefixes)
+    install_faults(app, faults, api_prefixes, operator_key or OperatorKey(name, None))
 
     @app.get("/health", tags=["health"])
     @app.get("/health/live", tags=["health"])

@@ -29,6 +29,8 @@ from tests.waiting import answers
 TOK_TIMEOUT_SECONDS = 1.5
 STEP_SECONDS = 0.2
 START_DEADLINE = 10.0
+OPERATOR_KEY = "operator-key-for-tests"  # the sandboxes a test starts itself take it for their fault switches
+AS_OPERATOR = {"Authorization": f"Bearer {OPERATOR_KEY}"}
 
 
 @dataclass
@@ -37,8 +39,8 @@ class Sandbox:
     http: httpx.AsyncClient
 
     async def set_faults(self, **faults: Any) -> dict[str, Any]:
-        """Replace the failure injection at run time through the admin endpoint."""
-        response = await self.http.put("/admin/faults", json=faults)
+        """Replace the failure injection at run time through the admin endpoint, with the tests' operator key."""
+        response = await self.http.put("/admin/faults", json=faults, headers=AS_OPERATOR)
         assert response.status_code == 200, response.text
         return dict(response.json())
 

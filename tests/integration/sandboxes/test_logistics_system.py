@@ -18,7 +18,7 @@ from eventshop.services.shipping.logistics_system import (
     ShipmentRefused,
 )
 from tests.conftest import eventually
-from tests.integration.sandboxes.conftest import Sandbox, serving, unique
+from tests.integration.sandboxes.conftest import OPERATOR_KEY, Sandbox, serving, unique
 
 BERLIN = {"name": "Ada", "street": "Invalidenstr. 1", "city": "Berlin", "postcode": "10115", "country": "DE"}
 ITEMS = [{"sku": "KETTLE", "quantity": 1}]
@@ -113,7 +113,8 @@ async def test_the_adapter_is_idempotent_per_reference(logistics_system: Sandbox
 
 @pytest.mark.asyncio
 async def test_an_outage_is_unavailable_and_latency_is_added_at_run_time(tmp_path: Path) -> None:
-    async with serving(create_app(tmp_path, FaultConfig(outage=True))) as sandbox, client(sandbox, 2) as logistics:
+    async with serving(create_app(tmp_path, FaultConfig(outage=True), operator_key=OPERATOR_KEY)) as sandbox, \
+            client(sandbox, 2) as logistics:
         outage = await sandbox.http.post("/v1/shipments", json=shipment())
         assert outage.status_code == 503 and outage.json()["error"]["code"] == "outage"
         with pytest.raises(LogisticsSystemUnavailable):

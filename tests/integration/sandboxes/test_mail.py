@@ -9,10 +9,14 @@ import pytest
 
 from eventshop.sandboxes.runner import bind
 from eventshop.services.notification.email_sender import EmailNotSent, EmailSender, SmtpSettings
-from tests.integration.sandboxes.conftest import MailSandbox, mail_catcher, smtp_relay, unique
-
-OPERATOR_KEY = "operator-key-for-tests"
-AS_OPERATOR = {"Authorization": f"Bearer {OPERATOR_KEY}"}
+from tests.integration.sandboxes.conftest import (
+    AS_OPERATOR,
+    OPERATOR_KEY,
+    MailSandbox,
+    mail_catcher,
+    smtp_relay,
+    unique,
+)
 
 
 @pytest.mark.asyncio

@@ -17,7 +17,7 @@ from eventshop.services.payment.payment_system import (
     PaymentSystemUnavailable,
 )
 from tests.conftest import eventually
-from tests.integration.sandboxes.conftest import TOK_TIMEOUT_SECONDS, Sandbox, serving, unique
+from tests.integration.sandboxes.conftest import OPERATOR_KEY, TOK_TIMEOUT_SECONDS, Sandbox, serving, unique
 
 
 def client(sandbox: Sandbox, *, timeout: float = 5, attempts: int = 3, retry_pause: float = 0.05
@@ -78,7 +78,8 @@ async def test_enough_retries_resolve_a_timeout_within_one_call(payment_system: 
 
 @pytest.mark.asyncio
 async def test_an_outage_is_unavailable_until_the_admin_endpoint_ends_it(tmp_path: Path) -> None:
-    async with serving(create_app(tmp_path, FaultConfig(outage=True))) as sandbox, client(sandbox) as provider:
+    async with serving(create_app(tmp_path, FaultConfig(outage=True), operator_key=OPERATOR_KEY)) as sandbox, \
+            client(sandbox) as provider:
         with pytest.raises(PaymentSystemUnavailable):
             await provider.charge(amount=100, currency="EUR", token="tok_visa", reference="o", idempotency_key="k")
         with pytest.raises(PaymentSystemUnavailable):

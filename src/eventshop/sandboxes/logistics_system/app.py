@@ -21,6 +21,7 @@ from eventshop.sandboxes.errors import sandbox_error
 from eventshop.sandboxes.faults import FaultConfig
 from eventshop.sandboxes.logistics_system.store import ShipmentStore
 from eventshop.sandboxes.logistics_system.tracking import progress, tracking_number
+from eventshop.sandboxes.operator import OperatorKey
 from eventshop.sandboxes.sandbox_app import new_sandbox_app
 
 STEP_SECONDS_ENV = "EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS"
@@ -72,13 +73,15 @@ def refusal(request: ShipmentRequest) -> JSONResponse | None:
 
 
 def create_app(data_dir: Path, faults: FaultConfig | None = None, *, step_seconds: float | None = None,
-               api_key: str | None = None) -> FastAPI:
-    """`step_seconds`: time per tracking step (default EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS or 20)."""
+               api_key: str | None = None, operator_key: str | None = None) -> FastAPI:
+    """`step_seconds`: time per tracking step (default EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS or 20);
+    `operator_key`: who may switch faults at run time."""
     step = step_seconds if step_seconds is not None else float_from_env(STEP_SECONDS_ENV, 20)
     store = ShipmentStore(data_dir / "logistics-system.sqlite3")
     app = new_sandbox_app("logistics-system", "Logistics System (sandbox)", DESCRIPTION,
                           faults or FaultConfig.from_env("logistics-system"), ("/v1/",),
-                          api_key=api_key, on_close=store.close)
+                          api_key=api_key, operator_key=OperatorKey("logistics-system", operator_key),
+                          on_close=store.close)
 
     def found(shipment: dict[str, Any] | None, what: str) -> JSONResponse:
         if shipment is None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import os
 import socket
 from html import escape
 from pathlib import Path
@@ -20,49 +18,25 @@ from eventshop.sandboxes.faults import FaultConfig, current_faults
 from eventshop.sandboxes.mail.catcher import CatchAll, start_smtp
 from eventshop.sandboxes.mail.inbox import inbox_page, message_page, page
 from eventshop.sandboxes.mail.store import MailStore
+from eventshop.sandboxes.operator import OperatorKey, bearer
 from eventshop.sandboxes.runner import serve_sandbox
 from eventshop.sandboxes.sandbox_app import new_sandbox_app
 
 DESCRIPTION = """An SMTP mail catcher: every message sent to its SMTP port is kept and shown here.
 JSON API for tests under /api; the web inbox at /."""
 HTML_BODY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
-OPERATOR_KEY_ENV = "EVENTSHOP_MAIL_OPERATOR_KEY"
-
-
-def operator_key_from_env() -> str | None:
-    return os.environ.get(OPERATOR_KEY_ENV, "").strip() or None
-
-
-class OperatorKey:
-    """Deleting messages takes the key the sandbox was started with; without one, deleting is off."""
-
-    def __init__(self, key: str | None) -> None:
-        self.key = key
-
-    @property
-    def allowed(self) -> bool:
-        return self.key is not None
-
-    def matches(self, sent: str | None) -> bool:
-        return self.key is not None and sent is not None and hmac.compare_digest(sent.encode(), self.key.encode())
-
-    def refusal(self, sent: str | None) -> tuple[int, str, str] | None:
-        """Status, code and message when `sent` may not delete; None when it may."""
-        if self.key is None:
-            return 403, "deleting_disabled", f"deleting messages is off: start the sandbox with {OPERATOR_KEY_ENV}"
-        if not self.matches(sent):
-            return 401, "operator_key_required", "send the sandbox's operator key to delete messages"
-        return None
+DELETING = "deleting messages"
 
 
 def create_app(data_dir: Path, faults: FaultConfig | None = None, operator_key: str | None = None
                ) -> tuple[FastAPI, CatchAll]:
     """The web app and the SMTP handler, sharing one store (closed by `handler.store.close()`) and one
-    fault configuration. `operator_key` allows deleting messages (`DELETE /api/messages`, "Delete all")."""
+    fault configuration. `operator_key` allows deleting messages (`DELETE /api/messages`, "Delete all") and
+    switching faults at run time."""
     store = MailStore(data_dir / "mail.sqlite3")
-    operator = OperatorKey(operator_key)
+    operator = OperatorKey("mail", operator_key)
     app = new_sandbox_app("mail", "Email System (sandbox mail catcher)", DESCRIPTION,
-                          faults or FaultConfig.from_env("mail"), ("/api/",))
+                          faults or FaultConfig.from_env("mail"), ("/api/",), operator_key=operator)
     handler = CatchAll(store, lambda: current_faults(app))
 
     @app.get("/api/messages", tags=["api"])
@@ -90,7 +64,7 @@ def create_app(data_dir: Path, faults: FaultConfig | None = None, operator_key: 
     async def api_clear(authorization: Annotated[str | None, Header(include_in_schema=False)] = None
                         ) -> dict[str, int] | JSONResponse:
         """Delete every message: the operator's, with `Authorization: Bearer <operator key>`."""
-        refused = operator.refusal(authorization.removeprefix("Bearer ") if authorization else None)
+        refused = operator.refusal(bearer(authorization), DELETING, "deleting_disabled")
         return sandbox_error(*refused) if refused else {"deleted": store.clear()}
 
     @app.get("/", response_class=HTMLResponse, tags=["inbox"])
@@ -102,7 +76,7 @@ def create_app(data_dir: Path, faults: FaultConfig | None = None, operator_key: 
     async def clear(request: Request) -> Response:
         """The operator view's "Delete all": a form with the field `operator_key`."""
         form = parse_qs((await request.body())[:4096].decode(errors="replace"))
-        refused = operator.refusal(next(iter(form.get("operator_key", [])), None))
+        refused = operator.refusal(next(iter(form.get("operator_key", [])), None), DELETING, "deleting_disabled")
         if refused:
             return page("Not deleted", f"<p>Nothing was deleted: {escape(refused[2])}.</p><p><a href='/'>Back</a></p>",
                         status=refused[0])

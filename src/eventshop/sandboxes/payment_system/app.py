@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from eventshop.platform.settings import float_from_env
 from eventshop.sandboxes.faults import FaultConfig
+from eventshop.sandboxes.operator import OperatorKey
 from eventshop.sandboxes.payment_system.cards import TEST_CARDS
 from eventshop.sandboxes.payment_system.processing import ChargeRequest, PaymentSystem, RefundRequest, Result
 from eventshop.sandboxes.payment_system.store import PaymentStore
@@ -39,14 +40,17 @@ def create_app(
     *,
     timeout_seconds: float | None = None,
     api_key: str | None = None,
+    operator_key: str | None = None,
 ) -> FastAPI:
-    """`timeout_seconds`: how late tok_timeout answers (default EVENTSHOP_PAYMENT_SYSTEM_TIMEOUT_SECONDS or 30)."""
+    """`timeout_seconds`: how late tok_timeout answers (default EVENTSHOP_PAYMENT_SYSTEM_TIMEOUT_SECONDS or 30);
+    `operator_key`: who may switch faults at run time."""
     delay = timeout_seconds if timeout_seconds is not None else float_from_env(TIMEOUT_SECONDS_ENV, 30)
     store = PaymentStore(data_dir / "payment-system.sqlite3", owner=uuid.uuid4().hex)
     system = PaymentSystem(store, delay)
     app = new_sandbox_app("payment-system", "Payment System (sandbox)", DESCRIPTION,
                           faults or FaultConfig.from_env("payment-system"), ("/v1/",),
-                          api_key=api_key, on_close=store.close)
+                          api_key=api_key, operator_key=OperatorKey("payment-system", operator_key),
+                          on_close=store.close)
     app.state.system = system
 
     @app.get("/v1/test-tokens", tags=["payments"])
