@@ -38,15 +38,15 @@ class OperatorCalls:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def get(self, service: str, *segments: object, **params: Any) -> Any:
+    async def get(self, service: str, *segments: object, timeout: float = TIMEOUT_SECONDS, **params: Any) -> Any:
         """The service's JSON answer, None for a 404; Unanswered when it is down or says no."""
         url = self.settings.url(service) + url_path(*segments)
         headers = {"Authorization": f"Bearer {self.keyring.mint(service)}"}
         query = {key: value for key, value in params.items() if value is not None}
         try:
-            response = await self.client.get(url, params=query, headers=headers)
+            response = await self.client.get(url, params=query, headers=headers, timeout=timeout)
         except httpx.TimeoutException:
-            raise Unanswered(f"{service} did not answer within {TIMEOUT_SECONDS:g}s") from None
+            raise Unanswered(f"{service} did not answer within {timeout:g}s") from None
         except httpx.HTTPError as exc:
             raise Unanswered(f"cannot reach {service} at {self.settings.url(service)}: {type(exc).__name__}") from None
         if response.status_code == 404:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -43,10 +43,7 @@ from eventshop.contracts.envelope import Envelope, Event
 from eventshop.contracts.events import ALL_EVENTS
 from eventshop.contracts.registry import TOPICS
 from eventshop.platform import sqlite_inline
-from eventshop.platform.tracing import message_traceparent, start_span
-
-if TYPE_CHECKING:
-    from opentelemetry.trace import Span
+from eventshop.platform.tracing import Span, message_traceparent, start_span
 
 E = TypeVar("E", bound=Event)
 

@@ -29,6 +29,7 @@ from eventshop.contracts.values import OrderLine
 from eventshop.platform.db import Database, Incoming, UnitOfWork, utcnow
 from eventshop.platform.errors import Conflict, Invalid, NotFound, NotReady
 from eventshop.platform.settings import EnvSettings, Settings
+from eventshop.platform.tracing import current_trace_id
 from eventshop.services.order import domain
 from eventshop.services.order.clients import SagaClients
 from eventshop.services.order.domain import Emit, OrderStatus, Outcome
@@ -117,7 +118,7 @@ def _add_order(uow: UnitOfWork, order: NewOrder) -> Order:
 def _timeline(uow: UnitOfWork, order: Order, event: str, event_id: str | None, detail: str) -> None:
     uow.session.add(
         TimelineEntry(order_id=order.id, at=utcnow(), event=event, event_id=event_id, status=order.status,
-                      detail=detail)
+                      detail=detail, trace_id=current_trace_id())
     )
 
 
