@@ -8,7 +8,7 @@ from eventshop.platform.settings import Settings
 from eventshop.platform.tracing import endpoint_of
 
 
-def test_no_endpoint_means_no_tracing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_endpoint_means_no_export(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("EVENTSHOP_OTLP_ENDPOINT", raising=False)
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
 

@@ -48,14 +48,14 @@ class OperatorCalls:
     def headers(self, service: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keyring.mint(service)}"}
 
-    async def get(self, service: str, *segments: object, **params: Any) -> Any:
+    async def get(self, service: str, *segments: object, timeout: float = TIMEOUT_SECONDS, **params: Any) -> Any:
         """The service's JSON answer, None for a 404; Unanswered when it is down or says no."""
         url = self.settings.url(service) + url_path(*segments)
         query = {key: value for key, value in params.items() if value is not None}
         try:
-            response = await self.client.get(url, params=query, headers=self.headers(service))
+            response = await self.client.get(url, params=query, headers=self.headers(service), timeout=timeout)
         except httpx.TimeoutException:
-            raise Unanswered(f"{service} did not answer within {TIMEOUT_SECONDS:g}s") from None
+            raise Unanswered(f"{service} did not answer within {timeout:g}s") from None
         except httpx.HTTPError as exc:
             raise Unanswered(f"cannot reach {service} at {self.settings.url(service)}: {type(exc).__name__}") from None
         if response.status_code == 404:

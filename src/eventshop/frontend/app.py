@@ -31,6 +31,7 @@ from eventshop.platform.instrumentation import RequestInstruments
 from eventshop.platform.security_headers import SECURITY_HEADERS, SecurityHeaders
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import LogContextMiddleware
+from eventshop.platform.trace_routes import trace_router
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, frontend: FrontendSettings | None = None) -> FastAPI:
     """The app; MissingKeys (a configuration error) without the frontend's key or cookie secret."""
     frontend = frontend or FrontendSettings()
-    load_keyring(settings, FRONTEND)  # refuse to start without an HTTP identity
+    keyring = load_keyring(settings, FRONTEND)  # refuse to start without an HTTP identity
     secret = sessions.cookie_secret(settings, frontend)
     backend = Backend(settings)
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings, frontend: FrontendSettings | None = None) -> 
                   dependencies=[Depends(sessions.check_session), Depends(sessions.verify_csrf)])
     app.state.settings = settings
     app.state.backend = backend
+    app.state.keyring = keyring  # verifies the operator's token on /ops/traces
     sessions.install_sessions(app, frontend, secret, backend)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestInstruments, service="frontend")
@@ -60,6 +62,7 @@ def create_app(settings: Settings, frontend: FrontendSettings | None = None) -> 
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     for module in (catalog_routes, cart_routes, checkout_routes, account_routes, order_routes):
         app.include_router(module.router)
+    app.include_router(trace_router(FRONTEND))
 
     @app.get("/health/live")
     async def live() -> dict[str, str]:

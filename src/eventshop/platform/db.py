@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -46,10 +46,7 @@ from eventshop.contracts.events import ALL_EVENTS
 from eventshop.contracts.registry import TOPICS
 from eventshop.platform import sqlite_inline
 from eventshop.platform.statements import Prepared, run_on_sqlite
-from eventshop.platform.tracing import message_traceparent, start_span
-
-if TYPE_CHECKING:
-    from opentelemetry.trace import Span
+from eventshop.platform.tracing import Span, message_traceparent, start_span
 
 E = TypeVar("E", bound=Event)
 

@@ -6,19 +6,15 @@ import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eventshop.platform.telemetry import EXTERNAL_CALLS, EXTERNAL_SECONDS, HTTP_REQUESTS, HTTP_SECONDS
-from eventshop.platform.tracing import span
-
-if TYPE_CHECKING:
-    from opentelemetry.trace import Span
+from eventshop.platform.tracing import Span, span
 
 UNMATCHED = "unmatched"  # any path no route serves: one label, whatever the path (no cardinality from scanners)
-# Polled by `up`, Prometheus and the probes: measured, never traced.
-UNTRACED = ("/health/", "/metrics", "/static/", "/docs", "/redoc", "/openapi.json")
+# Polled by `up`, Prometheus, the probes and the console (recent traces): measured, never traced.
+UNTRACED = ("/health/", "/metrics", "/static/", "/docs", "/redoc", "/openapi.json", "/ops/")
 
 
 def route_of(scope: Scope) -> str:
@@ -66,13 +62,11 @@ class RequestInstruments:
 
 
 def _describe_served(current: Span, method: str, route: str, status: int) -> None:
-    from opentelemetry.trace import StatusCode
-
     current.update_name(f"{method} {route}")
     current.set_attribute("http.route", route)
     current.set_attribute("http.response.status_code", status)
     if status >= 500:
-        current.set_status(StatusCode.ERROR)
+        current.fail(f"answered {status}")
 
 
 OUTCOMES = ("ok", "refused", "failed", "timeout", "unreachable", "error")
@@ -118,8 +112,6 @@ def external_call(system: str, operation: str) -> Iterator[ExternalCall]:
 
 
 def _describe_call(current: Span, outcome: str) -> None:
-    from opentelemetry.trace import StatusCode
-
     current.set_attribute("eventshop.external.outcome", outcome)
     if outcome != "ok":
-        current.set_status(StatusCode.ERROR, outcome)
+        current.fail(outcome)

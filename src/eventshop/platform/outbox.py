@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nats.js import JetStreamContext
 from sqlalchemy import bindparam, func, select, update
@@ -15,10 +15,7 @@ from eventshop.platform.db import PLATFORM_TABLES, Database, utcnow
 from eventshop.platform.settings import Settings
 from eventshop.platform.statements import Prepared
 from eventshop.platform.telemetry import EVENTS_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
-from eventshop.platform.tracing import enabled, start_span, traceparent_in
-
-if TYPE_CHECKING:
-    from opentelemetry.trace import Span
+from eventshop.platform.tracing import Span, enabled, start_span, traceparent_in
 
 log = logging.getLogger(__name__)
 OUTBOX = PLATFORM_TABLES["outbox"]

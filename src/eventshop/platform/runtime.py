@@ -32,6 +32,7 @@ from eventshop.platform.migrations import upgrade
 from eventshop.platform.outbox import OutboxRelay
 from eventshop.platform.settings import Settings
 from eventshop.platform.telemetry import CONSUMER_ACK_PENDING, CONSUMER_PENDING, LogContextMiddleware
+from eventshop.platform.trace_routes import trace_router
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +284,7 @@ class ServiceRuntime(Generic[C]):
         app.add_middleware(LogContextMiddleware)  # outside: the request's span continues the caller's traceparent
         app.include_router(self.service.router)
         app.include_router(health_router(self))
+        app.include_router(trace_router(self.service.name))
         return app
 
 

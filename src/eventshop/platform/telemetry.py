@@ -9,7 +9,7 @@ import re
 import sys
 import uuid
 from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TextIO
@@ -81,6 +81,16 @@ def log_context(**fields: str | None) -> Iterator[None]:
         yield
     finally:
         _context.reset(token)
+
+
+def bind_trace(traceparent: str, trace_id: str) -> Token[Mapping[str, str]]:
+    """`log_context(traceparent=...)` for the tracer, which does it around every span: release with
+    `unbind_trace`, in the same task."""
+    return _context.set({**_context.get(), "traceparent": traceparent, "trace_id": trace_id})
+
+
+def unbind_trace(token: Token[Mapping[str, str]]) -> None:
+    _context.reset(token)
 
 
 def event_log_context(envelope: Envelope) -> contextlib.AbstractContextManager[None]:

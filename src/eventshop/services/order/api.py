@@ -42,6 +42,7 @@ class TimelineItem(BaseModel):
     status: str
     event: str
     detail: str
+    trace_id: str | None = Field(default=None, description="the trace it happened in (W3C trace id)")
 
 
 class OrderSummary(BaseModel):

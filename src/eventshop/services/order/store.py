@@ -50,6 +50,7 @@ class Entry:
     status: str
     event: str
     detail: str
+    trace_id: str | None = None  # the trace it was written in: the console draws it as a waterfall
 
 
 @dataclass
@@ -88,9 +89,10 @@ ORDER_LINES = Prepared(
     select(*(LINES.c[name] for name in LINE_FIELDS)).where(LINES.c.order_id == bindparam("order_id"))
     .order_by(LINES.c.position)
 )
-NEW_ENTRY = Prepared(insert(TIMELINE), columns=("order_id", "at", "event", "event_id", "status", "detail"))
+NEW_ENTRY = Prepared(insert(TIMELINE),
+                     columns=("order_id", "at", "event", "event_id", "status", "detail", "trace_id"))
 ENTRIES = Prepared(
-    select(TIMELINE.c.at, TIMELINE.c.status, TIMELINE.c.event, TIMELINE.c.detail)
+    select(TIMELINE.c.at, TIMELINE.c.status, TIMELINE.c.event, TIMELINE.c.detail, TIMELINE.c.trace_id)
     .where(TIMELINE.c.order_id == bindparam("order_id"))
     .order_by(TIMELINE.c.id)
 )
@@ -129,7 +131,7 @@ async def order_lines(uow: UnitOfWork, order_id: str) -> list[OrderLine]:
 
 async def add_entry(uow: UnitOfWork, order_id: str, entry: Entry, event_id: str | None) -> None:
     await uow.run(NEW_ENTRY, order_id=order_id, at=entry.at, event=entry.event, event_id=event_id,
-                  status=entry.status, detail=entry.detail)
+                  status=entry.status, detail=entry.detail, trace_id=entry.trace_id)
 
 
 async def timeline(uow: UnitOfWork, order_id: str) -> list[Entry]:

@@ -61,6 +61,8 @@ class TimelineEntry(Base):
     status: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    # The trace it was written in (the checkout's for the saga's events): the console draws it as a waterfall.
+    trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class SagaRow(Base):

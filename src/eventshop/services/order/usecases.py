@@ -29,6 +29,7 @@ from eventshop.contracts.values import OrderLine
 from eventshop.platform.db import Database, Incoming, UnitOfWork, utcnow
 from eventshop.platform.errors import Conflict, Invalid, NotFound, NotReady
 from eventshop.platform.settings import EnvSettings, Settings
+from eventshop.platform.tracing import current_trace_id
 from eventshop.services.order import domain, store
 from eventshop.services.order.clients import SagaClients
 from eventshop.services.order.domain import Emit, OrderStatus, Outcome
@@ -107,7 +108,7 @@ async def _add_order(uow: UnitOfWork, order: NewOrder) -> OrderRecord:
 
 
 async def _timeline(uow: UnitOfWork, order: OrderRecord, event: str, event_id: str | None, detail: str) -> Entry:
-    entry = Entry(at=utcnow(), status=order.status, event=event, detail=detail)
+    entry = Entry(at=utcnow(), status=order.status, event=event, detail=detail, trace_id=current_trace_id())
     await store.add_entry(uow, order.id, entry, event_id)
     return entry
 
