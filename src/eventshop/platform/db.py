@@ -127,6 +127,10 @@ class Database:
         self.service = service
         self.publishes = frozenset(publishes)
         self.is_sqlite = _is_sqlite(url)
+        # A file database on SQLite: units of work that use only prepared statements take their connection
+        # from this pool, without SQLAlchemy's connection, transaction and session objects.
+        self._sqlite_path = _sqlite_file(url)
+        self._idle: list[sqlite3.Connection] = []
         if self.is_sqlite:
             self.engine: AsyncEngine = _sqlite_engine(url, "BEGIN IMMEDIATE")
             self.read_engine = _sqlite_engine(url, "BEGIN")
@@ -164,10 +168,61 @@ class Database:
         async with self.read_engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    def lend(self, begin: str) -> sqlite3.Connection | None:
+        """A pooled SQLite connection with its transaction begun; None when the database is not a SQLite file."""
+        if self._sqlite_path is None:
+            return None
+        connection = self._idle.pop() if self._idle else _open_sqlite(self._sqlite_path)
+        try:
+            connection.execute(begin)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def give_back(self, connection: sqlite3.Connection) -> None:
+        """Return a lent connection, rolling back what was not committed."""
+        if connection.in_transaction:
+            connection.rollback()
+        if len(self._idle) < IDLE_SQLITE_CONNECTIONS:
+            self._idle.append(connection)
+        else:
+            connection.close()
+
     async def dispose(self) -> None:
+        for connection in self._idle:
+            connection.close()
+        self._idle.clear()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+
+
+IDLE_SQLITE_CONNECTIONS = 8
+SQLITE_TIMEOUT_SECONDS = 30
+
+
+def _sqlite_file(url: str) -> str | None:
+    if not _is_sqlite(url):
+        return None
+    path = make_url(url).database
+    return path if path and path != ":memory:" else None
+
+
+def _open_sqlite(path: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=SQLITE_TIMEOUT_SECONDS, isolation_level=None,
+                                 check_same_thread=False)
+    _pragmas(connection)
+    return connection
+
+
+def _pragmas(dbapi_conn: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_TIMEOUT_SECONDS * 1000}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
@@ -188,12 +243,7 @@ def _tune_sqlite(engine: AsyncEngine, begin: str) -> None:
     def on_connect(dbapi_conn: Any, _: ConnectionPoolEntry) -> None:
         if dbapi_conn.isolation_level is not None:
             dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+        _pragmas(dbapi_conn)
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Any) -> None:
@@ -208,17 +258,36 @@ class UnitOfWork:
     """State changes, the events they cause (outbox) and the inbox mark, committed together.
 
     Leaving the block without `commit()` rolls everything back.
+
+    On a SQLite file, a unit of work runs its prepared statements on a pooled connection of its own, without
+    SQLAlchemy; once it touches `session`, everything runs through the session (prepared statements on the
+    session's connection), which it may do only before a prepared statement has written.
     """
 
     def __init__(self, db: Database, handled: Incoming[Any] | None, *, readonly: bool = False) -> None:
         self.db = db
         self.handled = handled
         self.readonly = readonly
-        self.session: AsyncSession = db.read_sessions() if readonly else db.sessions()
+        self._session: AsyncSession | None = None
         self.staged: list[Envelope] = []
         self._turn: contextlib.AbstractAsyncContextManager[None] | None = None
         self._span: Span | None = None
         self._sqlite: sqlite3.Connection | None = None
+        self._lent = False  # _sqlite came from the database's pool, not from the session
+        self._lent_wrote = False  # ... and a prepared statement has written on it
+
+    @property
+    def session(self) -> AsyncSession:
+        """The ORM session of this unit of work (for paths not on prepared statements)."""
+        if self._session is None:
+            if self._lent_wrote:
+                raise RuntimeError("this unit of work wrote with prepared statements; use uow.session before them")
+            if self._lent and self._sqlite is not None:
+                # Only read so far (the inbox check, say): the session takes over on a connection of its own.
+                connection, self._sqlite, self._lent = self._sqlite, None, False
+                self.db.give_back(connection)
+            self._session = self.db.read_sessions() if self.readonly else self.db.sessions()
+        return self._session
 
     async def __aenter__(self) -> UnitOfWork:
         # Traced only inside a traced request or delivery (not the relay's polling); includes the wait for the
@@ -229,8 +298,8 @@ class UnitOfWork:
             self._turn = self.db.writer()
             await self._turn.__aenter__()
         try:
-            if self.handled is not None and await self._seen(self.handled):
-                raise AlreadyHandled(self.handled.envelope.id)
+            if self.handled is not None:
+                await self._check_inbox(self.handled)
         except BaseException:
             await self._close()
             raise
@@ -245,8 +314,12 @@ class UnitOfWork:
         # close() rolls back anything uncommitted and detaches objects without expiring them,
         # so results stay readable after the block.
         try:
-            await self.session.close()
+            if self._session is not None:
+                await self._session.close()
         finally:
+            if self._lent and self._sqlite is not None:
+                connection, self._sqlite, self._lent = self._sqlite, None, False
+                self.db.give_back(connection)
             if self._span is not None:
                 self._span.end()
                 self._span = None
@@ -254,8 +327,10 @@ class UnitOfWork:
                 turn, self._turn = self._turn, None
                 await turn.__aexit__(None, None, None)
 
-    async def _seen(self, incoming: Incoming[Any]) -> bool:
-        return await self.one(_SEEN, consumer=incoming.consumer, event_id=incoming.envelope.id) is not None
+    async def _check_inbox(self, incoming: Incoming[Any]) -> None:
+        """A duplicate delivery raises AlreadyHandled at the start of the block."""
+        if await self.one(_SEEN, consumer=incoming.consumer, event_id=incoming.envelope.id) is not None:
+            raise AlreadyHandled(incoming.envelope.id)
 
     async def one(self, prepared: Prepared, **params: Any) -> Any:
         """The first row of a prepared statement (attribute access), or None."""
@@ -275,6 +350,8 @@ class UnitOfWork:
     ) -> tuple[list[Any], int]:
         connection = await self._sqlite_connection()
         if connection is not None:
+            if self._lent and prepared.writes:
+                self._lent_wrote = True
             return run_on_sqlite(connection, prepared, params)
         result: Any = await self.session.execute(prepared.statement, params)
         if result.returns_rows:
@@ -284,6 +361,9 @@ class UnitOfWork:
 
     async def _sqlite_connection(self) -> sqlite3.Connection | None:
         """SQLite's connection holding this unit of work's transaction (begun on first use), or None."""
+        if self._sqlite is None and self._session is None:
+            self._sqlite = self.db.lend("BEGIN" if self.readonly else "BEGIN IMMEDIATE")
+            self._lent = self._sqlite is not None
         if self._sqlite is None and self.db.is_sqlite:
             raw = await (await self.session.connection()).get_raw_connection()
             driver = raw.driver_connection
@@ -314,9 +394,11 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         if self.readonly:
-            if self.staged or self.session.new or self.session.dirty or self.session.deleted:
+            session = self._session
+            if self.staged or (session is not None and (session.new or session.dirty or session.deleted)):
                 raise RuntimeError("a read-only unit of work cannot commit changes; use db.transaction()")
-            await self.session.rollback()
+            if session is not None:
+                await session.rollback()
             return
         if self.staged:
             await self._serialize_outbox_writers()
@@ -330,7 +412,10 @@ class UnitOfWork:
             if self.handled is not None:
                 await self.run(_INBOX_MARK, consumer=self.handled.consumer, event_id=self.handled.envelope.id,
                                event_type=self.handled.envelope.type, handled_at=utcnow())
-            await self.session.commit()
+            if self._session is not None:
+                await self._session.commit()
+            elif self._lent and self._sqlite is not None:
+                self._sqlite.commit()
         except (IntegrityError, sqlite3.IntegrityError) as exc:
             if self.handled is not None and "inbox" in str(getattr(exc, "orig", exc)):
                 raise AlreadyHandled(self.handled.envelope.id) from exc

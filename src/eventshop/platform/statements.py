@@ -12,7 +12,9 @@ same conversions SQLAlchemy applies). On PostgreSQL it runs through SQLAlchemy a
     row = await uow.one(PAYMENT, order_id=order_id)     # a row with attribute access, or None
     await uow.run(MOVE, order_id=order_id, status="paid")  # the number of rows changed
 
-`for_update=True` locks the rows read on PostgreSQL (SQLite's writer already holds the database).
+`for_update=True` locks the rows read on PostgreSQL (SQLite's writer already holds the database). On
+PostgreSQL the parameters go to SQLAlchemy as execution parameters, so in an insert or update a parameter
+may not be named after one of the table's columns unless it sets that column (name a key `saga`, not `order_id`).
 """
 
 from __future__ import annotations
@@ -52,14 +54,16 @@ class Prepared:
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise ValueError("a prepared statement takes scalar parameters only (no expanding IN)")
         self.sql = compiled.string
+        self.writes = not isinstance(self.statement, Select)
         self.binds: dict[str, Processor] = {}
         for bind, name in compiled.bind_names.items():
             processor = bind.type._cached_bind_processor(_SQLITE)  # the column type's own conversion
             if processor is not None:
                 self.binds[name] = processor
-        # Values the statement itself holds (a limit, a literal in a where clause) are parameters too.
+        # Values the statement itself holds (a limit, a literal in a where clause, a None set) are parameters too.
+        given = compiled.construct_params(_check=False)
         self.fixed: dict[str, Any] = {
-            name: value for name, value in compiled.construct_params(_check=False).items() if value is not None
+            name: given.get(name) for bind, name in compiled.bind_names.items() if not bind.required
         }
         # (key, name, objects, type) per result column
         results = compiled._result_columns
