@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -15,6 +18,7 @@ from fastapi import FastAPI
 
 from eventshop.contracts.envelope import Event
 from eventshop.contracts.events import (
+    AccountCreatedEvent,
     AccountUpdatedEvent,
     InventoryOutOfStockEvent,
     OrderCancelledEvent,
@@ -29,7 +33,8 @@ from eventshop.platform.embedded_nats import free_port
 from eventshop.platform.settings import Settings
 from eventshop.services.account.service import declare as account
 from eventshop.services.notification.service import declare as notification
-from tests.conftest import eventually, running, serving
+from tests.conftest import create_database, drop_database, eventually, postgres_available, running, serving
+from tests.credentials import as_service
 from tests.integration.publishing import broker, publish
 from tests.integration.sandboxes.conftest import mail_catcher
 
@@ -293,3 +298,82 @@ async def test_each_order_gets_one_email_per_step_with_its_items_total_and_links
     text, _ = emails[f"Order {short['undeliverable']} cancelled and refunded"]
     assert "because the carrier cannot deliver to this address." in text
     assert "The payment of €107.80 is refunded in full" in text and "shipping_failed" not in text
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
+    not postgres_available(), reason="PostgreSQL is not running on 127.0.0.1:5432"))])
+async def notification_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+                                ) -> AsyncIterator[str]:
+    """Notification's database: the test's SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    name = await create_database()
+    monkeypatch.setenv("EVENTSHOP_NOTIFICATION_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+    try:
+        yield "postgresql"
+    finally:
+        await drop_database(name)
+
+
+async def test_a_repeated_notify_customer_sends_nothing_again_even_while_the_first_email_is_being_sent(
+    settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    notification_database: str,
+) -> None:
+    body = {"customer_id": "c1", "order_id": "order-1", "subject": "Your order", "message": "It is on its way."}
+    headers = {**as_service("order", "notification"), "Idempotency-Key": "order-1:notify-shipped"}
+    async with mail_catcher(tmp_path / "mail") as mail, serving(stand_in_account([])) as account_url:
+        monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(mail.smtp_port))
+        settings.service_urls["account"] = account_url
+        async with running(notification(), settings) as notes, httpx.AsyncClient(base_url=notes.url) as order:
+            assert notes.runtime.db.is_sqlite == (notification_database == "sqlite")
+            await mail.set_faults(latency_ms=1500)  # the first call's email is still being sent ...
+            first = asyncio.create_task(order.post("/notifications", json=body, headers=headers, timeout=10))
+            await eventually(lambda: notifications(notes.http, "c1"), message="the first call's record")
+            again = await order.post("/notifications", json=body, headers=headers, timeout=10)  # ... when it repeats
+            assert again.status_code == 201 and again.json()["attempts"] == 0
+            assert (await first).json()["status"] == "sent" and (await first).json()["id"] == again.json()["id"]
+            [record] = await notifications(notes.http, "c1")
+            assert (record["status"], record["attempts"]) == ("sent", 1)
+        received = (await mail.http.get("/api/messages", params={"to": "ada@example.com"})).json()
+        assert [m["subject"] for m in received] == ["Your order"], "one email for the two calls"
+
+
+async def test_the_replica_records_and_retried_sends_work_the_same_on_either_database(
+    settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    notification_database: str,
+) -> None:
+    fields = {"account_id": "c1", "name": "Ada Lovelace", "status": "active"}
+    async with mail_catcher(tmp_path / "mail") as mail, serving(stand_in_account([])) as account_url:
+        monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(mail.smtp_port))
+        settings.service_urls["account"] = account_url
+        async with running(notification(), settings) as notes:
+            nc = await broker(settings)
+            await publish(nc, AccountCreatedEvent(revision=1, email="ada@example.com", **fields))
+            await eventually(lambda: _all_sent(notes.http, "c1", 1), message="welcome mailed")
+            await publish(nc, AccountUpdatedEvent(revision=2, email="ada@king.example", changed=["email"], **fields))
+            await eventually(lambda: _all_sent(notes.http, "c1", 2), message="change mailed")
+            for event in saga_of("shipped", "order-7")[:2]:  # the confirmation, and a payment told by no email
+                await publish(nc, event)
+            await eventually(lambda: _all_recorded(notes.http, "c1", 4), message="order recorded")
+
+            await mail.set_faults(outage=True)
+            await publish(nc, saga_of("shipped", "order-7")[2])
+
+            async def failed() -> dict[str, Any] | None:
+                found = await notifications(notes.http, "c1")
+                return found[0] if found[0]["event_type"] == "ShippingProcessedEvent" and found[0]["attempts"] else None
+
+            waiting = await eventually(failed, message="the shipping email's failed send")
+            assert waiting["status"] == "pending" and "421" in waiting["last_error"]
+            await mail.set_faults()
+            await eventually(lambda: _all_recorded(notes.http, "c1", 5), timeout=20, message="sent on retry")
+            await nc.close()
+            records = {r["event_type"]: r for r in await notifications(notes.http, "c1")}
+        assert records["PaymentProcessedEvent"]["status"] == "skipped"
+        assert records["ShippingProcessedEvent"]["attempts"] == 2 and records["ShippingProcessedEvent"]["sent_at"]
+        assert records["ShippingProcessedEvent"]["last_error"] is None
+        received = (await mail.http.get("/api/messages")).json()
+        assert sorted((m["to"][0], m["subject"]) for m in received) == [
+            ("ada@example.com", "Welcome to eventshop"), ("ada@king.example", "Order order-7 confirmed"),
+            ("ada@king.example", "Order order-7 has shipped"), ("ada@king.example", "Your email address was changed")]

@@ -8,8 +8,11 @@ import socket
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email import policy
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import BytesParser
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -20,18 +23,38 @@ from eventshop.sandboxes.mail.store import MailStore
 log = logging.getLogger(__name__)
 OUTAGE_REPLY = "421 4.3.2 Service not available (outage injected by the sandbox), try again later"
 ERROR_REPLY = "451 4.3.0 Temporary local problem (injected by the sandbox), try again later"
+# compat32 keeps headers as strings; the modern policy's header objects made parsing most of a message's cost.
+PARSER = BytesParser(policy=policy.compat32)
 
 
-def bodies(message: EmailMessage) -> tuple[str, str]:
-    """The plain-text and HTML bodies, empty where a part is missing or cannot be decoded."""
-    found = []
-    for subtype in ("plain", "html"):
-        try:
-            part = message.get_body(preferencelist=(subtype,))
-            found.append(str(part.get_content()) if part is not None else "")
-        except (LookupError, ValueError, AttributeError):
-            found.append("")
-    return found[0], found[1]
+def bodies(message: Message) -> tuple[str, str]:
+    """The first plain-text and HTML bodies that are not attachments, empty where a part is missing."""
+    found = {"plain": "", "html": ""}
+    for part in message.walk():
+        subtype = part.get_content_subtype()
+        if (part.get_content_maintype() != "text" or found.get(subtype) != ""
+                or part.get_content_disposition() == "attachment"):
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            try:
+                found[subtype] = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+            except LookupError:  # a charset Python does not know
+                found[subtype] = payload.decode("utf-8", errors="replace")
+    return found["plain"], found["html"]
+
+
+def header_text(message: Message, name: str) -> str:
+    """A header as a person reads it: unfolded, raw UTF-8 and RFC 2047 encoded words decoded ("" when absent)."""
+    value = next((value for key, value in message.raw_items() if key.lower() == name.lower()), None)
+    if value is None:
+        return ""
+    # The parser keeps bytes beyond ASCII as surrogates: back to bytes, read as UTF-8.
+    unfolded = value.encode("ascii", "surrogateescape").decode("utf-8", "replace").replace("\r\n", "").replace("\n", "")
+    try:
+        return str(make_header(decode_header(unfolded)))
+    except (HeaderParseError, LookupError, UnicodeError):
+        return unfolded
 
 
 def accept_any_login(server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth: Any) -> AuthResult:
@@ -64,16 +87,16 @@ class CatchAll:
         if failure is not None:
             return OUTAGE_REPLY if failure[1] == "outage" else ERROR_REPLY
         raw = envelope.original_content or (envelope.content if isinstance(envelope.content, bytes) else b"")
-        parsed = message_from_bytes(raw, policy=policy.default)
-        text, html = bodies(parsed) if isinstance(parsed, EmailMessage) else ("", "")
+        parsed = PARSER.parsebytes(raw)
+        text, html = bodies(parsed)
         record: dict[str, Any] = {
             "id": uuid.uuid4().hex[:16],
             "received": datetime.now(UTC).isoformat(),
-            "sender": str(parsed.get("From", envelope.mail_from or "")),
+            "sender": header_text(parsed, "From") or envelope.mail_from or "",
             "envelope_from": envelope.mail_from,
             "to": list(envelope.rcpt_tos),
-            "subject": str(parsed.get("Subject", "")),
-            "message_id": str(parsed.get("Message-ID", "")) or None,
+            "subject": header_text(parsed, "Subject"),
+            "message_id": header_text(parsed, "Message-ID") or None,
             "text": text,
             "html": html,
             "size": len(raw),

@@ -10,6 +10,7 @@ products. Account changes are told field by field.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from eventshop.contracts import wording
 from eventshop.contracts.envelope import Event
@@ -26,8 +27,11 @@ from eventshop.contracts.events import (
     ShippingFailedEvent,
     ShippingProcessedEvent,
 )
-from eventshop.contracts.money import format_money
+from eventshop.contracts.money import format_money as _format_money
 from eventshop.contracts.values import OrderLine, StockShortage
+
+# Babel takes ~40 µs a price and an order's emails show each price several times; the same prices recur.
+format_money = lru_cache(maxsize=4096)(_format_money)
 
 SHOP_NAME = "eventshop"
 ACCOUNT_PAGE = "/account"

@@ -13,17 +13,20 @@ from typing import TYPE_CHECKING
 from eventshop.services.notification.domain import SHOP_NAME, Draft
 
 if TYPE_CHECKING:
-    from jinja2 import Environment
+    from jinja2 import Template
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 @cache
-def _environment() -> Environment:
+def _templates() -> tuple[Template, Template]:
+    """The plain-text and HTML templates, compiled once: they ship with the code, so nothing reloads them."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True)
+    return environment.get_template("email.txt"), environment.get_template("email.html")
 
 
 def first_name(name: str) -> str:
@@ -36,7 +39,5 @@ def render(draft: Draft, name: str, shop_url: str) -> tuple[str, str]:
     shop_url = shop_url.rstrip("/")
     values = {"draft": draft, "name": first_name(name), "subject": draft.subject or "", "shop_name": SHOP_NAME,
               "shop_url": shop_url, "link": f"{shop_url}{draft.link}" if draft.link else None}
-    environment = _environment()
-    text = environment.get_template("email.txt").render(values)
-    html = environment.get_template("email.html").render(values)
-    return text, html
+    text, html = _templates()
+    return text.render(values), html.render(values)

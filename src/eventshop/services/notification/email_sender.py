@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import secrets
 from email.header import Header
-from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 import aiosmtplib
 from pydantic import Field, SecretStr
@@ -49,6 +48,27 @@ class EmailNotSent(Exception):
         self.smtp_code = smtp_code
 
 
+def _address_header(address: str) -> str:
+    """An address as it is; a display name that is not ASCII as an RFC 2047 encoded word."""
+    if "\r" in address or "\n" in address:
+        raise ValueError(f"an email address contains a line break: {address!r}")
+    return address if address.isascii() else formataddr(parseaddr(address), charset="utf-8")
+
+
+def _subject_header(subject: str) -> str:
+    """Plain ASCII as it is; anything else (non-ASCII, a control character such as a line break, a line
+    longer than a header may be) as RFC 2047 encoded words, which cannot break out of the header."""
+    if subject.isascii() and subject.isprintable() and len(subject) <= 900:
+        return subject
+    return Header(subject, "utf-8").encode(linesep="\r\n")
+
+
+def _text_part(subtype: str, body: str) -> bytes:
+    """One text part's headers, a blank line, and its body in base64 lines of 76 characters."""
+    head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+    return head.encode() + base64.encodebytes(body.encode()).replace(b"\n", b"\r\n")
+
+
 class EmailSender:
     """Sends over one SMTP connection kept open between emails (opened on first use, reopened when dropped).
 
@@ -57,41 +77,37 @@ class EmailSender:
 
     def __init__(self, settings: SmtpSettings | None = None) -> None:
         self.settings = settings or SmtpSettings()
+        self._envelope_sender = parseaddr(self.settings.sender)[1] or self.settings.sender
         self._smtp: aiosmtplib.SMTP | None = None
         self._lock = asyncio.Lock()
 
-    @property
-    def _envelope_sender(self) -> str:
-        return parseaddr(self.settings.sender)[1] or self.settings.sender
+    def compose(self, to: str, subject: str, text: str, html: str | None) -> tuple[str, bytes]:
+        """The Message-ID and bytes of a multipart/alternative message: plain text first, HTML the preferred
+        alternative; without HTML, the plain text alone. Each body is UTF-8 in base64.
 
-    def compose(self, to: str, subject: str, text: str, html: str | None) -> Message:
-        """A multipart/alternative message: plain text first, HTML as the preferred alternative.
-
-        Built with the compat32 MIME classes and sent as bytes: the modern `EmailMessage` policy parses and
-        refolds every header, which made composing an email cost more than sending it.
+        Written directly rather than through the email package, whose generator (a regex compiled per
+        boundary, every header refolded) cost more than the SMTP exchange; the result is the same MIME.
         """
-        message: Message
+        message_id = make_msgid(domain="eventshop.local")
+        headers = [f"From: {_address_header(self.settings.sender)}", f"To: {_address_header(to)}",
+                   f"Subject: {_subject_header(subject)}",
+                   f"Date: {formatdate(localtime=False)}", f"Message-ID: {message_id}", "MIME-Version: 1.0"]
         if html:
-            message = MIMEMultipart("alternative")
-            message.attach(MIMEText(text, "plain", "utf-8"))
-            message.attach(MIMEText(html, "html", "utf-8"))
-        else:
-            message = MIMEText(text, "plain", "utf-8")
-        message["From"] = self.settings.sender
-        message["To"] = to
-        message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
-        message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(domain="eventshop.local")
-        return message
+            boundary = f"=_{secrets.token_hex(16)}"  # "=_" cannot occur in base64, so no body contains it
+            body = (f"--{boundary}\r\n".encode() + _text_part("plain", text) + f"--{boundary}\r\n".encode()
+                    + _text_part("html", html) + f"--{boundary}--\r\n".encode())
+            headers.append(f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"')
+            return message_id, "\r\n".join(headers).encode() + b"\r\n\r\n" + body
+        return message_id, "\r\n".join(headers).encode() + b"\r\n" + _text_part("plain", text)
 
     async def send(self, to: str, subject: str, text: str, html: str | None = None) -> str:
         """Send one message; its Message-ID. Raises EmailNotSent on any refusal, timeout or connection failure."""
-        message = self.compose(to, subject, text, html)
+        message_id, raw = self.compose(to, subject, text, html)
         s = self.settings
         async with self._lock:
             with external_call("smtp", "send_email") as call:
                 try:
-                    await self._send_reconnecting(to, message.as_bytes())
+                    await self._send_reconnecting(to, raw)
                 except aiosmtplib.SMTPResponseException as exc:
                     self._drop()
                     call.outcome = "refused" if 500 <= exc.code < 600 else "failed"
@@ -110,7 +126,7 @@ class EmailSender:
                     call.outcome = "timeout" if isinstance(exc, TimeoutError) else "unreachable"
                     raise EmailNotSent(f"SMTP server {s.host}:{s.port} unreachable or not answering: "
                                        f"{type(exc).__name__}: {exc}", temporary=True) from None
-        return str(message["Message-ID"])
+        return message_id
 
     async def _send_reconnecting(self, to: str, raw: bytes) -> None:
         """A connection kept open may have been dropped by the server meanwhile: reconnect once and resend."""

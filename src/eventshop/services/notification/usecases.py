@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -14,11 +14,12 @@ from eventshop.contracts.envelope import Event
 from eventshop.contracts.events.account import AccountEvent
 from eventshop.platform.db import Database, Incoming, UnitOfWork, utcnow
 from eventshop.platform.settings import Settings
-from eventshop.services.notification import domain, email_bodies
+from eventshop.services.notification import domain, email_bodies, queries
 from eventshop.services.notification.clients import AccountClient, Contact
 from eventshop.services.notification.domain import Draft
 from eventshop.services.notification.email_sender import EmailNotSent, EmailSender
-from eventshop.services.notification.tables import AccountContact, Notification
+from eventshop.services.notification.queries import NotificationRecord
+from eventshop.services.notification.tables import Notification
 
 log = logging.getLogger(__name__)
 # A recorded email is claimed for its handler's send at once: the retry job leaves it alone until this
@@ -47,7 +48,7 @@ class Subject:
     order_id: str | None
 
 
-async def record_event(ctx: NotificationContext, incoming: Incoming[Any]) -> Notification:
+async def record_event(ctx: NotificationContext, incoming: Incoming[Any]) -> NotificationRecord:
     """One record per consumed event, and its email sent when the draft says so.
 
     The record, its claim for this send, the contact replica and the inbox mark commit in one
@@ -60,86 +61,89 @@ async def record_event(ctx: NotificationContext, incoming: Incoming[Any]) -> Not
 
 
 async def _record_and_send(ctx: NotificationContext, about: Subject, draft: Draft, told: Contact | None,
-                           incoming: Incoming[Any] | None, key: str | None = None) -> Notification:
-    notification = await _record(ctx, about, draft, told, incoming, key)
-    if notification is None:  # the replica lacks the account (its event has not come yet): ask Account
+                           incoming: Incoming[Any] | None, key: str | None = None) -> NotificationRecord:
+    recorded = await _record(ctx, about, draft, told, incoming, key)
+    if recorded is None:  # the replica lacks the account (its event has not come yet): ask Account
         learned = await ctx.accounts.contact(about.customer_id)
-        notification = await _record(ctx, about, draft, learned, incoming, key)
-        assert notification is not None
-    if notification.status == "pending":
+        recorded = await _record(ctx, about, draft, learned, incoming, key)
+        assert recorded is not None
+    notification, claimed = recorded
+    if claimed and notification.status == "pending":
         notification = await _deliver(ctx, notification)
     return notification
 
 
 async def _record(ctx: NotificationContext, about: Subject, draft: Draft, told: Contact | None,
-                  incoming: Incoming[Any] | None, key: str | None = None) -> Notification | None:
-    """The record, in the delivery's transaction; None (nothing written) when the email has no address yet."""
+                  incoming: Incoming[Any] | None, key: str | None = None) -> tuple[NotificationRecord, bool] | None:
+    """The record, in the delivery's transaction, and whether this call wrote it (and so holds the claim on its
+    send); None (nothing written) when the email has no address yet."""
     async with ctx.db.transaction(incoming) as uow:
-        if key is not None:  # a repeated "Notify Customer": the first call's record, not a second email
-            repeated = await uow.session.scalar(select(Notification).where(Notification.event_id == key))
+        if key is not None:  # a repeated "Notify Customer": the first call's record, sent by that call or the retry job
+            repeated = await uow.one(queries.NOTIFICATION_OF_EVENT, event_id=key)
             if repeated is not None:
-                return repeated
+                return NotificationRecord(**repeated._asdict()), False
         contact = await _replicate(uow, about.customer_id, told) if told else None
         if draft.sends_email and contact is None:
             contact = await _replica_contact(uow, about.customer_id)
             if contact is None:
                 return None
-        row = _notification(about, draft, contact if draft.sends_email else None,
-                            incoming.envelope.id if incoming else key, ctx.settings.url("frontend"))
-        uow.session.add(row)
+        values = _notification(about, draft, contact if draft.sends_email else None,
+                               incoming.envelope.id if incoming else key, ctx.settings)
+        added = await uow.one(queries.ADD_NOTIFICATION, **values)
         await uow.commit()
-    return row
+    return NotificationRecord(id=added.id, **values), True
 
 
 def _notification(about: Subject, draft: Draft, contact: Contact | None, event_id: str | None,
-                  shop_url: str) -> Notification:
+                  settings: Settings) -> dict[str, Any]:
+    """The record's columns: pending and claimed for the send at once when there is an email to send."""
     now = utcnow()
-    row = Notification(
-        event_id=event_id, event_type=about.kind,
-        customer_id=about.customer_id, order_id=about.order_id, why=draft.why,
-        channel="email" if contact else "none", status="pending" if contact else "skipped", attempts=0,
-        created_at=now, next_attempt_at=now + SEND_LEASE if contact else None,
-    )
-    if contact is not None:
-        row.recipient, row.subject = contact.email, draft.subject
-        row.text_body, row.html_body = email_bodies.render(draft, contact.name, shop_url)
-    return row
+    text, html = email_bodies.render(draft, contact.name, settings.url("frontend")) if contact else (None, None)
+    return {
+        "event_id": event_id, "event_type": about.kind, "customer_id": about.customer_id, "order_id": about.order_id,
+        "channel": "email" if contact else "none", "recipient": contact.email if contact else None,
+        "subject": draft.subject if contact else None, "text_body": text, "html_body": html, "why": draft.why,
+        "status": "pending" if contact else "skipped", "attempts": 0, "last_error": None,
+        "next_attempt_at": now + SEND_LEASE if contact else None, "created_at": now, "sent_at": None,
+    }
 
 
 async def _replicate(uow: UnitOfWork, account_id: str, told: Contact) -> Contact:
     """Keep what an event or Account told unless the replica is newer; the newest contact known."""
-    replica = await uow.session.get(AccountContact, account_id, with_for_update=True)
+    replica = await uow.one(queries.CONTACT_FOR_UPDATE, account_id=account_id)
     if replica is None:
-        uow.session.add(AccountContact(account_id=account_id, email=told.email, name=told.name, status=told.status,
-                                       revision=told.revision, updated_at=utcnow()))
+        await uow.run(queries.ADD_CONTACT, account_id=account_id, email=told.email, name=told.name,
+                      status=told.status, revision=told.revision, updated_at=utcnow())
         return told
     if told.revision > replica.revision:
-        replica.email, replica.name, replica.status = told.email, told.name, told.status
-        replica.revision, replica.updated_at = told.revision, utcnow()
+        await uow.run(queries.UPDATE_CONTACT, contact_id=account_id, email=told.email, name=told.name,
+                      status=told.status, revision=told.revision, updated_at=utcnow())
         return told
     log.info("account %s revision %d is stale (have %d)", account_id, told.revision, replica.revision)
     return Contact(replica.name, replica.email, replica.status, replica.revision)
 
 
 async def _replica_contact(uow: UnitOfWork, account_id: str) -> Contact | None:
-    replica = await uow.session.get(AccountContact, account_id)
+    replica = await uow.one(queries.CONTACT, account_id=account_id)
     return Contact(replica.name, replica.email, replica.status, replica.revision) if replica else None
 
 
-async def send(ctx: NotificationContext, notification_id: int, *, due_only: bool = False) -> Notification:
+async def send(ctx: NotificationContext, notification_id: int, *, due_only: bool = False) -> NotificationRecord:
     """The retry job's send: claim the row (locked, its next try moved past the send), so the retry job
     of this or another replica does not send the same email while this send is under way; then send."""
     async with ctx.db.transaction() as uow:
-        row = await uow.session.get(Notification, notification_id, with_for_update=True)
+        row = await uow.one(queries.NOTIFICATION_TO_SEND, row_id=notification_id)
         assert row is not None
-        if row.status != "pending" or (due_only and row.next_attempt_at and row.next_attempt_at > utcnow()):
-            return row
-        row.next_attempt_at = utcnow() + SEND_LEASE
+        found = NotificationRecord(**row._asdict())
+        if found.status != "pending" or (due_only and found.next_attempt_at and found.next_attempt_at > utcnow()):
+            return found
+        claimed = replace(found, next_attempt_at=utcnow() + SEND_LEASE)
+        await uow.run(queries.CLAIM, row_id=claimed.id, next_attempt_at=claimed.next_attempt_at)
         await uow.commit()
-    return await _deliver(ctx, row)
+    return await _deliver(ctx, claimed)
 
 
-async def _deliver(ctx: NotificationContext, claimed: Notification) -> Notification:
+async def _deliver(ctx: NotificationContext, claimed: NotificationRecord) -> NotificationRecord:
     """Try the SMTP send of a claimed row once; a failure keeps it pending with the next try scheduled."""
     error: str | None = None
     try:
@@ -149,16 +153,18 @@ async def _deliver(ctx: NotificationContext, claimed: Notification) -> Notificat
         error = str(exc)[:500]
         log.warning("email %s to customer %s not sent (%s); will retry", claimed.id, claimed.customer_id, error)
     async with ctx.db.transaction() as uow:
-        row = await uow.session.get(Notification, claimed.id, with_for_update=True)
-        assert row is not None
-        row.attempts += 1
+        attempts = (await uow.one(queries.ATTEMPTS, row_id=claimed.id)).attempts + 1
         if error is None:
-            row.status, row.sent_at, row.last_error, row.next_attempt_at = "sent", utcnow(), None, None
+            tried = replace(claimed, attempts=attempts, status="sent", sent_at=utcnow(), last_error=None,
+                            next_attempt_at=None)
+            await uow.run(queries.MARK_SENT, row_id=tried.id, attempts=attempts, sent_at=tried.sent_at)
         else:
-            row.last_error = error
-            row.next_attempt_at = utcnow() + timedelta(seconds=domain.retry_delay(row.attempts))
+            tried = replace(claimed, attempts=attempts, last_error=error,
+                            next_attempt_at=utcnow() + timedelta(seconds=domain.retry_delay(attempts)))
+            await uow.run(queries.MARK_FAILED, row_id=tried.id, attempts=attempts, last_error=error,
+                          next_attempt_at=tried.next_attempt_at)
         await uow.commit()
-        return row
+    return tried
 
 
 async def send_due(ctx: NotificationContext, limit: int = 50) -> int:
@@ -196,7 +202,7 @@ async def list_notifications(
 
 
 async def notify_customer(ctx: NotificationContext, customer_id: str, order_id: str, draft: Draft,
-                          kind: str = "NotifyCustomer", key: str | None = None) -> Notification:
+                          kind: str = "NotifyCustomer", key: str | None = None) -> NotificationRecord:
     """Orchestrated style's "Notify Customer": the same record-then-send path as the events.
 
     `key` (the caller's idempotency key) is the record's event id: a repeated call returns the first
