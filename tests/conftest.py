@@ -172,8 +172,8 @@ def otlp_receiver() -> Iterator[OtlpReceiver]:
 
 @pytest.fixture(scope="session")
 def shop(tmp_path_factory: pytest.TempPathFactory, otlp_receiver: OtlpReceiver) -> Iterator[Shop]:
-    """The shop as configured in production: JSON logs and traces exported over OTLP (the chaotic shop traces
-    nothing, which is the default)."""
+    """The shop as configured in production: JSON logs and traces exported over OTLP (the chaotic shop exports
+    nothing, which is the default; every shop records its recent spans for the console)."""
     running = start_shop(tmp_path_factory.mktemp("shop"), EVENTSHOP_LOG_JSON="true",
                          EVENTSHOP_OTLP_ENDPOINT=otlp_receiver.url, OTEL_BSP_SCHEDULE_DELAY="200")
     yield running

@@ -1,5 +1,5 @@
-"""An operator in a real browser: sign in to the console, find an order, read its story; watch the event flow's
-rates move while orders go through; switch an outage of the Payment System on and off again."""
+"""An operator in a real browser: sign in to the console, find an order, read its story and its trace; watch the event
+flow's rates move while orders go through; switch an outage of the Payment System on and off again."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def sign_in(page: Page, shop: Shop, path: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_an_operator_signs_in_finds_an_order_and_reads_its_story(page: Page, shop: Shop) -> None:
+def test_an_operator_signs_in_finds_an_order_and_reads_its_story_and_trace(page: Page, shop: Shop) -> None:
     product = add_product(shop, stock=3, price=1999)
     customer = sign_up(shop)
     order_id = order(shop, customer["id"], [(product["id"], 1)])
@@ -53,6 +53,15 @@ def test_an_operator_signs_in_finds_an_order_and_reads_its_story(page: Page, sho
         expect(story.locator(f'tr[data-source="{source}"]').first).to_be_visible()
     expect(page.get_by_test_id("payment")).to_contain_text("€19.99")
     screenshot(page, "console-order")
+
+    # The checkout's trace as a waterfall, drawn from the spans each process keeps.
+    waterfall = page.get_by_test_id("waterfall").first
+    for service in ("cart", "order", "payment", "shipping"):
+        expect(waterfall.locator(f'tr[data-service="{service}"]').first).to_be_visible()
+    expect(waterfall.locator('tr[data-depth="0"]').first).to_contain_text("POST /carts/{customer_id}/checkout")
+    expect(waterfall.locator('tr[data-kind="consumer"] rect').first).to_be_visible()
+    waterfall.evaluate("panel => panel.scrollIntoView()")  # its heading and first rows on the screenshot
+    screenshot(page, "console-trace")
 
     page.get_by_role("link", name="Processes").click()
     expect(page.locator('tr[data-process="order"] .state')).to_have_text("ready")

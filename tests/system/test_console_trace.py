@@ -55,7 +55,7 @@ def test_the_order_page_shows_the_checkouts_trace_with_spans_of_every_service_ne
     assert (service, kind, depth, name) == ("cart", "server", 0, "POST /carts/{customer_id}/checkout")
     called = rows.index(("order", "server", 2, "ok", "POST /orders"))  # Cart's "Create Order", under its call
     assert rows[called - 1][:3] == ("cart", "client", 1) and rows[called - 1][4] == "POST order"
-    for index, (_service, kind, depth, _, name) in enumerate(rows):
+    for index, (_, kind, depth, _, name) in enumerate(rows):
         if kind == "consumer":  # each delivery sits right under the span that staged its event (or a sibling)
             event = name.removesuffix(" process")
             parent = next(row for row in reversed(rows[:index]) if row[2] == depth - 1)

@@ -58,3 +58,28 @@ def test_an_orders_checkout_is_one_trace_whose_event_hops_are_parent_and_child(
     assert any(s.name == "transaction" and s.service == "inventory" for s in spans)
     published = [s for s in spans if s.name.endswith(" publish")]
     assert published and all(spans_by_id[s.parent_span_id].name.endswith(" create") for s in published)
+
+
+def test_with_a_collector_too_each_process_keeps_the_very_spans_it_exports(
+    shop: Shop, otlp_receiver: OtlpReceiver
+) -> None:
+    customer = sign_up(shop)
+    product = add_product(shop, stock=3)
+    order_id = order(shop, customer["id"], [(product["id"], 1)])
+    trace_id = final_order(shop, order_id)["timeline"][0]["trace_id"]  # the order remembers its checkout's trace
+
+    def kept() -> set[tuple[str, str, str, str]]:
+        found = set()
+        for service in sorted(INVOLVED):
+            with shop.http(service) as client:
+                answer = client.get(f"/ops/traces/{trace_id}", headers=shop.as_operator(service)).json()
+            found |= {(service, s["span_id"], s["parent_span_id"] or "", s["name"]) for s in answer["spans"]}
+        return found
+
+    def agreeing() -> set[tuple[str, str, str, str]] | None:
+        spans = complete(otlp_receiver.trace(trace_id))
+        exported = {(s.service, s.span_id, s.parent_span_id, s.name) for s in spans or [] if s.service in INVOLVED}
+        return exported if exported and exported == kept() else None
+
+    assert any(name == "POST /carts/{customer_id}/checkout" for *_, name in
+               settled(shop, agreeing, message="the same spans exported and kept"))

@@ -125,7 +125,7 @@ class Settings(EnvSettings):
     # Each process keeps its last trace_recent_spans finished spans in memory for the console's order page
     # (GET /ops/traces/{trace_id}); trace_recording=false keeps none.
     trace_recording: bool = True
-    trace_recent_spans: int = Field(default=20_000, ge=100, le=1_000_000)
+    trace_recent_spans: int = Field(default=10_000, ge=100, le=1_000_000)
     # Test switch: the relay publishes every event twice and holds some back, so
     # consumers see duplicates and cross-topic reordering.
     chaos_duplicates: bool = False

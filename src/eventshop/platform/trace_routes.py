@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from eventshop.platform.auth import operator_only
-from eventshop.platform.tracing import TRACE_ID, Span, Value, recent_capacity, recent_spans, recording
+from eventshop.platform.tracing import TRACE_ID, Recorded, Value, recent_capacity, recent_spans, recording
 
 
 class SpanView(BaseModel):
@@ -25,7 +25,7 @@ class SpanView(BaseModel):
     attributes: dict[str, Value]
 
     @classmethod
-    def of(cls, span: Span) -> SpanView:
+    def of(cls, span: Recorded) -> SpanView:
         return cls(trace_id=span.trace_id, span_id=span.span_id, parent_span_id=span.parent_id, name=span.name,
                    kind=span.kind, start_unix_us=span.start_ns // 1000,
                    duration_us=(span.end_ns - span.start_ns) // 1000, status="ok" if span.error is None else "error",

@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -106,8 +107,32 @@ class Span:
         if self._exported is not None:
             exported, self._exported = self._exported, None
             exported.end(end_time=self.end_ns)
-        if _state.recent is not None:
-            _state.recent.append(self)
+        if _state.recent is not None:  # a plain tuple of str, int and str-valued dicts: the collector skips it
+            _state.recent.append((self.trace_id, self.span_id, self.parent_id, self.name, self.kind, self.start_ns,
+                                  self.end_ns, self.error, self.attributes, self.added))
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A finished span as the ring of recent spans holds it (made when asked)."""
+
+    trace_id: str
+    span_id: str
+    parent_id: str | None
+    name: str
+    kind: Kind
+    start_ns: int
+    end_ns: int
+    error: str | None
+    attributes: Attributes | None
+    added: dict[str, Value] | None
+
+    def all_attributes(self) -> dict[str, Value]:
+        return {**(self.attributes or {}), **(self.added or {})}
+
+
+# What the ring holds per span: Recorded's fields in order.
+Entry = tuple[str, str, str | None, str, Kind, int, int, str | None, Attributes | None, dict[str, Value] | None]
 
 
 class _Block:
@@ -135,8 +160,7 @@ class _Block:
 
 
 class _State:
-    service: str = ""
-    recent: deque[Span] | None = None  # the ring: the newest spans push the oldest out
+    recent: deque[Entry] | None = None  # the ring: the newest spans push the oldest out
     tracer: Tracer | None = None
     provider: TracerProvider | None = None
 
@@ -160,7 +184,6 @@ def endpoint_of(settings: Settings) -> str | None:
 def configure_tracing(service: str, settings: Settings) -> bool:
     """Record this process's recent spans unless turned off, and export them when an endpoint is configured;
     True when it exports."""
-    _state.service = service
     _state.recent = deque(maxlen=settings.trace_recent_spans) if settings.trace_recording else None
     endpoint = endpoint_of(settings)
     if endpoint is None:
@@ -199,10 +222,10 @@ def recent_capacity() -> int:
     return (recent.maxlen or 0) if recent is not None else 0
 
 
-def recent_spans(trace_id: str) -> list[Span]:
+def recent_spans(trace_id: str) -> list[Recorded]:
     """This process's recorded spans of one trace, oldest end first (a scan: asked rarely, recorded often)."""
     recent = _state.recent
-    return [found for found in recent if found.trace_id == trace_id] if recent is not None else []
+    return [Recorded(*entry) for entry in recent if entry[0] == trace_id] if recent is not None else []
 
 
 def current_trace_id() -> str | None:
