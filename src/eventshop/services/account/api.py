@@ -20,7 +20,7 @@ from eventshop.platform.runtime import context_of
 from eventshop.services.account import signin, usecases
 from eventshop.services.account.domain import MAX_PASSWORD, MIN_PASSWORD, MIN_PASSWORD_SCORE, Address
 from eventshop.services.account.tables import Account
-from eventshop.services.account.usecases import AccountChanges, AccountContext, NewAccount
+from eventshop.services.account.usecases import AccountChanges, AccountContext, AccountData, NewAccount
 
 router = APIRouter(tags=["accounts"])
 Ctx = Annotated[AccountContext, Depends(context_of)]
@@ -99,7 +99,7 @@ class AccountView(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, a: Account) -> AccountView:
+    def of(cls, a: Account | AccountData) -> AccountView:
         return cls(id=a.id, name=a.name, email=a.email, status=a.status, payment_token=a.payment_token,
                    address=AddressBody(street=a.street, city=a.city, postcode=a.postcode, country=a.country),
                    revision=a.revision, created_at=a.created_at, updated_at=a.updated_at)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from eventshop.contracts.events import AccountCreatedEvent, AccountDeactivatedEvent, AccountUpdatedEvent
@@ -19,11 +20,13 @@ from eventshop.contracts.events.account import AccountEvent
 from eventshop.platform.db import Database, UnitOfWork, utcnow
 from eventshop.platform.errors import Conflict, Invalid, NotFound
 from eventshop.platform.settings import EnvSettings, Settings
+from eventshop.platform.statements import Prepared
 from eventshop.services.account import domain
 from eventshop.services.account.domain import AccountStatus, Address
-from eventshop.services.account.tables import Account, CustomerSession
+from eventshop.services.account.tables import Account, Base, CustomerSession
 
 HASHER = PasswordHasher()
+ACCOUNTS: Table = Base.metadata.tables["accounts"]
 
 
 class AccountSettings(EnvSettings):
@@ -231,6 +234,32 @@ async def deactivate_account(ctx: AccountContext, account_id: str, reason: str |
         return account
 
 
-async def get_account(ctx: AccountContext, account_id: str) -> Account:
+@dataclass(frozen=True)
+class AccountData:
+    """An account as it is shown, to its customer and to the services that may ask (status, payment data,
+    address, contact: read at every order): every column but the password hash and the deactivation reason."""
+
+    id: str
+    name: str
+    email: str
+    status: str
+    street: str
+    city: str
+    postcode: str
+    country: str
+    payment_token: str
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+_ACCOUNT_DATA = Prepared(
+    select(*(ACCOUNTS.c[field.name] for field in fields(AccountData))).where(ACCOUNTS.c.id == bindparam("account")))
+
+
+async def get_account(ctx: AccountContext, account_id: str) -> AccountData:
     async with ctx.db.reading() as uow:
-        return await _load(uow, account_id)
+        row = await uow.one(_ACCOUNT_DATA, account=account_id)
+    if row is None:
+        raise NotFound(f"no account {account_id}", code="account_not_found")
+    return AccountData(**row._asdict())

@@ -5,20 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
-
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from dataclasses import dataclass, replace
 
 from eventshop.contracts.events import ShoppingCartOrderedEvent
 from eventshop.contracts.values import OrderLine
 from eventshop.platform.db import Database, UnitOfWork, utcnow
 from eventshop.platform.errors import DependencyUnavailable, Forbidden, Invalid, NotFound
 from eventshop.platform.settings import Settings
-from eventshop.services.cart import domain
+from eventshop.services.cart import domain, store
 from eventshop.services.cart.clients import AccountClient, CatalogClient, OrderClient, OrderRequest
 from eventshop.services.cart.domain import CartRuleBroken, CartStatus, Price, PriceChange, PricedLine
-from eventshop.services.cart.tables import Cart, CartLine
+from eventshop.services.cart.store import CartRecord, LineRecord
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +31,8 @@ class CartContext:
 
 @dataclass(frozen=True)
 class CartState:
-    cart: Cart
-    lines: list[CartLine]
+    cart: CartRecord
+    lines: list[LineRecord]
 
     @property
     def priced(self) -> list[PricedLine]:
@@ -70,47 +67,41 @@ def _invalid(broken: CartRuleBroken) -> Invalid:
     return Invalid(str(broken), code=broken.code)
 
 
-async def _find_open_cart(uow: UnitOfWork, customer_id: str) -> Cart | None:
-    """Locked for the transaction: two requests on one cart (a double click) change it one after the other."""
-    query = select(Cart).where(Cart.customer_id == customer_id, Cart.status == CartStatus.OPEN).with_for_update()
-    found: Cart | None = await uow.session.scalar(query)
-    return found
-
-
-async def _open_cart(uow: UnitOfWork, customer_id: str) -> Cart:
+async def _open_cart(uow: UnitOfWork, customer_id: str) -> CartRecord:
     """The customer's open cart, opened now if they have none."""
-    cart = await _find_open_cart(uow, customer_id)
+    cart = await store.open_cart(uow, customer_id)
     if cart is not None:
         return cart
     now = utcnow()
-    cart = Cart(id=uuid.uuid4().hex, customer_id=customer_id, status=CartStatus.OPEN, created_at=now, updated_at=now)
-    try:
-        async with uow.session.begin_nested():
-            uow.session.add(cart)
-    except IntegrityError:  # a concurrent request opened it first (on PostgreSQL; SQLite writers queue)
-        opened = await _find_open_cart(uow, customer_id)
+    cart = CartRecord(uuid.uuid4().hex, customer_id, CartStatus.OPEN, None, None, now, now)
+    if not await store.add_cart(uow, cart):
+        opened = await store.open_cart(uow, customer_id)
         assert opened is not None
         return opened
     return cart
 
 
-async def _lines(uow: UnitOfWork, cart_id: str) -> list[CartLine]:
-    query = select(CartLine).where(CartLine.cart_id == cart_id).order_by(CartLine.added_at, CartLine.product_id)
-    return list((await uow.session.scalars(query)).all())
+def _line_of(lines: list[LineRecord], product_id: str) -> LineRecord | None:
+    return next((line for line in lines if line.product_id == product_id), None)
 
 
-def _contents_changed(cart: Cart, lines: list[CartLine]) -> CartState:
-    # Order refuses a known order id with other contents, so an id reserved for the old contents goes.
-    cart.order_id = None
-    cart.currency = lines[0].currency if lines else None
-    cart.updated_at = utcnow()
-    return CartState(cart, lines)
+def _with_line(lines: list[LineRecord], line: LineRecord) -> list[LineRecord]:
+    """`lines` with `line` in its product's place, listed as the database lists them (when added, then product)."""
+    kept = [other for other in lines if other.product_id != line.product_id]
+    return sorted([*kept, line], key=lambda each: (each.added_at, each.product_id))
+
+
+async def _contents_changed(uow: UnitOfWork, cart: CartRecord, lines: list[LineRecord]) -> CartState:
+    currency = lines[0].currency if lines else None
+    now = utcnow()
+    await store.contents_changed(uow, cart, currency, now)
+    return CartState(replace(cart, order_id=None, currency=currency, updated_at=now), lines)
 
 
 async def view_cart(ctx: CartContext, customer_id: str) -> CartState:
     async with ctx.db.transaction() as uow:
         cart = await _open_cart(uow, customer_id)
-        state = CartState(cart, await _lines(uow, cart.id))
+        state = CartState(cart, await store.lines(uow, cart.id))
         await uow.commit()
         return state
 
@@ -124,18 +115,20 @@ async def add_line(ctx: CartContext, customer_id: str, product_id: str, quantity
     product = await ctx.catalog.product(product_id)  # before the transaction: no network call inside one
     async with ctx.db.transaction() as uow:
         cart = await _open_cart(uow, customer_id)
-        line = await uow.session.get(CartLine, (cart.id, product_id))
+        lines = await store.lines(uow, cart.id)
+        line = _line_of(lines, product_id)
         try:
             domain.check_currency(cart.currency, product.price.currency)
             quantity = domain.merged_quantity(line.quantity, quantity) if line else quantity
         except CartRuleBroken as broken:
             raise _invalid(broken) from None
+        added = LineRecord(cart.id, product_id, product.sku, product.name, quantity, product.price.amount,
+                           product.price.currency, line.added_at if line else utcnow())
         if line is None:
-            line = CartLine(cart_id=cart.id, product_id=product_id, added_at=utcnow())
-            uow.session.add(line)
-        line.sku, line.name, line.quantity = product.sku, product.name, quantity
-        line.unit_price, line.currency = product.price.amount, product.price.currency
-        state = _contents_changed(cart, await _lines(uow, cart.id))
+            await store.add_line(uow, added)
+        else:
+            await store.replace_line(uow, added)
+        state = await _contents_changed(uow, cart, _with_line(lines, added))
         await uow.commit()
         return state
 
@@ -149,17 +142,19 @@ async def set_quantity(ctx: CartContext, customer_id: str, product_id: str, quan
             raise _invalid(broken) from None
     async with ctx.db.transaction() as uow:
         cart = await _open_cart(uow, customer_id)
-        line = await uow.session.get(CartLine, (cart.id, product_id))
+        lines = await store.lines(uow, cart.id)
+        line = _line_of(lines, product_id)
         if line is None and quantity:
             raise NotFound(f"product {product_id} is not in the cart", code="line_not_found")
         if line is None:
-            state = CartState(cart, await _lines(uow, cart.id))
+            state = CartState(cart, lines)
+        elif quantity:
+            changed = replace(line, quantity=quantity)
+            await store.set_quantity(uow, changed)
+            state = await _contents_changed(uow, cart, _with_line(lines, changed))
         else:
-            if quantity:
-                line.quantity = quantity
-            else:
-                await uow.session.delete(line)
-            state = _contents_changed(cart, await _lines(uow, cart.id))
+            await store.remove_line(uow, line)
+            state = await _contents_changed(uow, cart, [other for other in lines if other is not line])
         await uow.commit()
         return state
 
@@ -217,12 +212,12 @@ async def _cart_to_check_out(ctx: CartContext, customer_id: str, cart_id: str | 
     """The cart named by `cart_id` (perhaps ordered already), else the customer's open cart; never empty."""
     async with ctx.db.transaction() as uow:
         if cart_id is None:
-            cart: Cart | None = await _open_cart(uow, customer_id)
+            cart: CartRecord | None = await _open_cart(uow, customer_id)
         else:
-            cart = await uow.session.scalar(select(Cart).where(Cart.id == cart_id, Cart.customer_id == customer_id))
+            cart = await store.customers_cart(uow, customer_id, cart_id)
         if cart is None:
             raise NotFound(f"customer {customer_id} has no cart {cart_id}", code="cart_not_found")
-        state = CartState(cart, await _lines(uow, cart.id))
+        state = CartState(cart, await store.lines(uow, cart.id))
         await uow.commit()
     if not state.lines:
         raise Invalid("the cart is empty", code="empty_cart")
@@ -249,15 +244,15 @@ async def _reprice(ctx: CartContext, state: CartState) -> CartState:
 async def _store_prices(ctx: CartContext, cart_id: str, changes: list[PriceChange]) -> CartState:
     now = {change.product_id: change.now for change in changes}
     async with ctx.db.transaction() as uow:
-        cart = await uow.session.get(Cart, cart_id)
+        cart = await store.cart(uow, cart_id)
         assert cart is not None
-        lines = await _lines(uow, cart_id)
+        lines = await store.lines(uow, cart_id)
         if cart.status != CartStatus.OPEN:  # a concurrent checkout finished first; its prices stand
             return CartState(cart, lines)
-        for line in lines:
-            if line.product_id in now:
-                line.unit_price, line.currency = now[line.product_id].amount, now[line.product_id].currency
-        state = _contents_changed(cart, lines)
+        lines = [replace(line, unit_price=now[line.product_id].amount, currency=now[line.product_id].currency)
+                 if line.product_id in now else line for line in lines]
+        await store.set_prices(uow, [line for line in lines if line.product_id in now])
+        state = await _contents_changed(uow, cart, lines)
         await uow.commit()
         return state
 
@@ -265,16 +260,10 @@ async def _store_prices(ctx: CartContext, cart_id: str, changes: list[PriceChang
 async def _reserve_order_id(ctx: CartContext, cart_id: str) -> str:
     """Chosen once for the cart's contents and stored before Order is called, so a retry creates the same order."""
     async with ctx.db.transaction() as uow:
-        reserve = (
-            update(Cart)
-            .where(Cart.id == cart_id)
-            .values(order_id=func.coalesce(Cart.order_id, uuid.uuid4().hex))
-            .returning(Cart.order_id)
-        )
-        order_id = await uow.session.scalar(reserve)
+        order_id = await store.reserve_order_id(uow, cart_id, uuid.uuid4().hex)
         await uow.commit()
     assert order_id is not None
-    return str(order_id)
+    return order_id
 
 
 async def _create_order(ctx: CartContext, request: OrderRequest) -> None:
@@ -290,13 +279,7 @@ async def _create_order(ctx: CartContext, request: OrderRequest) -> None:
 async def _mark_ordered(ctx: CartContext, request: OrderRequest) -> None:
     """The cart's new status and its event commit together (outbox); only the first checkout to get here publishes."""
     async with ctx.db.transaction() as uow:
-        mark = (
-            update(Cart)
-            .where(Cart.id == request.cart_id, Cart.status == CartStatus.OPEN)
-            .values(status=CartStatus.ORDERED, order_id=request.order_id, updated_at=utcnow())
-            .returning(Cart.id)
-        )
-        if await uow.session.scalar(mark) is not None:
+        if await store.mark_ordered(uow, request.cart_id, request.order_id, utcnow()):
             uow.publish(
                 ShoppingCartOrderedEvent(
                     cart_id=request.cart_id,

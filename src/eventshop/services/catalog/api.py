@@ -15,7 +15,7 @@ from eventshop.platform.runtime import context_of
 from eventshop.services.catalog import domain, usecases
 from eventshop.services.catalog.domain import AvailabilityView
 from eventshop.services.catalog.tables import Product
-from eventshop.services.catalog.usecases import CatalogContext, ProductData
+from eventshop.services.catalog.usecases import CatalogContext, ProductData, ProductRecord
 
 router = APIRouter(tags=["catalog"])
 Ctx = Annotated[CatalogContext, Depends(context_of)]
@@ -60,7 +60,7 @@ class ProductView(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, p: Product, availability: AvailabilityView | None = None) -> ProductView:
+    def of(cls, p: Product | ProductRecord, availability: AvailabilityView | None = None) -> ProductView:
         category = domain.category(p.category) if p.category in domain.CATEGORY_IDS else None
         return cls(
             id=p.id,

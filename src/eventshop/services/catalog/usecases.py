@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from importlib import resources
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Table, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from eventshop.platform.db import Database, UnitOfWork, utcnow
 from eventshop.platform.errors import Conflict, DependencyUnavailable, Invalid, NotFound
 from eventshop.platform.settings import Settings
+from eventshop.platform.statements import Prepared
 from eventshop.services.catalog import domain
 from eventshop.services.catalog.clients import InventoryClient
 from eventshop.services.catalog.domain import AvailabilityView, Category, ProductFilter
-from eventshop.services.catalog.tables import Product
+from eventshop.services.catalog.tables import Base, Product
+
+PRODUCTS: Table = Base.metadata.tables["products"]
 
 
 @dataclass
@@ -33,6 +37,25 @@ class ProductData:
     price: int
     currency: str
     category: str | None = None
+
+
+@dataclass(frozen=True)
+class ProductRecord:
+    """One row of products, as the look-up by id reads it (a prepared statement: Cart asks at every add and
+    checkout); a row read makes one by its column names."""
+
+    id: str
+    sku: str
+    name: str
+    description: str
+    price: int
+    currency: str
+    category: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+_PRODUCT = Prepared(select(PRODUCTS).where(PRODUCTS.c.id == bindparam("product")))
 
 
 def _sku_taken(sku: str) -> Conflict:
@@ -88,15 +111,17 @@ async def change_product(ctx: CatalogContext, product_id: str, data: ProductData
         return product
 
 
-async def get_product(ctx: CatalogContext, product_id: str) -> Product:
+async def get_product(ctx: CatalogContext, product_id: str) -> ProductRecord:
     async with ctx.db.reading() as uow:
-        product = await uow.session.get(Product, product_id)
-    if product is None:
+        row = await uow.one(_PRODUCT, product=product_id)
+    if row is None:
         raise NotFound(f"no product {product_id}", code="product_not_found")
-    return product
+    return ProductRecord(**row._asdict())
 
 
-async def get_product_with_availability(ctx: CatalogContext, product_id: str) -> tuple[Product, AvailabilityView]:
+async def get_product_with_availability(
+    ctx: CatalogContext, product_id: str
+) -> tuple[ProductRecord, AvailabilityView]:
     product = await get_product(ctx, product_id)
     levels = await ctx.inventory.available([product.id])
     return product, domain.availability(levels[product.id])
@@ -170,7 +195,7 @@ def _drawing(category_id: str) -> str:
     return resources.files("eventshop.services.catalog").joinpath("drawings", f"{category_id}.svg").read_text()
 
 
-def product_image(product: Product) -> str:
+def product_image(product: Product | ProductRecord) -> str:
     """The category's drawing for a product that has one, the generated initials image otherwise."""
     if product.category in domain.CATEGORY_IDS:
         return domain.illustrated_image(product.sku, product.name, _drawing(product.category))
