@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +45,7 @@ from eventshop.contracts.envelope import Envelope, Event
 from eventshop.contracts.events import ALL_EVENTS
 from eventshop.contracts.registry import TOPICS
 from eventshop.platform import sqlite_inline
-from eventshop.platform.statements import Prepared, run_on_sqlite
+from eventshop.platform.statements import Prepared, run_on_postgres, run_on_sqlite
 from eventshop.platform.tracing import Span, message_traceparent, start_span
 
 E = TypeVar("E", bound=Event)
@@ -119,6 +119,9 @@ def _is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+POSTGRES_POOL_SIZE = 8
+
+
 class Database:
     """One service's database. `transaction()` is the only way state changes are written."""
 
@@ -137,7 +140,9 @@ class Database:
         else:
             # No pre-ping: a connection the server dropped fails one transaction, which is retried, and
             # SQLAlchemy then replaces the pool; pinging would cost a round trip on every checkout.
-            self.engine = create_async_engine(url, pool_size=10, max_overflow=10)
+            # A fixed pool, no overflow: connections are kept, never opened and closed per burst, and eight
+            # services stay within the server's default max_connections (100) at POSTGRES_POOL_SIZE each.
+            self.engine = create_async_engine(url, pool_size=POSTGRES_POOL_SIZE, max_overflow=0)
             self.read_engine = self.engine
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
@@ -262,6 +267,11 @@ class UnitOfWork:
     On a SQLite file, a unit of work runs its prepared statements on a pooled connection of its own, without
     SQLAlchemy; once it touches `session`, everything runs through the session (prepared statements on the
     session's connection), which it may do only before a prepared statement has written.
+
+    On PostgreSQL, prepared statements run on the asyncpg connection of a pooled SQLAlchemy connection.
+    Reads before the first write or row lock run outside a transaction (under READ COMMITTED each statement
+    sees its own snapshot either way); the first write or lock begins it. The session, when touched before
+    that, is bound to the same connection.
     """
 
     def __init__(self, db: Database, handled: Incoming[Any] | None, *, readonly: bool = False) -> None:
@@ -275,6 +285,9 @@ class UnitOfWork:
         self._sqlite: sqlite3.Connection | None = None
         self._lent = False  # _sqlite came from the database's pool, not from the session
         self._lent_wrote = False  # ... and a prepared statement has written on it
+        self._pg: AsyncConnection | None = None  # PostgreSQL: the pooled connection prepared statements run on
+        self._pg_driver: Any = None  # ... its asyncpg connection
+        self._pg_began = False  # ... on which this unit of work began a transaction
 
     @property
     def session(self) -> AsyncSession:
@@ -286,7 +299,12 @@ class UnitOfWork:
                 # Only read so far (the inbox check, say): the session takes over on a connection of its own.
                 connection, self._sqlite, self._lent = self._sqlite, None, False
                 self.db.give_back(connection)
-            self._session = self.db.read_sessions() if self.readonly else self.db.sessions()
+            if self._pg_began:
+                raise RuntimeError("this unit of work wrote or locked with prepared statements; "
+                                   "use uow.session before them")
+            sessions = self.db.read_sessions if self.readonly else self.db.sessions
+            # PostgreSQL: on the connection the prepared statements read on, with nothing begun on it yet.
+            self._session = sessions(bind=self._pg) if self._pg is not None else sessions()
         return self._session
 
     async def __aenter__(self) -> UnitOfWork:
@@ -317,6 +335,8 @@ class UnitOfWork:
             if self._session is not None:
                 await self._session.close()
         finally:
+            if self._pg is not None:
+                await self._give_back_postgres()
             if self._lent and self._sqlite is not None:
                 connection, self._sqlite, self._lent = self._sqlite, None, False
                 self.db.give_back(connection)
@@ -326,6 +346,66 @@ class UnitOfWork:
             if self._turn is not None:
                 turn, self._turn = self._turn, None
                 await turn.__aexit__(None, None, None)
+
+    @contextlib.asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested transaction: an error inside undoes only what the block did, and is raised."""
+        execute = await self._raw_executor()
+        if execute is None:
+            async with self.session.begin_nested():
+                yield
+            return
+        await execute("SAVEPOINT uow_savepoint")
+        try:
+            yield
+        except BaseException:
+            await execute("ROLLBACK TO SAVEPOINT uow_savepoint")
+            raise
+        await execute("RELEASE SAVEPOINT uow_savepoint")
+
+    async def _raw_executor(self) -> Callable[[str], Awaitable[Any]] | None:
+        """Runs SQL text in this unit of work's transaction on the driver's connection; None on the session."""
+        if self._session is not None:
+            return None
+        if not self.db.is_sqlite:
+            driver = await self._postgres_connection(_SAVEPOINT)
+            return driver.execute
+        connection = await self._sqlite_connection()
+        if connection is None or not self._lent:
+            return None
+        self._lent_wrote = True  # the session may no longer take over: it would lose the savepoint
+
+        async def execute(sql: str) -> None:
+            connection.execute(sql)
+
+        return execute
+
+    async def _give_back_postgres(self) -> None:
+        connection, driver, self._pg, self._pg_driver = self._pg, self._pg_driver, None, None
+        assert connection is not None
+        try:
+            if driver.is_closed():
+                await connection.invalidate()  # the server dropped it: the pool opens a new one
+            elif self._pg_began and driver.is_in_transaction():
+                await driver.execute("ROLLBACK")
+        finally:
+            self._pg_began = False
+            await connection.close()
+
+    async def _postgres_connection(self, prepared: Prepared) -> Any:
+        """asyncpg's connection for this prepared statement, a transaction begun if it writes or locks; None
+        once the session runs this unit of work."""
+        if self._session is not None:
+            return None
+        if self._pg is None:
+            connection = self.db.engine.connect()
+            await connection.start()
+            self._pg = connection
+            self._pg_driver = (await connection.get_raw_connection()).driver_connection
+        if not self._pg_began and not self.readonly and (prepared.writes or prepared.locks):
+            await self._pg_driver.execute("BEGIN")
+            self._pg_began = True
+        return self._pg_driver
 
     async def _check_inbox(self, incoming: Incoming[Any]) -> None:
         """A duplicate delivery raises AlreadyHandled at the start of the block."""
@@ -348,11 +428,16 @@ class UnitOfWork:
     async def _execute(
         self, prepared: Prepared, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
     ) -> tuple[list[Any], int]:
-        connection = await self._sqlite_connection()
-        if connection is not None:
-            if self._lent and prepared.writes:
-                self._lent_wrote = True
-            return run_on_sqlite(connection, prepared, params)
+        if not self.db.is_sqlite:
+            driver = await self._postgres_connection(prepared)
+            if driver is not None:
+                return await run_on_postgres(driver, prepared, params)
+        else:
+            connection = await self._sqlite_connection()
+            if connection is not None:
+                if self._lent and prepared.writes:
+                    self._lent_wrote = True
+                return run_on_sqlite(connection, prepared, params)
         result: Any = await self.session.execute(prepared.statement, params)
         if result.returns_rows:
             rows = list(result.all())
@@ -414,6 +499,9 @@ class UnitOfWork:
                                event_type=self.handled.envelope.type, handled_at=utcnow())
             if self._session is not None:
                 await self._session.commit()
+            elif self._pg_began:
+                await self._pg_driver.execute("COMMIT")
+                self._pg_began = False
             elif self._lent and self._sqlite is not None:
                 self._sqlite.commit()
         except (IntegrityError, sqlite3.IntegrityError) as exc:
@@ -432,13 +520,16 @@ class UnitOfWork:
         # On PostgreSQL, ids are handed out before commit; holding this lock until commit makes
         # id order equal commit order, which the relay relies on. SQLite writers are serial already.
         if not self.db.is_sqlite:
-            await hold_advisory_lock(self.session, "eventshop-outbox")
+            await self.run(_OUTBOX_LOCK, k=_lock_key("eventshop-outbox"))
 
 
 async def hold_advisory_lock(executor: AsyncSession | AsyncConnection, name: str) -> None:
     """PostgreSQL: wait for the lock called `name` and hold it until the transaction ends."""
-    key = int.from_bytes(hashlib.sha1(name.encode()).digest()[:4], "big")
-    await executor.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    await executor.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(name)})
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha1(name.encode()).digest()[:4], "big")
 
 
 def _topic_of(event_type: str) -> str:
@@ -451,3 +542,5 @@ _SEEN = Prepared(select(_INBOX.c.event_id).where(
     _INBOX.c.consumer == bindparam("consumer"), _INBOX.c.event_id == bindparam("event_id")))
 _OUTBOX_ROW = Prepared(insert(_OUTBOX), columns=("event_id", "event_type", "subject", "payload", "created_at"))
 _INBOX_MARK = Prepared(insert(_INBOX), columns=("consumer", "event_id", "event_type", "handled_at"))
+_SAVEPOINT = Prepared(text("SAVEPOINT uow_savepoint"))  # stands for any statement that needs the transaction
+_OUTBOX_LOCK = Prepared(text("SELECT pg_advisory_xact_lock(:k)").bindparams(bindparam("k", type_=BigInteger)))

@@ -24,6 +24,7 @@ PUBACK_TIMEOUT_SECONDS = 5.0
 IDLE_CHECK_SECONDS = 1.0
 # The relay's own backoff stays short whatever the consumers' retry cap: a broker back up is used at once.
 MAX_PAUSE_SECONDS = 5.0
+CHAOS_COPY_SUFFIX = ":copy"  # the message id of the test-only second copy of an event: its event id and this
 PENDING = Prepared(
     select(OUTBOX.c.id, OUTBOX.c.event_id, OUTBOX.c.event_type, OUTBOX.c.subject, OUTBOX.c.payload)
     .where(OUTBOX.c.published_at.is_(None))
@@ -126,7 +127,7 @@ class OutboxRelay:
             await asyncio.sleep(random.uniform(0, self.settings.chaos_max_delay_ms / 1000))
             try:
                 await self.js.publish(
-                    subject, payload, headers={"Nats-Msg-Id": f"{event_id}:copy", "Ce-Type": event_type}
+                    subject, payload, headers={"Nats-Msg-Id": f"{event_id}{CHAOS_COPY_SUFFIX}", "Ce-Type": event_type}
                 )
             except Exception as exc:
                 log.warning("chaos copy of %s not sent: %s", event_id, exc)

@@ -7,6 +7,7 @@ so that the Order service is not polled while its CPU is being measured.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections import Counter
@@ -18,9 +19,9 @@ import httpx
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
-from eventshop.contracts.envelope import Envelope
 from eventshop.contracts.registry import TOPICS
 from eventshop.platform.identity import operator_headers
+from eventshop.platform.outbox import CHAOS_COPY_SUFFIX
 from eventshop.platform.settings import Settings
 
 # Order publishes OrderCancelledEvent with the state change (outbox), so it is final when seen; for
@@ -60,20 +61,27 @@ class FinalityWatch:
         self.events = 0
 
     async def _on_message(self, msg: Msg) -> None:
-        try:
-            envelope = Envelope.from_bytes(msg.data)
-        except ValueError:
+        # The relay names each event in its headers, so only a terminal event's body is read (for its order id).
+        headers = msg.headers or {}
+        event_id, event_type = headers.get("Nats-Msg-Id"), headers.get("Ce-Type")
+        if event_id is None or event_type is None:
             return
-        if envelope.id in self.seen_ids:  # the relay may publish an event twice; JetStream dedups, we must too
+        event_id = event_id.removesuffix(CHAOS_COPY_SUFFIX)
+        if event_id in self.seen_ids:  # the relay may publish an event twice; JetStream dedups, we must too
             return
-        self.seen_ids.add(envelope.id)
+        self.seen_ids.add(event_id)
         self.events += 1
-        order_id = envelope.data.get("order_id")
-        if envelope.type in TERMINAL_EVENTS and isinstance(order_id, str):
-            self.terminal.setdefault(order_id, envelope.type)
+        if event_type not in TERMINAL_EVENTS:
+            return
+        try:
+            order_id = json.loads(msg.data)["data"].get("order_id")
+        except (ValueError, KeyError, AttributeError):
+            return
+        if isinstance(order_id, str):
+            self.terminal.setdefault(order_id, event_type)
             waiter = self.waiters.pop(order_id, None)
             if waiter is not None and not waiter.done():
-                waiter.set_result(envelope.type)
+                waiter.set_result(event_type)
 
     def wait(self, order_id: str) -> asyncio.Future[str]:
         """Resolves with the terminal event's type; at once if it was seen before the checkout answered."""

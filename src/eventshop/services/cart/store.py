@@ -103,7 +103,7 @@ async def add_cart(uow: UnitOfWork, cart: CartRecord) -> bool:
         await uow.run(_NEW_CART, **vars(cart))  # no savepoint: it would cost more than the insert
         return True
     try:
-        async with uow.session.begin_nested():
+        async with uow.savepoint():
             await uow.run(_NEW_CART, **vars(cart))
     except IntegrityError:
         return False

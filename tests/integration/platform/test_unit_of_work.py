@@ -1,0 +1,103 @@
+"""The unit of work's prepared-statement paths on both backends: SQLite's own connection, asyncpg's on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from eventshop.platform.db import POSTGRES_POOL_SIZE, Database
+from eventshop.platform.statements import Prepared
+from tests.conftest import create_database, drop_database, postgres_available
+from tests.integration.platform.conftest import EFFECTS, open_database
+
+NEW_EFFECT = Prepared(insert(EFFECTS), columns=("id", "event_id", "note"))
+EFFECT = Prepared(select(EFFECTS.c.note).where(EFFECTS.c.id == bindparam("effect")))
+NOTES = Prepared(select(EFFECTS.c.note).order_by(EFFECTS.c.id))
+LOCKED = Prepared(select(EFFECTS.c.note).where(EFFECTS.c.id == bindparam("effect")), for_update=True)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        database = await open_database(f"sqlite+aiosqlite:///{tmp_path}/uow.sqlite3", "order")
+        yield database
+        await database.dispose()
+        return
+    if not postgres_available():
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    name = await create_database()
+    database = await open_database(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", "order")
+    try:
+        yield database
+    finally:
+        await database.dispose()
+        await drop_database(name)
+
+
+async def notes(db: Database) -> list[str]:
+    async with db.reading() as uow:
+        return [row.note for row in await uow.all(NOTES)]
+
+
+async def test_prepared_writes_commit_together_and_an_uncommitted_unit_of_work_leaves_nothing(db: Database) -> None:
+    async with db.transaction() as uow:
+        await uow.run(NEW_EFFECT, id=1, event_id="e1", note="kept")
+        await uow.run(NEW_EFFECT, [{"id": 2, "event_id": "e2", "note": "kept too"}])
+        await uow.commit()
+    async with db.transaction() as uow:
+        await uow.run(NEW_EFFECT, id=3, event_id="e3", note="dropped")  # no commit: rolled back on leaving
+    assert await notes(db) == ["kept", "kept too"]
+    async with db.reading() as uow:
+        assert (await uow.one(EFFECT, effect=1)).note == "kept"
+        assert await uow.one(EFFECT, effect=99) is None
+
+
+async def test_a_unique_violation_is_sqlalchemys_integrity_error_and_a_savepoint_keeps_the_rest(db: Database) -> None:
+    async with db.transaction() as uow:
+        await uow.run(NEW_EFFECT, id=1, event_id="e1", note="first")
+        await uow.commit()
+    async with db.transaction() as uow:
+        await uow.run(NEW_EFFECT, id=2, event_id="e2", note="before the clash")
+        with pytest.raises(IntegrityError):
+            async with uow.savepoint():
+                await uow.run(NEW_EFFECT, id=1, event_id="e1-again", note="clash")
+        await uow.commit()
+    assert await notes(db) == ["first", "before the clash"]
+
+
+async def test_the_session_joins_after_prepared_reads_but_not_after_a_prepared_write(db: Database) -> None:
+    async with db.transaction() as uow:
+        assert await uow.one(EFFECT, effect=1) is None
+        await uow.session.execute(insert(EFFECTS).values(id=1, event_id="e1", note="through the session"))
+        await uow.run(NEW_EFFECT, id=2, event_id="e2", note="prepared, on the session")
+        await uow.commit()
+    assert await notes(db) == ["through the session", "prepared, on the session"]
+    async with db.transaction() as uow:
+        await uow.run(NEW_EFFECT, id=3, event_id="e3", note="prepared write")
+        with pytest.raises(RuntimeError, match=r"use uow\.session before them"):
+            uow.session  # noqa: B018
+    assert await notes(db) == ["through the session", "prepared, on the session"]
+
+
+async def test_connections_go_back_to_the_pool_whatever_the_unit_of_work_ended_with(db: Database) -> None:
+    async with db.transaction() as uow:
+        await uow.run(NEW_EFFECT, id=1, event_id="e1", note="one")
+        await uow.commit()
+    for _ in range(POSTGRES_POOL_SIZE + 2):  # more than the pool holds: a connection kept back would hang here
+        with pytest.raises(IntegrityError):
+            async with asyncio.timeout(10), db.transaction() as uow:
+                await uow.one(LOCKED, effect=1)
+                await uow.run(NEW_EFFECT, id=1, event_id="e1", note="clash")
+        with pytest.raises(ValueError, match="handler failed"):
+            async with asyncio.timeout(10), db.reading() as uow:
+                await uow.one(EFFECT, effect=1)
+                raise ValueError("handler failed")
+    async with asyncio.timeout(10), db.transaction() as uow:
+        await uow.run(NEW_EFFECT, id=2, event_id="e2", note="two")
+        await uow.commit()
+    assert await notes(db) == ["one", "two"]
