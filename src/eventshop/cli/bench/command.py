@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
+import aiohttp
 import httpx
 import typer
 from nats.errors import Error as NatsError
@@ -14,6 +14,7 @@ from rich.console import Console
 
 from eventshop.cli.bench import endtoend, messaging, report, shop, styles
 from eventshop.cli.locating import locate
+from eventshop.platform.serving import run as run_on_uvloop
 from eventshop.platform.settings import MAX_PORT_BASE
 
 DEFAULT_PORT_BASE = 18000
@@ -125,8 +126,8 @@ def _run(workload: endtoend.Workload, port_base: int | None, data_dir: Path | No
                     raise
             target.databases = names
         try:
-            return asyncio.run(endtoend.run(target, workload, console))
-        except (httpx.HTTPError, NatsError, OSError) as exc:
+            return run_on_uvloop(endtoend.run(target, workload, console))
+        except (httpx.HTTPError, aiohttp.ClientError, NatsError, OSError) as exc:
             raise shop.ShopUnavailable(f"lost the shop during the run: {type(exc).__name__}: {exc}") from None
         finally:
             if target.started:

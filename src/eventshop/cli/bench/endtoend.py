@@ -53,8 +53,7 @@ async def run(target: ShopTarget, workload: Workload, console: Console) -> dict[
     nc = await connect(target.nats_url, "eventshop-bench", login=login_for(target.settings, OPERATOR), persistent=False)
     watch = FinalityWatch()
     await watch.start(nc)
-    limits = httpx.Limits(max_connections=workload.customers + 32, max_keepalive_connections=workload.customers + 32)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+    async with httpx.AsyncClient(timeout=30) as http:
         try:
             return await _measure(target, workload, console, http, watch, nc.jetstream(timeout=5))
         finally:
@@ -75,7 +74,13 @@ class Window:
 async def _measure(target: ShopTarget, workload: Workload, console: Console, http: httpx.AsyncClient,
                    watch: FinalityWatch, js: Any) -> dict[str, Any]:
     settings = target.settings
-    shoppers = Shoppers(http, settings, await stock_up(http, settings), watch)
+    async with Shoppers(settings, await stock_up(http, settings), watch, workload.customers + 32) as shoppers:
+        return await _run_shoppers(target, workload, console, http, js, shoppers)
+
+
+async def _run_shoppers(target: ShopTarget, workload: Workload, console: Console, http: httpx.AsyncClient,
+                        js: Any, shoppers: Shoppers) -> dict[str, Any]:
+    settings = target.settings
     with console.status(f"creating {workload.customers} customers"):
         customers = await shoppers.create_customers(workload.customers)
         slow_customer = await shoppers.create_customer(SLOW_CARD) if workload.slow_card else None

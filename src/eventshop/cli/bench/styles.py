@@ -23,6 +23,7 @@ from eventshop.cli.bench.shop import free_port_base, process_pid, start_shop, st
 from eventshop.cli.bench.workload import FinalityWatch, Shoppers, fetch_timelines, open_loop
 from eventshop.platform.broker import connect
 from eventshop.platform.broker_auth import OPERATOR, login_for
+from eventshop.platform.serving import run as run_on_uvloop
 
 STYLES = ("choreography", "orchestration")
 VICTIMS = ("payment", "shipping")  # a step's callee in orchestration, a consumer in the choreography
@@ -59,10 +60,10 @@ def compare(workload: endtoend.Workload, databases: Databases, outage_seconds: f
             target.databases = names
             try:
                 console.print(f"[bold]{style}[/]: {workload.describe()}")
-                load = asyncio.run(endtoend.run(target, workload, console))
+                load = run_on_uvloop(endtoend.run(target, workload, console))
                 outages = {}
                 for victim in VICTIMS:
-                    outages[victim] = asyncio.run(outage_run(target, Outage(victim, outage_seconds), console))
+                    outages[victim] = run_on_uvloop(outage_run(target, Outage(victim, outage_seconds), console))
             finally:
                 with console.status(f"stopping the {style} shop"):
                     stop_shop(target)
@@ -76,8 +77,8 @@ async def outage_run(target: Any, outage: Outage, console: Console) -> dict[str,
     watch = FinalityWatch()
     await watch.start(nc)
     try:
-        async with httpx.AsyncClient(timeout=30) as http:
-            shoppers = Shoppers(http, settings, await stock_up(http, settings), watch)
+        async with httpx.AsyncClient(timeout=30) as http, \
+                Shoppers(settings, await stock_up(http, settings), watch) as shoppers:
             customers = await shoppers.create_customers(OUTAGE_CUSTOMERS)
             pid = process_pid(target, outage.victim)
             load = asyncio.create_task(open_loop(shoppers, customers, outage.rate, outage.duration, outage.drain))

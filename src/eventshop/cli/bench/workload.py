@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
@@ -93,11 +93,19 @@ class FinalityWatch:
         return waiter
 
 
-class Shoppers:
-    """Customers and their orders, through the public Account and Shopping Cart APIs only."""
+HTTP_ERRORS = (aiohttp.ClientError, TimeoutError)
 
-    def __init__(self, http: httpx.AsyncClient, settings: Settings, products: list[str], watch: FinalityWatch):
-        self.http = http
+
+class Shoppers:
+    """Customers and their orders, through the public Account and Shopping Cart APIs only.
+
+    On aiohttp's client, whose CPU per request is a fraction of httpx's: the load generator shares the shop's
+    cores. Use as `async with Shoppers(...) as shoppers:`, which closes its connections.
+    """
+
+    def __init__(self, settings: Settings, products: list[str], watch: FinalityWatch, connections: int = 100):
+        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30),
+                                          connector=aiohttp.TCPConnector(limit=connections))
         self.settings = settings
         self.products = products
         self.watch = watch
@@ -107,19 +115,32 @@ class Shoppers:
         self.tokens: dict[str, str] = {}  # customer id -> the bearer token Account gave at sign-in
         self.operator = operator_headers(settings, "order")
 
+    async def __aenter__(self) -> Shoppers:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.close()
+
+    async def _post(self, url: str, body: dict[str, Any], headers: dict[str, str] | None = None
+                    ) -> tuple[int, Any]:
+        async with self.http.post(url, json=body, headers=headers) as response:
+            return response.status, await response.json() if response.status < 300 else await response.text()
+
     async def create_customer(self, card: str = GOOD_CARD) -> str:
         """Sign up and sign in, as a shopper does; the customer's token authorizes the cart calls."""
         email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
-        response = await self.http.post(f"{self.settings.url('account')}/accounts", json={
+        status, account = await self._post(f"{self.settings.url('account')}/accounts", {
             "name": "Bench Shopper", "email": email, "password": BENCH_PASSWORD, "payment_token": card,
             "address": {"street": "Alexanderplatz 1", "city": "Berlin", "postcode": "10178", "country": "DE"},
         })
-        response.raise_for_status()
-        customer_id = str(response.json()["id"])
-        signed_in = await self.http.post(f"{self.settings.url('account')}/sessions",
-                                         json={"email": email, "password": BENCH_PASSWORD})
-        signed_in.raise_for_status()
-        self.tokens[customer_id] = str(signed_in.json()["token"])
+        if status >= 300:
+            raise RuntimeError(f"signing up a bench customer: HTTP {status} {account}")
+        customer_id = str(account["id"])
+        status, session = await self._post(f"{self.settings.url('account')}/sessions",
+                                           {"email": email, "password": BENCH_PASSWORD})
+        if status >= 300:
+            raise RuntimeError(f"signing in a bench customer: HTTP {status} {session}")
+        self.tokens[customer_id] = str(session["token"])
         return customer_id
 
     def as_customer(self, customer_id: str) -> dict[str, str]:
@@ -138,20 +159,20 @@ class Shoppers:
         """Add one line and check out; None (and an error counted) if the shop refused or failed."""
         cart = f"{self.settings.url('cart')}/carts/{customer_id}"
         try:
-            added = await self.http.post(f"{cart}/lines", json={"product_id": self.products[n % len(self.products)],
-                                                                 "quantity": 1}, headers=self.as_customer(customer_id))
-            if added.status_code != 200:
-                self.errors[f"add line: HTTP {added.status_code}"] += 1
+            added, _ = await self._post(f"{cart}/lines", {"product_id": self.products[n % len(self.products)],
+                                                          "quantity": 1}, self.as_customer(customer_id))
+            if added != 200:
+                self.errors[f"add line: HTTP {added}"] += 1
                 return None
             checkout_started = time.perf_counter()
-            response = await self.http.post(f"{cart}/checkout", json={}, headers=self.as_customer(customer_id))
-        except httpx.HTTPError as exc:
+            status, body = await self._post(f"{cart}/checkout", {}, self.as_customer(customer_id))
+        except HTTP_ERRORS as exc:
             self.errors[f"{type(exc).__name__}"] += 1
             return None
-        if response.status_code != 201:
-            self.errors[f"checkout: HTTP {response.status_code}"] += 1
+        if status != 201:
+            self.errors[f"checkout: HTTP {status}"] += 1
             return None
-        placed = PlacedOrder(str(response.json()["order_id"]), (time.perf_counter() - checkout_started) * 1000,
+        placed = PlacedOrder(str(body["order_id"]), (time.perf_counter() - checkout_started) * 1000,
                              slow_card=slow_card)
         self.orders.append(placed)
         self.placed += not slow_card
@@ -220,12 +241,13 @@ async def fetch_timelines(shoppers: Shoppers, orders: list[PlacedOrder], tries: 
         async with limit:
             for _ in range(tries):
                 try:
-                    response = await shoppers.http.get(f"{url}/orders/{placed.order_id}", headers=shoppers.operator)
-                except httpx.HTTPError:
+                    async with shoppers.http.get(f"{url}/orders/{placed.order_id}",
+                                                 headers=shoppers.operator) as response:
+                        body = await response.json() if response.status == 200 else None
+                except HTTP_ERRORS:
                     await asyncio.sleep(0.2)
                     continue
-                if response.status_code == 200:
-                    body = response.json()
+                if body is not None:
                     placed.status, placed.timeline = str(body["status"]), list(body["timeline"])
                     if placed.status in ("shipped", "cancelled") or placed.terminal_event is None:
                         return
