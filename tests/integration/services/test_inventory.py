@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ from eventshop.contracts.events import OrderCancelledEvent, OrderProcessedEvent,
 from eventshop.contracts.values import OrderLine
 from eventshop.platform.settings import Settings
 from eventshop.services.inventory.service import declare
-from tests.conftest import RunningService, eventually, running
+from tests.conftest import RunningService, create_database, drop_database, eventually, postgres_available, running
+from tests.credentials import as_service
 from tests.integration.publishing import broker, collect, publish_event
 
 
@@ -149,3 +151,31 @@ async def test_the_migration_keeps_reserved_units_as_held_and_starts_sold_at_zer
         await db.dispose()
         if name:
             await drop_database(name)
+
+
+async def test_reserves_and_releases_of_one_order_at_once_take_and_give_back_once_on_postgresql(
+    settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's writers take turns; on PostgreSQL Order's repeated calls (or a call and an event) race."""
+    if not postgres_available():
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    name = await create_database()
+    monkeypatch.setenv("EVENTSHOP_INVENTORY_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+    try:
+        async with running(declare(), settings) as inventory:
+            assert not inventory.runtime.db.is_sqlite
+            await inventory.http.put("/stock/p1", json={"sku": "P1", "available": 5})
+            order = as_service("order", "inventory")
+            body = {"order_id": "o1", "customer_id": "c1", "lines": [line("p1", 2).model_dump(mode="json")],
+                    "total": 1000, "currency": "EUR"}
+            reserved = await asyncio.gather(*(inventory.anonymous.post("/reservations", headers=order, json=body)
+                                              for _ in range(8)))
+            assert {(r.status_code, r.json()["status"]) for r in reserved} == {(200, "reserved")}, \
+                [r.text for r in reserved]
+            assert (await levels(inventory))["p1"] == (3, 2, 0)
+            answers = await asyncio.gather(*(inventory.anonymous.delete("/reservations/o1", headers=order)
+                                             for _ in range(8)))
+            assert [a.status_code for a in answers] == [200] * 8, [a.text for a in answers]
+            assert (await levels(inventory))["p1"] == (5, 0, 0)
+    finally:
+        await drop_database(name)

@@ -341,6 +341,26 @@ async def test_a_repeated_notify_customer_sends_nothing_again_even_while_the_fir
         assert [m["subject"] for m in received] == ["Your order"], "one email for the two calls"
 
 
+async def test_notify_customer_called_twice_at_once_with_one_key_records_and_sends_once(
+    settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    notification_database: str,
+) -> None:
+    body = {"customer_id": "c1", "order_id": "order-2", "subject": "Your order", "message": "It is on its way."}
+    headers = {**as_service("order", "notification"), "Idempotency-Key": "order-2:notify-shipped"}
+    async with mail_catcher(tmp_path / "mail", operator_key=OPERATOR_KEY) as mail, \
+            serving(stand_in_account([])) as account_url:
+        monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(mail.smtp_port))
+        settings.service_urls["account"] = account_url
+        async with running(notification(), settings) as notes, httpx.AsyncClient(base_url=notes.url) as order:
+            answers = await asyncio.gather(*(order.post("/notifications", json=body, headers=headers, timeout=10)
+                                             for _ in range(6)))
+            assert [a.status_code for a in answers] == [201] * 6, [a.text for a in answers]
+            assert len({a.json()["id"] for a in answers}) == 1
+            await eventually(lambda: _all_sent(notes.http, "c1", 1), message="the one record sent")
+        received = (await mail.http.get("/api/messages", params={"to": "ada@example.com"})).json()
+        assert [m["subject"] for m in received] == ["Your order"], "one email for the six calls"
+
+
 async def test_the_replica_records_and_retried_sends_work_the_same_on_either_database(
     settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     notification_database: str,

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from eventshop.contracts.events import InventoryOutOfStockEvent, InventoryProcessedEvent
 from eventshop.contracts.events.inventory import StockShortage
@@ -50,6 +51,13 @@ async def reserve_stock(
     ctx: InventoryContext, order: OrderToReserve, handled: Incoming[Any] | None = None
 ) -> Reserved:
     """Reserve every line of the order, or nothing; publish the outcome."""
+    try:
+        return await _reserve(ctx, order, handled)
+    except IntegrityError:  # a concurrent call for this order recorded its reservation first (PostgreSQL)
+        return await _reserve(ctx, order, handled)  # ... which this one now answers as a repeat
+
+
+async def _reserve(ctx: InventoryContext, order: OrderToReserve, handled: Incoming[Any] | None) -> Reserved:
     async with ctx.db.transaction(handled) as uow:
         existing = await uow.one(store.RESERVATION_STATUS, order_id=order.order_id)
         if not domain.may_reserve(ReservationStatus(existing.status) if existing else None):
@@ -119,7 +127,8 @@ async def release_stock(
 ) -> ReservationStatus:
     """Give back what an order held. A cancel that comes first leaves a marker so the order never reserves."""
     async with ctx.db.transaction(handled) as uow:
-        reservation = await uow.one(store.RESERVATION_STATUS, order_id=order_id)
+        # Locked: two releases of one order at once (the cancel event and Order's call) give it back once.
+        reservation = await uow.one(store.RESERVATION_STATUS_FOR_UPDATE, order_id=order_id)
         if reservation is None:
             now = utcnow()
             await uow.run(store.NEW_RESERVATION, order_id=order_id, status=ReservationStatus.CANCELLED,

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from eventshop.contracts.envelope import Event
 from eventshop.contracts.events.account import AccountEvent
@@ -89,7 +90,16 @@ async def _record(ctx: NotificationContext, about: Subject, draft: Draft, told: 
                 return None
         values = _notification(about, draft, contact if draft.sends_email else None,
                                incoming.envelope.id if incoming else key, ctx.settings)
-        added = await uow.one(queries.ADD_NOTIFICATION, **values)
+        if key is None:
+            added = await uow.one(queries.ADD_NOTIFICATION, **values)
+        else:
+            try:
+                async with uow.savepoint():
+                    added = await uow.one(queries.ADD_NOTIFICATION, **values)
+            except IntegrityError:  # a concurrent call with the same key recorded it first (PostgreSQL): that one
+                first = await uow.one(queries.NOTIFICATION_OF_EVENT, event_id=key)
+                await uow.commit()  # what the replica learned still counts
+                return NotificationRecord(**first._asdict()), False
         await uow.commit()
     return NotificationRecord(id=added.id, **values), True
 
@@ -112,9 +122,13 @@ async def _replicate(uow: UnitOfWork, account_id: str, told: Contact) -> Contact
     """Keep what an event or Account told unless the replica is newer; the newest contact known."""
     replica = await uow.one(queries.CONTACT_FOR_UPDATE, account_id=account_id)
     if replica is None:
-        await uow.run(queries.ADD_CONTACT, account_id=account_id, email=told.email, name=told.name,
-                      status=told.status, revision=told.revision, updated_at=utcnow())
-        return told
+        try:
+            async with uow.savepoint():
+                await uow.run(queries.ADD_CONTACT, account_id=account_id, email=told.email, name=told.name,
+                              status=told.status, revision=told.revision, updated_at=utcnow())
+            return told
+        except IntegrityError:  # a concurrent transaction added it first (PostgreSQL): weigh against that one
+            replica = await uow.one(queries.CONTACT_FOR_UPDATE, account_id=account_id)
     if told.revision > replica.revision:
         await uow.run(queries.UPDATE_CONTACT, contact_id=account_id, email=told.email, name=told.name,
                       status=told.status, revision=told.revision, updated_at=utcnow())
