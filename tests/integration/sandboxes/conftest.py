@@ -85,8 +85,9 @@ async def serving(app: Any) -> AsyncIterator[Sandbox]:
 
 
 @contextlib.asynccontextmanager
-async def mail_catcher(data_dir: Path, faults: FaultConfig | None = None, operator_key: str | None = None
+async def mail_catcher(data_dir: Path, faults: FaultConfig | None = None, operator_key: str = OPERATOR_KEY
                        ) -> AsyncIterator[MailSandbox]:
+    """A mail sandbox of the test's own, its fault switches open to the tests' operator key."""
     web, smtp = bind("127.0.0.1", 0, "a test inbox"), bind("127.0.0.1", 0, "a test SMTP server")
     url, smtp_port = f"http://127.0.0.1:{web.getsockname()[1]}", int(smtp.getsockname()[1])
     stop = asyncio.Event()

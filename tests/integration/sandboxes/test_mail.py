@@ -64,7 +64,7 @@ async def test_smtp_login_is_optional_and_the_password_is_never_kept(mail: MailS
 
 @pytest.mark.asyncio
 async def test_smtp_faults_are_temporary_failures_and_the_inbox_can_be_emptied(tmp_path: Path) -> None:
-    async with mail_catcher(tmp_path, operator_key=OPERATOR_KEY) as mail:
+    async with mail_catcher(tmp_path) as mail:
         await mail.set_faults(outage=True)
         with pytest.raises(EmailNotSent) as outage:
             await mail.sender().send("ada@example.com", "s", "t", "<p>h</p>")
@@ -120,7 +120,7 @@ async def test_emails_share_one_smtp_connection_and_a_dropped_one_is_reopened(ma
 
 @pytest.mark.asyncio
 async def test_only_the_operator_view_offers_delete_all_and_deleting_takes_the_operator_key(tmp_path: Path) -> None:
-    async with mail_catcher(tmp_path, operator_key=OPERATOR_KEY) as mail:
+    async with mail_catcher(tmp_path) as mail:
         await mail.sender().send("ada@example.com", "Your order", "t", "<p>h</p>")
         customer, operator = (await mail.http.get("/", params={"to": "ada@example.com"})).text, \
             (await mail.http.get("/")).text

@@ -36,7 +36,7 @@ from eventshop.services.notification.service import declare as notification
 from tests.conftest import create_database, drop_database, eventually, postgres_available, running, serving
 from tests.credentials import as_service
 from tests.integration.publishing import broker, publish
-from tests.integration.sandboxes.conftest import OPERATOR_KEY, mail_catcher
+from tests.integration.sandboxes.conftest import mail_catcher
 
 NEW = {
     "name": "Ada Lovelace", "email": "ada@example.com", "password": "correct horse battery",
@@ -251,7 +251,7 @@ async def test_each_order_gets_one_email_per_step_with_its_items_total_and_links
 ) -> None:
     outcomes = ["shipped", "out_of_stock", "declined", "undeliverable"]
     ids = {outcome: f"{outcome[:4]}5678-order-{outcome}" for outcome in outcomes}
-    async with mail_catcher(tmp_path / "mail", operator_key=OPERATOR_KEY) as mail, \
+    async with mail_catcher(tmp_path / "mail") as mail, \
             serving(stand_in_account([])) as account_url:
         monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(mail.smtp_port))
         settings.service_urls.update(account=account_url, frontend=SHOP + "/")
@@ -323,7 +323,7 @@ async def test_a_repeated_notify_customer_sends_nothing_again_even_while_the_fir
 ) -> None:
     body = {"customer_id": "c1", "order_id": "order-1", "subject": "Your order", "message": "It is on its way."}
     headers = {**as_service("order", "notification"), "Idempotency-Key": "order-1:notify-shipped"}
-    async with mail_catcher(tmp_path / "mail", operator_key=OPERATOR_KEY) as mail, \
+    async with mail_catcher(tmp_path / "mail") as mail, \
             serving(stand_in_account([])) as account_url:
         monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(mail.smtp_port))
         settings.service_urls["account"] = account_url
@@ -347,7 +347,7 @@ async def test_notify_customer_called_twice_at_once_with_one_key_records_and_sen
 ) -> None:
     body = {"customer_id": "c1", "order_id": "order-2", "subject": "Your order", "message": "It is on its way."}
     headers = {**as_service("order", "notification"), "Idempotency-Key": "order-2:notify-shipped"}
-    async with mail_catcher(tmp_path / "mail", operator_key=OPERATOR_KEY) as mail, \
+    async with mail_catcher(tmp_path / "mail") as mail, \
             serving(stand_in_account([])) as account_url:
         monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(mail.smtp_port))
         settings.service_urls["account"] = account_url
@@ -366,7 +366,7 @@ async def test_the_replica_records_and_retried_sends_work_the_same_on_either_dat
     notification_database: str,
 ) -> None:
     fields = {"account_id": "c1", "name": "Ada Lovelace", "status": "active"}
-    async with mail_catcher(tmp_path / "mail", operator_key=OPERATOR_KEY) as mail, \
+    async with mail_catcher(tmp_path / "mail") as mail, \
             serving(stand_in_account([])) as account_url:
         monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(mail.smtp_port))
         settings.service_urls["account"] = account_url
