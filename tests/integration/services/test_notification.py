@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from email import message_from_bytes, policy
@@ -36,7 +37,7 @@ from eventshop.services.notification.service import declare as notification
 from tests.conftest import create_database, drop_database, eventually, postgres_available, running, serving
 from tests.credentials import as_service
 from tests.integration.publishing import broker, publish
-from tests.integration.sandboxes.conftest import mail_catcher
+from tests.integration.sandboxes.conftest import MailSandbox, mail_catcher
 
 NEW = {
     "name": "Ada Lovelace", "email": "ada@example.com", "password": "correct horse battery",
@@ -246,15 +247,23 @@ def parts_of(raw: bytes) -> tuple[str, str]:
     return str(parts[0].get_content()), str(parts[1].get_content())
 
 
+@contextlib.asynccontextmanager
+async def mail_for_notification(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                **urls: str) -> AsyncIterator[MailSandbox]:
+    """A mail sandbox of the test's own for the Notification it then runs, and a stand-in Account that knows
+    nobody (what Notification knows of a customer comes from its replica)."""
+    async with mail_catcher(tmp_path / "mail") as mail, serving(stand_in_account([])) as account_url:
+        monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(mail.smtp_port))
+        settings.service_urls.update(account=account_url, **urls)
+        yield mail
+
+
 async def test_each_order_gets_one_email_per_step_with_its_items_total_and_links_to_its_order_page(
     settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     outcomes = ["shipped", "out_of_stock", "declined", "undeliverable"]
     ids = {outcome: f"{outcome[:4]}5678-order-{outcome}" for outcome in outcomes}
-    async with mail_catcher(tmp_path / "mail") as mail, \
-            serving(stand_in_account([])) as account_url:
-        monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(mail.smtp_port))
-        settings.service_urls.update(account=account_url, frontend=SHOP + "/")
+    async with mail_for_notification(settings, monkeypatch, tmp_path, frontend=SHOP + "/") as mail:
         async with running(notification(), settings) as notes:
             nc = await broker(settings)
             events = [event for outcome in outcomes for event in saga_of(outcome, ids[outcome])]
@@ -317,16 +326,18 @@ async def notification_database(request: pytest.FixtureRequest, monkeypatch: pyt
         await drop_database(name)
 
 
+def notify_customer(order_id: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Order's "Notify Customer" request for a shipped order: the body and the headers, its key included."""
+    body = {"customer_id": "c1", "order_id": order_id, "subject": "Your order", "message": "It is on its way."}
+    return body, {**as_service("order", "notification"), "Idempotency-Key": f"{order_id}:notify-shipped"}
+
+
 async def test_a_repeated_notify_customer_sends_nothing_again_even_while_the_first_email_is_being_sent(
     settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     notification_database: str,
 ) -> None:
-    body = {"customer_id": "c1", "order_id": "order-1", "subject": "Your order", "message": "It is on its way."}
-    headers = {**as_service("order", "notification"), "Idempotency-Key": "order-1:notify-shipped"}
-    async with mail_catcher(tmp_path / "mail") as mail, \
-            serving(stand_in_account([])) as account_url:
-        monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(mail.smtp_port))
-        settings.service_urls["account"] = account_url
+    body, headers = notify_customer("order-1")
+    async with mail_for_notification(settings, monkeypatch, tmp_path) as mail:
         async with running(notification(), settings) as notes, httpx.AsyncClient(base_url=notes.url) as order:
             assert notes.runtime.db.is_sqlite == (notification_database == "sqlite")
             await mail.set_faults(latency_ms=1500)  # the first call's email is still being sent ...
@@ -345,12 +356,8 @@ async def test_notify_customer_called_twice_at_once_with_one_key_records_and_sen
     settings: Settings, clean_broker: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     notification_database: str,
 ) -> None:
-    body = {"customer_id": "c1", "order_id": "order-2", "subject": "Your order", "message": "It is on its way."}
-    headers = {**as_service("order", "notification"), "Idempotency-Key": "order-2:notify-shipped"}
-    async with mail_catcher(tmp_path / "mail") as mail, \
-            serving(stand_in_account([])) as account_url:
-        monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(mail.smtp_port))
-        settings.service_urls["account"] = account_url
+    body, headers = notify_customer("order-2")
+    async with mail_for_notification(settings, monkeypatch, tmp_path) as mail:
         async with running(notification(), settings) as notes, httpx.AsyncClient(base_url=notes.url) as order:
             answers = await asyncio.gather(*(order.post("/notifications", json=body, headers=headers, timeout=10)
                                              for _ in range(6)))
@@ -366,10 +373,7 @@ async def test_the_replica_records_and_retried_sends_work_the_same_on_either_dat
     notification_database: str,
 ) -> None:
     fields = {"account_id": "c1", "name": "Ada Lovelace", "status": "active"}
-    async with mail_catcher(tmp_path / "mail") as mail, \
-            serving(stand_in_account([])) as account_url:
-        monkeypatch.setenv("EVENTSHOP_SMTP_PORT", str(mail.smtp_port))
-        settings.service_urls["account"] = account_url
+    async with mail_for_notification(settings, monkeypatch, tmp_path) as mail:
         async with running(notification(), settings) as notes:
             nc = await broker(settings)
             await publish(nc, AccountCreatedEvent(revision=1, email="ada@example.com", **fields))
