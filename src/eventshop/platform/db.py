@@ -428,6 +428,8 @@ class UnitOfWork:
     async def _execute(
         self, prepared: Prepared, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
     ) -> tuple[list[Any], int]:
+        if self.readonly and prepared.writes:
+            raise RuntimeError("a read-only unit of work cannot write; use db.transaction()")
         if not self.db.is_sqlite:
             driver = await self._postgres_connection(prepared)
             if driver is not None:

@@ -101,3 +101,10 @@ async def test_connections_go_back_to_the_pool_whatever_the_unit_of_work_ended_w
         await uow.run(NEW_EFFECT, id=2, event_id="e2", note="two")
         await uow.commit()
     assert await notes(db) == ["one", "two"]
+
+
+async def test_a_read_only_unit_of_work_refuses_a_prepared_write_and_writes_nothing(db: Database) -> None:
+    async with db.reading() as uow:
+        with pytest.raises(RuntimeError, match="read-only"):
+            await uow.run(NEW_EFFECT, id=1, event_id="e1", note="not from a read")
+    assert await notes(db) == []
