@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import ServiceUnavailableError
 from sqlalchemy import insert, update
 
 from eventshop.contracts.events import InventoryProcessedEvent
@@ -38,8 +40,16 @@ async def stream_events(url: str, login: BrokerLogin, stream: str = "INVENTORY")
     sub = await js.pull_subscribe("inventory.>", durable=None, stream=stream,
                                   config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL))
     found: list[dict[str, object]] = []
+    deadline = time.monotonic() + 15
     while len(found) < info.state.messages:
-        for msg in await sub.fetch(100, timeout=2):
+        try:
+            batch = await sub.fetch(100, timeout=2)
+        except ServiceUnavailableError:  # a cluster just restarted may still be electing the consumer's leader
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+            continue
+        for msg in batch:
             found.append(json.loads(msg.data))
             await msg.ack()
     await nc.close()
