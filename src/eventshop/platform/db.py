@@ -159,6 +159,15 @@ class Database:
         """A read-only unit of work: takes no write lock; committing a change from it is an error."""
         return UnitOfWork(self, None, readonly=True)
 
+    def autocommit(self) -> UnitOfWork:
+        """A unit of work for writes that stand alone (the relay's marks), on prepared statements only.
+
+        On PostgreSQL each statement commits on its own, one round trip with no BEGIN and COMMIT (an
+        executemany is atomic in asyncpg); on SQLite it is a transaction like any other. It stages no
+        events and marks no delivery; `commit()` is still called, and commits on SQLite.
+        """
+        return UnitOfWork(self, None, autocommit=True)
+
     @contextlib.asynccontextmanager
     async def writer(self) -> AsyncIterator[None]:
         """Hold this process's turn to write (SQLite); nothing to wait for on PostgreSQL."""
@@ -274,10 +283,13 @@ class UnitOfWork:
     that, is bound to the same connection.
     """
 
-    def __init__(self, db: Database, handled: Incoming[Any] | None, *, readonly: bool = False) -> None:
+    def __init__(
+        self, db: Database, handled: Incoming[Any] | None, *, readonly: bool = False, autocommit: bool = False
+    ) -> None:
         self.db = db
         self.handled = handled
         self.readonly = readonly
+        self.autocommit = autocommit  # prepared statements only, no events, no inbox mark
         self._session: AsyncSession | None = None
         self.staged: list[Envelope] = []
         self._turn: contextlib.AbstractAsyncContextManager[None] | None = None
@@ -302,6 +314,8 @@ class UnitOfWork:
             if self._pg_began:
                 raise RuntimeError("this unit of work wrote or locked with prepared statements; "
                                    "use uow.session before them")
+            if self.autocommit:
+                raise RuntimeError("an autocommit unit of work runs prepared statements only")
             sessions = self.db.read_sessions if self.readonly else self.db.sessions
             # PostgreSQL: on the connection the prepared statements read on, with nothing begun on it yet.
             self._session = sessions(bind=self._pg) if self._pg is not None else sessions()
@@ -402,7 +416,8 @@ class UnitOfWork:
             await connection.start()
             self._pg = connection
             self._pg_driver = (await connection.get_raw_connection()).driver_connection
-        if not self._pg_began and not self.readonly and (prepared.writes or prepared.locks):
+        begins = not (self._pg_began or self.readonly or self.autocommit)
+        if begins and (prepared.writes or prepared.locks):
             await self._pg_driver.execute("BEGIN")
             self._pg_began = True
         return self._pg_driver
@@ -487,18 +502,10 @@ class UnitOfWork:
             if session is not None:
                 await session.rollback()
             return
-        if self.staged:
-            await self._serialize_outbox_writers()
-            now = utcnow()
-            await self.run(_OUTBOX_ROW, [
-                {"event_id": env.id, "event_type": env.type, "subject": f"{_topic_of(env.type)}.{env.type}",
-                 "payload": env.to_bytes(), "created_at": now}
-                for env in self.staged
-            ])
+        if self.autocommit and (self.staged or self.handled is not None):
+            raise RuntimeError("an autocommit unit of work stages no events; use db.transaction()")
         try:
-            if self.handled is not None:
-                await self.run(_INBOX_MARK, consumer=self.handled.consumer, event_id=self.handled.envelope.id,
-                               event_type=self.handled.envelope.type, handled_at=utcnow())
+            await self._write_outbox_and_inbox()
             if self._session is not None:
                 await self._session.commit()
             elif self._pg_began:
@@ -518,11 +525,34 @@ class UnitOfWork:
         if self.staged:
             self.db.outbox_signal.set()
 
+    async def _write_outbox_and_inbox(self) -> None:
+        now = utcnow()
+        events = [{"event_id": env.id, "event_type": env.type, "subject": f"{_topic_of(env.type)}.{env.type}",
+                   "payload": env.to_bytes(), "created_at": now} for env in self.staged]
+        handled = self.handled
+        if events and not self.db.is_sqlite and self._session is None:
+            # One round trip for the lock, the events and the inbox mark, instead of three.
+            columns: dict[str, Any] = {f"{name}s": [event[name] for event in events]
+                       for name in ("event_id", "event_type", "subject", "payload")}
+            if handled is None:
+                await self.run(_PG_OUTBOX_WRITE, k=_OUTBOX_LOCK_KEY, created_at=now, **columns)
+            else:
+                await self.run(_PG_OUTBOX_WRITE_HANDLED, k=_OUTBOX_LOCK_KEY, created_at=now, **columns,
+                               consumer=handled.consumer, inbox_event_id=handled.envelope.id,
+                               inbox_event_type=handled.envelope.type, handled_at=now)
+            return
+        if events:
+            await self._serialize_outbox_writers()
+            await self.run(_OUTBOX_ROW, events)
+        if handled is not None:
+            await self.run(_INBOX_MARK, consumer=handled.consumer, event_id=handled.envelope.id,
+                           event_type=handled.envelope.type, handled_at=now)
+
     async def _serialize_outbox_writers(self) -> None:
         # On PostgreSQL, ids are handed out before commit; holding this lock until commit makes
         # id order equal commit order, which the relay relies on. SQLite writers are serial already.
         if not self.db.is_sqlite:
-            await self.run(_OUTBOX_LOCK, k=_lock_key("eventshop-outbox"))
+            await self.run(_OUTBOX_LOCK, k=_OUTBOX_LOCK_KEY)
 
 
 async def hold_advisory_lock(executor: AsyncSession | AsyncConnection, name: str) -> None:
@@ -546,3 +576,24 @@ _OUTBOX_ROW = Prepared(insert(_OUTBOX), columns=("event_id", "event_type", "subj
 _INBOX_MARK = Prepared(insert(_INBOX), columns=("consumer", "event_id", "event_type", "handled_at"))
 _SAVEPOINT = Prepared(text("SAVEPOINT uow_savepoint"))  # stands for any statement that needs the transaction
 _OUTBOX_LOCK = Prepared(text("SELECT pg_advisory_xact_lock(:k)").bindparams(bindparam("k", type_=BigInteger)))
+_OUTBOX_LOCK_KEY = _lock_key("eventshop-outbox")
+
+
+def _pg_outbox_write(handled: bool) -> Prepared:
+    """PostgreSQL: the outbox lock, the staged events in their order and (for a delivery) the inbox mark, as one
+    statement. The lock is taken before any row is made (the rows come from a join with it) and the ids are
+    drawn after the sort, in staging order."""
+    mark = ("marked AS (INSERT INTO inbox (consumer, event_id, event_type, handled_at) VALUES (CAST(:consumer AS "
+            "VARCHAR), CAST(:inbox_event_id AS VARCHAR), CAST(:inbox_event_type AS VARCHAR), "
+            "CAST(:handled_at AS TIMESTAMPTZ))), ") if handled else ""
+    return Prepared(text(
+        f"WITH locked AS (SELECT pg_advisory_xact_lock(CAST(:k AS BIGINT))), {mark}"
+        "staged AS (SELECT * FROM unnest(CAST(:event_ids AS VARCHAR[]), CAST(:event_types AS VARCHAR[]), "
+        "CAST(:subjects AS VARCHAR[]), CAST(:payloads AS BYTEA[])) WITH ORDINALITY "
+        "AS e(event_id, event_type, subject, payload, position)) "
+        "INSERT INTO outbox (event_id, event_type, subject, payload, created_at) "
+        "SELECT staged.event_id, staged.event_type, staged.subject, staged.payload, CAST(:created_at AS TIMESTAMPTZ) "
+        "FROM locked, staged ORDER BY staged.position"))
+
+
+_PG_OUTBOX_WRITE, _PG_OUTBOX_WRITE_HANDLED = _pg_outbox_write(False), _pg_outbox_write(True)

@@ -49,7 +49,8 @@ class OutboxRelay:
     async def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                while await self.publish_pending():
+                # A short batch was all there was: what commits meanwhile sets the signal waited for below.
+                while await self.publish_pending() >= BATCH:
                     pass
                 self.failures = 0
             except Exception as exc:  # broker down, timeout, database busy: keep the rows, back off
@@ -138,7 +139,7 @@ class OutboxRelay:
 
     async def _mark_published(self, ids: list[int]) -> None:
         now = utcnow()
-        async with self.db.transaction() as uow:
+        async with self.db.autocommit() as uow:  # on PostgreSQL one round trip: no BEGIN and COMMIT around it
             await uow.run(MARK_PUBLISHED, [{"row_id": row_id, "published_at": now} for row_id in ids])
             await uow.commit()
 

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from eventshop.platform.db import POSTGRES_POOL_SIZE, Database
+from eventshop.contracts.envelope import Envelope
+from eventshop.contracts.events import OrderCancelledEvent
+from eventshop.platform.db import PLATFORM_TABLES, POSTGRES_POOL_SIZE, AlreadyHandled, Database, Incoming
 from eventshop.platform.statements import Prepared
 from tests.conftest import create_database, drop_database, postgres_available
 from tests.integration.platform.conftest import EFFECTS, open_database
@@ -18,6 +20,8 @@ from tests.integration.platform.conftest import EFFECTS, open_database
 NEW_EFFECT = Prepared(insert(EFFECTS), columns=("id", "event_id", "note"))
 EFFECT = Prepared(select(EFFECTS.c.note).where(EFFECTS.c.id == bindparam("effect")))
 NOTES = Prepared(select(EFFECTS.c.note).order_by(EFFECTS.c.id))
+OUTBOX = PLATFORM_TABLES["outbox"]
+STAGED = Prepared(select(OUTBOX.c.event_id, OUTBOX.c.payload).order_by(OUTBOX.c.id))
 LOCKED = Prepared(select(EFFECTS.c.note).where(EFFECTS.c.id == bindparam("effect")), for_update=True)
 
 
@@ -108,3 +112,57 @@ async def test_a_read_only_unit_of_work_refuses_a_prepared_write_and_writes_noth
         with pytest.raises(RuntimeError, match="read-only"):
             await uow.run(NEW_EFFECT, id=1, event_id="e1", note="not from a read")
     assert await notes(db) == []
+
+
+def cancelled(order_id: str) -> OrderCancelledEvent:
+    return OrderCancelledEvent(order_id=order_id, customer_id="c1", reason="test", lines=[], total=0, currency="EUR")
+
+
+async def test_a_delivery_stages_its_events_in_order_and_a_concurrent_duplicate_commits_nothing(db: Database) -> None:
+    event = cancelled("o1")
+    envelope = Envelope(source="test", type=event.type_name(), data=event.model_dump(mode="json"))
+    both_in = asyncio.Event()
+    entered = 0
+
+    async def deliver(effect: int) -> str:
+        nonlocal entered
+        try:
+            async with db.transaction(Incoming(event, envelope, consumer="order--payment")) as uow:
+                await uow.run(NEW_EFFECT, id=effect, event_id=f"e{effect}", note=f"delivery {effect}")
+                for n in range(3):
+                    uow.publish(cancelled(f"o1-{effect}-{n}"))
+                entered += 1
+                if entered == 2 or db.is_sqlite:  # SQLite: the second waits for the writer's turn
+                    both_in.set()
+                await asyncio.wait_for(both_in.wait(), 10)
+                await uow.commit()
+        except AlreadyHandled:
+            return "duplicate"
+        return "handled"
+
+    results = await asyncio.gather(deliver(1), deliver(2))
+    assert sorted(results) == ["duplicate", "handled"]
+    kept = 1 if results[0] == "handled" else 2
+    assert await notes(db) == [f"delivery {kept}"]
+    async with db.reading() as uow:
+        staged = [Envelope.from_bytes(row.payload).data["order_id"] for row in await uow.all(STAGED)]
+    assert staged == [f"o1-{kept}-{n}" for n in range(3)]
+
+
+async def test_an_autocommit_unit_of_work_commits_each_write_and_stages_no_events(db: Database) -> None:
+    async with db.autocommit() as uow:
+        await uow.run(NEW_EFFECT, [{"id": 1, "event_id": "e1", "note": "one"},
+                                   {"id": 2, "event_id": "e2", "note": "two"}])
+        await uow.commit()
+    assert await notes(db) == ["one", "two"]
+    with pytest.raises(IntegrityError):  # one executemany is all or nothing
+        async with db.autocommit() as uow:
+            await uow.run(NEW_EFFECT, [{"id": 3, "event_id": "e3", "note": "three"},
+                                       {"id": 1, "event_id": "e1", "note": "clash"}])
+    assert await notes(db) == ["one", "two"]
+    async with db.autocommit() as uow:
+        uow.publish(cancelled("o2"))
+        with pytest.raises(RuntimeError, match="stages no events"):
+            await uow.commit()
+    async with db.reading() as uow:
+        assert await uow.all(STAGED) == []

@@ -259,7 +259,7 @@ async def _store_prices(ctx: CartContext, cart_id: str, changes: list[PriceChang
 
 async def _reserve_order_id(ctx: CartContext, cart_id: str) -> str:
     """Chosen once for the cart's contents and stored before Order is called, so a retry creates the same order."""
-    async with ctx.db.transaction() as uow:
+    async with ctx.db.autocommit() as uow:  # one statement: on PostgreSQL no BEGIN and COMMIT around it
         order_id = await store.reserve_order_id(uow, cart_id, uuid.uuid4().hex)
         await uow.commit()
     assert order_id is not None

@@ -48,9 +48,10 @@ CLAIM = Prepared(update(NOTIFICATIONS).where(NOTIFICATIONS.c.id == bindparam("ro
 ATTEMPTS = Prepared(select(NOTIFICATIONS.c.attempts).where(NOTIFICATIONS.c.id == bindparam("row_id")),
                     for_update=True)
 # null() rather than None: a None in values() would be a parameter the caller has to pass.
+# One statement counts the try and records the send: on PostgreSQL one round trip, in no explicit transaction.
 MARK_SENT = Prepared(update(NOTIFICATIONS).where(NOTIFICATIONS.c.id == bindparam("row_id")).values(
-    status="sent", attempts=bindparam("attempts"), sent_at=bindparam("sent_at"), last_error=null(),
-    next_attempt_at=null()))
+    status="sent", attempts=NOTIFICATIONS.c.attempts + 1, sent_at=bindparam("sent_at"), last_error=null(),
+    next_attempt_at=null()).returning(NOTIFICATIONS.c.attempts))
 MARK_FAILED = Prepared(update(NOTIFICATIONS).where(NOTIFICATIONS.c.id == bindparam("row_id")).values(
     attempts=bindparam("attempts"), last_error=bindparam("last_error"), next_attempt_at=bindparam("next_attempt_at")))
 

@@ -166,17 +166,19 @@ async def _deliver(ctx: NotificationContext, claimed: NotificationRecord) -> Not
     except EmailNotSent as exc:
         error = str(exc)[:500]
         log.warning("email %s to customer %s not sent (%s); will retry", claimed.id, claimed.customer_id, error)
+    if error is None:
+        sent_at = utcnow()
+        async with ctx.db.autocommit() as uow:
+            attempts = (await uow.one(queries.MARK_SENT, row_id=claimed.id, sent_at=sent_at)).attempts
+            await uow.commit()
+        return replace(claimed, attempts=attempts, status="sent", sent_at=sent_at, last_error=None,
+                       next_attempt_at=None)
     async with ctx.db.transaction() as uow:
         attempts = (await uow.one(queries.ATTEMPTS, row_id=claimed.id)).attempts + 1
-        if error is None:
-            tried = replace(claimed, attempts=attempts, status="sent", sent_at=utcnow(), last_error=None,
-                            next_attempt_at=None)
-            await uow.run(queries.MARK_SENT, row_id=tried.id, attempts=attempts, sent_at=tried.sent_at)
-        else:
-            tried = replace(claimed, attempts=attempts, last_error=error,
-                            next_attempt_at=utcnow() + timedelta(seconds=domain.retry_delay(attempts)))
-            await uow.run(queries.MARK_FAILED, row_id=tried.id, attempts=attempts, last_error=error,
-                          next_attempt_at=tried.next_attempt_at)
+        tried = replace(claimed, attempts=attempts, last_error=error,
+                        next_attempt_at=utcnow() + timedelta(seconds=domain.retry_delay(attempts)))
+        await uow.run(queries.MARK_FAILED, row_id=tried.id, attempts=attempts, last_error=error,
+                      next_attempt_at=tried.next_attempt_at)
         await uow.commit()
     return tried
 
