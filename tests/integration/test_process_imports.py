@@ -21,6 +21,8 @@ from eventshop.platform.runtime import ServiceRuntime
 ServiceRuntime(load_service("order"), Settings(nats_url="nats://127.0.0.1:1", dev_secrets=True)).app()
 from eventshop.platform.tracing import configure_tracing
 configure_tracing("order", Settings())
+from eventshop.platform.serving import server_config
+server_config(lambda scope, receive, send: None, "127.0.0.1", 1, 5).load()
 """,
     "serve notification": """
 load_command("serve")
@@ -52,18 +54,22 @@ from eventshop.sandboxes.payment_system.app import create_app
 }
 # Without an OTLP endpoint, tracing loads nothing (the SDK and its exporter cost about 8 MiB per process).
 UNTRACED = ["opentelemetry.sdk", "opentelemetry.exporter", "google.protobuf", "requests"]
+# uvicorn's code reloader and WebSocket protocols: no process reloads code or serves WebSockets.
+UNSERVED = ["watchfiles", "websockets"]
 NOT_USED = {
-    "serve order": [*UNTRACED, "httpx", "jinja2", "alembic", "mako", "rich", "pygments", "yaml", "eventshop.frontend",
-                    "eventshop.sandboxes", "eventshop.services.cart", "eventshop.services.payment"],
+    "serve order": [*UNTRACED, *UNSERVED, "httpx", "jinja2", "alembic", "mako", "rich", "pygments", "yaml",
+                    "eventshop.frontend", "eventshop.sandboxes", "eventshop.services.cart",
+                    "eventshop.services.payment"],
     # Jinja2 comes with the first email (services/notification/email_bodies.py).
-    "serve notification": [*UNTRACED, "httpx", "jinja2", "alembic", "rich", "eventshop.frontend", "eventshop.sandboxes",
-                           "eventshop.services.order", "eventshop.services.payment"],
-    "frontend": [*UNTRACED, "sqlalchemy", "alembic", "nats", "rich", "eventshop.services", "eventshop.sandboxes"],
-    "console": [*UNTRACED, "sqlalchemy", "alembic", "rich", "eventshop.services", "eventshop.sandboxes",
+    "serve notification": [*UNTRACED, *UNSERVED, "httpx", "jinja2", "alembic", "rich", "eventshop.frontend",
+                           "eventshop.sandboxes", "eventshop.services.order", "eventshop.services.payment"],
+    "frontend": [*UNTRACED, *UNSERVED, "sqlalchemy", "alembic", "nats", "rich", "eventshop.services",
+                 "eventshop.sandboxes"],
+    "console": [*UNTRACED, *UNSERVED, "sqlalchemy", "alembic", "rich", "eventshop.services", "eventshop.sandboxes",
                 "eventshop.frontend"],
-    "sandbox mail": ["sqlalchemy", "alembic", "nats", "jinja2", "rich", "eventshop.services", "eventshop.frontend",
-                     "eventshop.sandboxes.payment_system"],
-    "sandbox payment-system": ["sqlalchemy", "alembic", "nats", "jinja2", "rich", "eventshop.services",
+    "sandbox mail": [*UNSERVED, "sqlalchemy", "alembic", "nats", "jinja2", "rich", "eventshop.services",
+                     "eventshop.frontend", "eventshop.sandboxes.payment_system"],
+    "sandbox payment-system": [*UNSERVED, "sqlalchemy", "alembic", "nats", "jinja2", "rich", "eventshop.services",
                                "eventshop.frontend", "eventshop.sandboxes.mail"],
 }
 

@@ -21,9 +21,10 @@ from eventshop.platform.settings import InvalidSetting
 
 # Blocked before any command module is imported: optional modules that libraries import when
 # present and we never use. None in sys.modules makes their import fail, which each library
-# handles: httpx's own CLI (pulls rich and pygments into every process, about 6 MB) and the
-# pydantic v1 shim that FastAPI probes for (about 2 MB).
-for unused in ("httpx._main", "pydantic.v1"):
+# handles: httpx's own CLI (pulls rich and pygments into every process, about 6 MB), the
+# pydantic v1 shim that FastAPI probes for (about 2 MB) and watchfiles, which uvicorn imports for
+# a code reloader no process runs (it falls back to its own).
+for unused in ("httpx._main", "pydantic.v1", "watchfiles"):
     sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
 
 # name: (module under eventshop.cli, attribute: a command function or a Typer group), in help order.

@@ -245,7 +245,7 @@ def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
     else:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, async_creator=sqlite_inline.creator(path, timeout=30))
+        engine = create_async_engine(url, async_creator=sqlite_inline.creator(lambda: _open_sqlite(path)))
     _tune_sqlite(engine, begin)
     return engine
 

@@ -60,6 +60,14 @@ class _Server(uvicorn.Server):
         yield
 
 
+def server_config(app: Any, host: str, port: int, graceful_seconds: int) -> uvicorn.Config:
+    # ws="none": no process serves WebSockets (the order page's live updates are server-sent events), and
+    # uvicorn's "auto" would import the websockets library into each of them.
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,
+                          timeout_graceful_shutdown=graceful_seconds, timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                          ws="none")
+
+
 async def serve_socket(
     app: Any,
     sock: socket.socket,
@@ -73,9 +81,7 @@ async def serve_socket(
     Returns whether the app started (its lifespan start-up succeeded).
     """
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,
-                            timeout_graceful_shutdown=graceful_seconds, timeout_keep_alive=KEEP_ALIVE_SECONDS)
-    server = _Server(config)
+    server = _Server(server_config(app, host, port, graceful_seconds))
     loop = asyncio.get_running_loop()
     in_main_thread = threading.current_thread() is threading.main_thread()
     signals = (signal.SIGINT, signal.SIGTERM) if handle_signals and in_main_thread else ()

@@ -115,12 +115,11 @@ class InlineConnection:
             self._connection = None
 
 
-def creator(path: str, timeout: float) -> Callable[[], Any]:
-    """The `async_creator` for create_async_engine: autocommit mode, so SQLAlchemy's BEGIN is the only one."""
+def creator(open_connection: Callable[[], sqlite3.Connection]) -> Callable[[], Any]:
+    """The `async_creator` for create_async_engine, over a connection opened in autocommit mode
+    (isolation_level=None), so SQLAlchemy's BEGIN is the only one."""
 
     async def connect() -> InlineConnection:
-        return InlineConnection(
-            sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
-        )
+        return InlineConnection(open_connection())
 
     return connect

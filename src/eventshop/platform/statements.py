@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Executable
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import Compiled, Dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ClauseElement, Select
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -87,31 +87,15 @@ class Prepared:
             self.statement = statement
         assert isinstance(self.statement, ClauseElement)
         # `columns`: the columns an insert sets (without it an insert names every column of the table).
-        compiled: Compiled = self.statement.compile(dialect=_SQLITE, column_keys=list(columns) if columns else None)
-        assert isinstance(compiled, SQLCompiler)
+        compiled, self.binds, self.fixed, self.results = _compile(self.statement, _SQLITE, columns)
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise ValueError("a prepared statement takes scalar parameters only (no expanding IN)")
         self.sql = compiled.string
         self.writes = not isinstance(self.statement, Select)
         self.locks = for_update  # on PostgreSQL, within the unit of work's transaction
-        self.binds: dict[str, Processor] = {}
-        for bind, name in compiled.bind_names.items():
-            processor = bind.type._cached_bind_processor(_SQLITE)  # the column type's own conversion
-            if processor is not None:
-                self.binds[name] = processor
-        # Values the statement itself holds (a limit, a literal in a where clause, a None set) are parameters too.
-        given = compiled.construct_params(_check=False)
-        self.fixed: dict[str, Any] = {
-            name: given.get(name) for bind, name in compiled.bind_names.items() if not bind.required
-        }
         # (key, name, objects, type) per result column
         results = compiled._result_columns
         self.row_type: Any = namedtuple("Row", [entry[0] for entry in results], rename=True) if results else None
-        self.results: list[tuple[int, Processor]] = []
-        for index, entry in enumerate(results):
-            processor = entry[3]._cached_result_processor(_SQLITE, None)
-            if processor is not None:
-                self.results.append((index, processor))
         self._columns = columns
 
     @functools.cached_property
@@ -143,7 +127,16 @@ class Prepared:
 
 
 def _postgres_form(statement: ClauseElement, columns: Sequence[str] | None) -> PostgresForm:
-    dialect = _postgres()
+    compiled, binds, fixed, results = _compile(statement, _postgres(), columns)
+    return PostgresForm(compiled.string, tuple(compiled.positiontup or ()), binds, fixed, results,
+                        bool(compiled._result_columns))
+
+
+def _compile(statement: ClauseElement, dialect: Dialect, columns: Sequence[str] | None) -> tuple[
+        SQLCompiler, dict[str, Processor], dict[str, Any], list[tuple[int, Processor]]]:
+    """The statement compiled for `dialect`, with the column types' own conversions of parameters and results,
+    and the values the statement itself holds (a limit, a literal in a where clause, a None set), which are
+    parameters too."""
     compiled = statement.compile(dialect=dialect, column_keys=list(columns) if columns else None)
     assert isinstance(compiled, SQLCompiler)
     binds: dict[str, Processor] = {}
@@ -158,8 +151,7 @@ def _postgres_form(statement: ClauseElement, columns: Sequence[str] | None) -> P
         processor = entry[3]._cached_result_processor(dialect, None)
         if processor is not None:
             results.append((index, processor))
-    return PostgresForm(compiled.string, tuple(compiled.positiontup or ()), binds, fixed, results,
-                        bool(compiled._result_columns))
+    return compiled, binds, fixed, results
 
 
 async def run_on_postgres(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,22 +68,31 @@ def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Embe
         node.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path, nats_server: EmbeddedNats) -> AsyncIterator[Backend]:
-    if request.param == "sqlite":
-        await purge_streams(nats_server.url, operator_login(nats_server))
-        yield Backend("sqlite", nats_server.url, 1, f"sqlite+aiosqlite:///{tmp_path}/test.sqlite3", [nats_server])
+@contextlib.asynccontextmanager
+async def database_url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database, "sqlite" or "postgres" (dropped afterwards): its URL. Skips when PostgreSQL is not running."""
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/test.sqlite3"
         return
     if not postgres_available():
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    nodes: list[EmbeddedNats] = request.getfixturevalue("nats_cluster")
-    url = ",".join(node.url for node in nodes)
-    await purge_streams(url, operator_login(nodes[0]))
     name = await create_database()
     try:
-        yield Backend("postgres", url, 3, f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", nodes)
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     finally:
         await drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path, nats_server: EmbeddedNats) -> AsyncIterator[Backend]:
+    """SQLite with the single embedded nats-server, or PostgreSQL with the 3-node cluster (3 replicas)."""
+    if request.param == "postgres" and not postgres_available():
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    nodes: list[EmbeddedNats] = [nats_server] if request.param == "sqlite" else request.getfixturevalue("nats_cluster")
+    url = ",".join(node.url for node in nodes)
+    await purge_streams(url, operator_login(nodes[0]))
+    async with database_url(request.param, tmp_path) as database:
+        yield Backend(request.param, url, len(nodes), database, nodes)
 
 
 async def open_database(url: str, service: str) -> Database:

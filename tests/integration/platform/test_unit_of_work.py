@@ -14,8 +14,7 @@ from eventshop.contracts.envelope import Envelope
 from eventshop.contracts.events import OrderCancelledEvent
 from eventshop.platform.db import PLATFORM_TABLES, POSTGRES_POOL_SIZE, AlreadyHandled, Database, Incoming
 from eventshop.platform.statements import Prepared
-from tests.conftest import create_database, drop_database, postgres_available
-from tests.integration.platform.conftest import EFFECTS, open_database
+from tests.integration.platform.conftest import EFFECTS, database_url, open_database
 
 NEW_EFFECT = Prepared(insert(EFFECTS), columns=("id", "event_id", "note"))
 EFFECT = Prepared(select(EFFECTS.c.note).where(EFFECTS.c.id == bindparam("effect")))
@@ -27,20 +26,12 @@ LOCKED = Prepared(select(EFFECTS.c.note).where(EFFECTS.c.id == bindparam("effect
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        database = await open_database(f"sqlite+aiosqlite:///{tmp_path}/uow.sqlite3", "order")
-        yield database
-        await database.dispose()
-        return
-    if not postgres_available():
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    name = await create_database()
-    database = await open_database(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", "order")
-    try:
-        yield database
-    finally:
-        await database.dispose()
-        await drop_database(name)
+    async with database_url(request.param, tmp_path) as url:
+        database = await open_database(url, "order")
+        try:
+            yield database
+        finally:
+            await database.dispose()
 
 
 async def notes(db: Database) -> list[str]:
