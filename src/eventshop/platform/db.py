@@ -532,8 +532,8 @@ class UnitOfWork:
         handled = self.handled
         if events and not self.db.is_sqlite and self._session is None:
             # One round trip for the lock, the events and the inbox mark, instead of three.
-            columns: dict[str, Any] = {f"{name}s": [event[name] for event in events]
-                       for name in ("event_id", "event_type", "subject", "payload")}
+            names = ("event_id", "event_type", "subject", "payload")
+            columns: dict[str, Any] = {f"{name}s": [event[name] for event in events] for name in names}
             if handled is None:
                 await self.run(_PG_OUTBOX_WRITE, k=_OUTBOX_LOCK_KEY, created_at=now, **columns)
             else:

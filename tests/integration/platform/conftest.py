@@ -86,12 +86,11 @@ async def database_url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
 @pytest.fixture(params=["sqlite", "postgres"])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path, nats_server: EmbeddedNats) -> AsyncIterator[Backend]:
     """SQLite with the single embedded nats-server, or PostgreSQL with the 3-node cluster (3 replicas)."""
-    if request.param == "postgres" and not postgres_available():
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    nodes: list[EmbeddedNats] = [nats_server] if request.param == "sqlite" else request.getfixturevalue("nats_cluster")
-    url = ",".join(node.url for node in nodes)
-    await purge_streams(url, operator_login(nodes[0]))
-    async with database_url(request.param, tmp_path) as database:
+    async with database_url(request.param, tmp_path) as database:  # first: skips before a cluster is started
+        nodes: list[EmbeddedNats] = (
+            [nats_server] if request.param == "sqlite" else request.getfixturevalue("nats_cluster"))
+        url = ",".join(node.url for node in nodes)
+        await purge_streams(url, operator_login(nodes[0]))
         yield Backend(request.param, url, len(nodes), database, nodes)
 
 
