@@ -279,8 +279,12 @@ class UnitOfWork:
 
     On PostgreSQL, prepared statements run on the asyncpg connection of a pooled SQLAlchemy connection.
     Reads before the first write or row lock run outside a transaction (under READ COMMITTED each statement
-    sees its own snapshot either way); the first write or lock begins it. The session, when touched before
-    that, is bound to the same connection.
+    sees its own snapshot either way); the first write or lock begins it, and a delivery's inbox mark goes
+    in the same round trip as that BEGIN: a duplicate raises AlreadyHandled there, having only read (one
+    delivered at the same time waits there until the first commits or rolls back). A unit of work that never
+    began writes its events and inbox mark at commit in one statement that commits on its own. The session,
+    when touched before the first write or lock, is bound to the same connection; on it a duplicate is found
+    at commit.
     """
 
     def __init__(
@@ -300,6 +304,7 @@ class UnitOfWork:
         self._pg: AsyncConnection | None = None  # PostgreSQL: the pooled connection prepared statements run on
         self._pg_driver: Any = None  # ... its asyncpg connection
         self._pg_began = False  # ... on which this unit of work began a transaction
+        self._pg_marked = False  # ... holding the delivery's inbox mark, written with the BEGIN
 
     @property
     def session(self) -> AsyncSession:
@@ -330,7 +335,7 @@ class UnitOfWork:
             self._turn = self.db.writer()
             await self._turn.__aenter__()
         try:
-            if self.handled is not None:
+            if self.handled is not None and self.db.is_sqlite:  # on PostgreSQL the mark goes with the BEGIN
                 await self._check_inbox(self.handled)
         except BaseException:
             await self._close()
@@ -400,10 +405,10 @@ class UnitOfWork:
         try:
             if driver.is_closed():
                 await connection.invalidate()  # the server dropped it: the pool opens a new one
-            elif self._pg_began and driver.is_in_transaction():
+            elif driver.is_in_transaction():  # begun by this unit of work, if only half (BEGIN; a failed mark)
                 await driver.execute("ROLLBACK")
         finally:
-            self._pg_began = False
+            self._pg_began = self._pg_marked = False
             await connection.close()
 
     async def _postgres_connection(self, prepared: Prepared) -> Any:
@@ -411,16 +416,35 @@ class UnitOfWork:
         once the session runs this unit of work."""
         if self._session is not None:
             return None
+        driver = await self._postgres_driver()
+        begins = not (self._pg_began or self.readonly or self.autocommit)
+        if begins and (prepared.writes or prepared.locks):
+            await self._begin_postgres(driver)
+        return driver
+
+    async def _postgres_driver(self) -> Any:
+        """asyncpg's connection of this unit of work (a pooled one, taken on first use), nothing begun on it."""
         if self._pg is None:
             connection = self.db.engine.connect()
             await connection.start()
             self._pg = connection
             self._pg_driver = (await connection.get_raw_connection()).driver_connection
-        begins = not (self._pg_began or self.readonly or self.autocommit)
-        if begins and (prepared.writes or prepared.locks):
-            await self._pg_driver.execute("BEGIN")
-            self._pg_began = True
         return self._pg_driver
+
+    async def _begin_postgres(self, driver: Any) -> None:
+        """BEGIN, and for a delivery its inbox mark in the same round trip (a simple query of two statements,
+        the mark's values as literals): a duplicate raises AlreadyHandled."""
+        handled = self.handled
+        mark = _pg_inbox_mark_sql(driver, handled, utcnow()) if handled is not None else None
+        if mark is None:
+            await driver.execute("BEGIN")
+            self._pg_began = True
+            return
+        status = await driver.execute(f"BEGIN; {mark}")
+        self._pg_began = self._pg_marked = True
+        if status != "INSERT 0 1":
+            assert handled is not None
+            raise AlreadyHandled(handled.envelope.id)
 
     async def _check_inbox(self, incoming: Incoming[Any]) -> None:
         """A duplicate delivery raises AlreadyHandled at the start of the block."""
@@ -529,17 +553,9 @@ class UnitOfWork:
         now = utcnow()
         events = [{"event_id": env.id, "event_type": env.type, "subject": f"{_topic_of(env.type)}.{env.type}",
                    "payload": env.to_bytes(), "created_at": now} for env in self.staged]
-        handled = self.handled
-        if events and not self.db.is_sqlite and self._session is None:
-            # One round trip for the lock, the events and the inbox mark, instead of three.
-            names = ("event_id", "event_type", "subject", "payload")
-            columns: dict[str, Any] = {f"{name}s": [event[name] for event in events] for name in names}
-            if handled is None:
-                await self.run(_PG_OUTBOX_WRITE, k=_OUTBOX_LOCK_KEY, created_at=now, **columns)
-            else:
-                await self.run(_PG_OUTBOX_WRITE_HANDLED, k=_OUTBOX_LOCK_KEY, created_at=now, **columns,
-                               consumer=handled.consumer, inbox_event_id=handled.envelope.id,
-                               inbox_event_type=handled.envelope.type, handled_at=now)
+        handled = None if self._pg_marked else self.handled
+        if not self.db.is_sqlite and self._session is None:
+            await self._write_outbox_and_inbox_on_postgres(events, handled, now)
             return
         if events:
             await self._serialize_outbox_writers()
@@ -547,6 +563,29 @@ class UnitOfWork:
         if handled is not None:
             await self.run(_INBOX_MARK, consumer=handled.consumer, event_id=handled.envelope.id,
                            event_type=handled.envelope.type, handled_at=now)
+
+    async def _write_outbox_and_inbox_on_postgres(
+        self, events: list[dict[str, Any]], handled: Incoming[Any] | None, now: datetime
+    ) -> None:
+        """One statement for the outbox lock, the events and the inbox mark (instead of three); run in the
+        transaction begun, or, when nothing began, on its own (it commits alone: no BEGIN and COMMIT)."""
+        if events:
+            names = ("event_id", "event_type", "subject", "payload")
+            params: dict[str, Any] = {f"{name}s": [event[name] for event in events] for name in names}
+            params.update(k=_OUTBOX_LOCK_KEY, created_at=now)
+            if handled is None:
+                prepared = _PG_OUTBOX_WRITE
+            else:
+                prepared = _PG_OUTBOX_WRITE_HANDLED
+                params.update(consumer=handled.consumer, inbox_event_id=handled.envelope.id,
+                              inbox_event_type=handled.envelope.type, handled_at=now)
+        elif handled is not None:
+            prepared = _INBOX_MARK
+            params = {"consumer": handled.consumer, "event_id": handled.envelope.id,
+                      "event_type": handled.envelope.type, "handled_at": now}
+        else:
+            return
+        await run_on_postgres(await self._postgres_driver(), prepared, params)
 
     async def _serialize_outbox_writers(self) -> None:
         # On PostgreSQL, ids are handed out before commit; holding this lock until commit makes
@@ -558,6 +597,23 @@ class UnitOfWork:
 async def hold_advisory_lock(executor: AsyncSession | AsyncConnection, name: str) -> None:
     """PostgreSQL: wait for the lock called `name` and hold it until the transaction ends."""
     await executor.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(name)})
+
+
+def _pg_inbox_mark_sql(driver: Any, handled: Incoming[Any], now: datetime) -> str | None:
+    """The inbox mark as SQL text with literal values (an INSERT that adds no row for a duplicate), or None
+    where the server does not take quotes doubled as the only escape (standard_conforming_strings off)."""
+    if driver.get_settings().standard_conforming_strings != "on":
+        return None
+    values = ", ".join(_pg_literal(value) for value in (handled.consumer, handled.envelope.id, handled.envelope.type))
+    return (f"INSERT INTO inbox (consumer, event_id, event_type, handled_at) VALUES ({values}, "
+            f"{_pg_literal(now.isoformat())}::timestamptz) ON CONFLICT DO NOTHING")
+
+
+def _pg_literal(value: str) -> str:
+    """A PostgreSQL string literal (with standard_conforming_strings on, a quote doubled is the only escape)."""
+    if "\x00" in value:
+        raise ValueError("a string with a NUL character cannot be stored")
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _lock_key(name: str) -> int:

@@ -112,32 +112,50 @@ def cancelled(order_id: str) -> OrderCancelledEvent:
 async def test_a_delivery_stages_its_events_in_order_and_a_concurrent_duplicate_commits_nothing(db: Database) -> None:
     event = cancelled("o1")
     envelope = Envelope(source="test", type=event.type_name(), data=event.model_dump(mode="json"))
-    both_in = asyncio.Event()
-    entered = 0
+    first_wrote = asyncio.Event()
 
     async def deliver(effect: int) -> str:
-        nonlocal entered
+        if effect == 2:
+            await first_wrote.wait()
         try:
             async with db.transaction(Incoming(event, envelope, consumer="order--payment")) as uow:
+                # PostgreSQL: the duplicate waits here, at its inbox mark; SQLite: for the writer's turn.
                 await uow.run(NEW_EFFECT, id=effect, event_id=f"e{effect}", note=f"delivery {effect}")
                 for n in range(3):
                     uow.publish(cancelled(f"o1-{effect}-{n}"))
-                entered += 1
-                if entered == 2 or db.is_sqlite:  # SQLite: the second waits for the writer's turn
-                    both_in.set()
-                await asyncio.wait_for(both_in.wait(), 10)
+                if effect == 1:
+                    first_wrote.set()
+                    await asyncio.sleep(0.3)  # the duplicate is under way meanwhile
                 await uow.commit()
         except AlreadyHandled:
             return "duplicate"
         return "handled"
 
-    results = await asyncio.gather(deliver(1), deliver(2))
-    assert sorted(results) == ["duplicate", "handled"]
-    kept = 1 if results[0] == "handled" else 2
-    assert await notes(db) == [f"delivery {kept}"]
+    assert await asyncio.wait_for(asyncio.gather(deliver(1), deliver(2)), 10) == ["handled", "duplicate"]
+    assert await notes(db) == ["delivery 1"]
     async with db.reading() as uow:
         staged = [Envelope.from_bytes(row.payload).data["order_id"] for row in await uow.all(STAGED)]
-    assert staged == [f"o1-{kept}-{n}" for n in range(3)]
+    assert staged == [f"o1-1-{n}" for n in range(3)]
+
+
+async def test_a_delivery_that_writes_nothing_is_marked_and_its_duplicate_found(db: Database) -> None:
+    event = cancelled("o2")
+    envelope = Envelope(source="test", type=event.type_name(), data=event.model_dump(mode="json"))
+    for publishes in (False, True):
+        consumer = "order--publishing" if publishes else "order--o'quiet"  # a quote: the mark is sent as a literal
+        async with db.transaction(Incoming(event, envelope, consumer=consumer)) as uow:
+            assert await uow.one(EFFECT, effect=1) is None  # reads only
+            if publishes:
+                uow.publish(cancelled("o2-next"))
+            await uow.commit()
+        with pytest.raises(AlreadyHandled):
+            async with db.transaction(Incoming(event, envelope, consumer=consumer)) as uow:
+                await uow.run(NEW_EFFECT, id=2, event_id="e2", note="a duplicate's write")
+                await uow.commit()
+    assert await notes(db) == []
+    async with db.reading() as uow:
+        staged = [Envelope.from_bytes(row.payload).data["order_id"] for row in await uow.all(STAGED)]
+    assert staged == ["o2-next"]
 
 
 async def test_an_autocommit_unit_of_work_commits_each_write_and_stages_no_events(db: Database) -> None:
