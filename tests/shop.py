@@ -188,6 +188,7 @@ def start_shop(data_dir: Path, cluster: list[EmbeddedNats] | None = None, **extr
         "EVENTSHOP_STREAM_REPLICAS": str(min(len(nats), 3)),
         "EVENTSHOP_RETRY_BASE_SECONDS": "0.1",
         "EVENTSHOP_RETRY_MAX_SECONDS": "1.0",
+        "EVENTSHOP_ACK_WAIT_SECONDS": "8",  # a killed service's deliveries in hand come back sooner
         "EVENTSHOP_SMTP_PORT": str(port_base + PORT_OFFSETS["smtp"]),
         "EVENTSHOP_LOGISTICS_SYSTEM_STEP_SECONDS": "2",
         "EVENTSHOP_FRONTEND_SECURE_COOKIES": "false",  # the shop is served over plain http here

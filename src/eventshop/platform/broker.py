@@ -64,10 +64,12 @@ class ConsumerSpec:
         )
 
 
-def consumer_specs(service: str, max_deliver: int, style: Style | None = None) -> list[ConsumerSpec]:
+def consumer_specs(
+    service: str, max_deliver: int, style: Style | None = None, ack_wait_seconds: float = 30.0
+) -> list[ConsumerSpec]:
     """The service's durable consumers in one saga style (None: in any, e.g. for broker permissions)."""
     return [
-        ConsumerSpec(service, topic, events, max_deliver)
+        ConsumerSpec(service, topic, events, max_deliver, ack_wait_seconds)
         for topic, events in consumed_by(service, style).items()
     ]
 

@@ -81,7 +81,8 @@ class ServiceRuntime(Generic[C]):
         self.db = Database(settings.database_url(service.name), service.name, published_by(service.name))
         # Only the running saga style's subscriptions: in orchestration the events still arrive on their
         # topics, but the consumers that would drive the saga are not there to act on them twice.
-        self.specs: list[ConsumerSpec] = consumer_specs(service.name, settings.max_deliveries, settings.saga)
+        self.specs: list[ConsumerSpec] = consumer_specs(service.name, settings.max_deliveries, settings.saga,
+                                                           settings.ack_wait_seconds)
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
         self.context: C | None = None

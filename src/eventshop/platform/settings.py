@@ -102,6 +102,9 @@ class Settings(EnvSettings):
     # 150 s). max_deliveries is only a hard cap on top (also the server's max_deliver), far beyond the budget.
     retry_budget_seconds: float = Field(default=600.0, gt=0)
     max_deliveries: int = Field(default=1000, ge=1)
+    # How long the broker waits for a delivery's ack before handing it out again (a crashed consumer's
+    # deliveries come back after this); a delivery still running says so every third of it.
+    ack_wait_seconds: float = Field(default=30.0, ge=6, le=3600)
     # Deliveries one consumer handles at once (different orders in parallel, one order in sequence).
     consumer_max_in_flight: int = Field(default=64, ge=1, le=1000)
     retry_base_seconds: float = Field(default=0.2, gt=0)
