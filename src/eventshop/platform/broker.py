@@ -15,6 +15,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, S
 from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
 
 from eventshop.contracts.registry import TOPICS, Style, consumed_by
+from eventshop.platform.settings import ACK_WAIT_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class ConsumerSpec:
     topic: str
     events: tuple[str, ...]
     max_deliver: int
-    ack_wait_seconds: float = 30.0
+    ack_wait_seconds: float = ACK_WAIT_SECONDS
 
     @property
     def durable(self) -> str:
@@ -65,7 +66,7 @@ class ConsumerSpec:
 
 
 def consumer_specs(
-    service: str, max_deliver: int, style: Style | None = None, ack_wait_seconds: float = 30.0
+    service: str, max_deliver: int, style: Style | None = None, ack_wait_seconds: float = ACK_WAIT_SECONDS
 ) -> list[ConsumerSpec]:
     """The service's durable consumers in one saga style (None: in any, e.g. for broker permissions)."""
     return [

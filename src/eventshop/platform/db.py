@@ -435,16 +435,14 @@ class UnitOfWork:
         """BEGIN, and for a delivery its inbox mark in the same round trip (a simple query of two statements,
         the mark's values as literals): a duplicate raises AlreadyHandled."""
         handled = self.handled
-        mark = _pg_inbox_mark_sql(driver, handled, utcnow()) if handled is not None else None
-        if mark is None:
+        mark = None if handled is None else _pg_inbox_mark_sql(driver, _inbox_values(handled, utcnow()))
+        self._pg_began = True
+        if handled is None or mark is None:
             await driver.execute("BEGIN")
-            self._pg_began = True
             return
-        status = await driver.execute(f"BEGIN; {mark}")
-        self._pg_began = self._pg_marked = True
-        if status != "INSERT 0 1":
-            assert handled is not None
+        if await driver.execute(f"BEGIN; {mark}") != "INSERT 0 1":
             raise AlreadyHandled(handled.envelope.id)
+        self._pg_marked = True
 
     async def _check_inbox(self, incoming: Incoming[Any]) -> None:
         """A duplicate delivery raises AlreadyHandled at the start of the block."""
@@ -561,8 +559,7 @@ class UnitOfWork:
             await self._serialize_outbox_writers()
             await self.run(_OUTBOX_ROW, events)
         if handled is not None:
-            await self.run(_INBOX_MARK, consumer=handled.consumer, event_id=handled.envelope.id,
-                           event_type=handled.envelope.type, handled_at=now)
+            await self.run(_INBOX_MARK, **_inbox_values(handled, now))
 
     async def _write_outbox_and_inbox_on_postgres(
         self, events: list[dict[str, Any]], handled: Incoming[Any] | None, now: datetime
@@ -577,12 +574,9 @@ class UnitOfWork:
                 prepared = _PG_OUTBOX_WRITE
             else:
                 prepared = _PG_OUTBOX_WRITE_HANDLED
-                params.update(consumer=handled.consumer, inbox_event_id=handled.envelope.id,
-                              inbox_event_type=handled.envelope.type, handled_at=now)
+                params.update(_inbox_values(handled, now))
         elif handled is not None:
-            prepared = _INBOX_MARK
-            params = {"consumer": handled.consumer, "event_id": handled.envelope.id,
-                      "event_type": handled.envelope.type, "handled_at": now}
+            prepared, params = _INBOX_MARK, _inbox_values(handled, now)
         else:
             return
         await run_on_postgres(await self._postgres_driver(), prepared, params)
@@ -599,14 +593,20 @@ async def hold_advisory_lock(executor: AsyncSession | AsyncConnection, name: str
     await executor.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(name)})
 
 
-def _pg_inbox_mark_sql(driver: Any, handled: Incoming[Any], now: datetime) -> str | None:
+def _inbox_values(handled: Incoming[Any], now: datetime) -> dict[str, Any]:
+    """A delivery's inbox mark: the columns of its row."""
+    return {"consumer": handled.consumer, "event_id": handled.envelope.id, "event_type": handled.envelope.type,
+            "handled_at": now}
+
+
+def _pg_inbox_mark_sql(driver: Any, mark: dict[str, Any]) -> str | None:
     """The inbox mark as SQL text with literal values (an INSERT that adds no row for a duplicate), or None
     where the server does not take quotes doubled as the only escape (standard_conforming_strings off)."""
     if driver.get_settings().standard_conforming_strings != "on":
         return None
-    values = ", ".join(_pg_literal(value) for value in (handled.consumer, handled.envelope.id, handled.envelope.type))
+    values = ", ".join(_pg_literal(mark[name]) for name in ("consumer", "event_id", "event_type"))
     return (f"INSERT INTO inbox (consumer, event_id, event_type, handled_at) VALUES ({values}, "
-            f"{_pg_literal(now.isoformat())}::timestamptz) ON CONFLICT DO NOTHING")
+            f"{_pg_literal(mark['handled_at'].isoformat())}::timestamptz) ON CONFLICT DO NOTHING")
 
 
 def _pg_literal(value: str) -> str:
@@ -640,7 +640,7 @@ def _pg_outbox_write(handled: bool) -> Prepared:
     statement. The lock is taken before any row is made (the rows come from a join with it) and the ids are
     drawn after the sort, in staging order."""
     mark = ("marked AS (INSERT INTO inbox (consumer, event_id, event_type, handled_at) VALUES (CAST(:consumer AS "
-            "VARCHAR), CAST(:inbox_event_id AS VARCHAR), CAST(:inbox_event_type AS VARCHAR), "
+            "VARCHAR), CAST(:event_id AS VARCHAR), CAST(:event_type AS VARCHAR), "
             "CAST(:handled_at AS TIMESTAMPTZ))), ") if handled else ""
     return Prepared(text(
         f"WITH locked AS (SELECT pg_advisory_xact_lock(CAST(:k AS BIGINT))), {mark}"

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eventshop.contracts.registry import STYLES, Style
 
+ACK_WAIT_SECONDS = 30.0  # the consumers' ack wait unless EVENTSHOP_ACK_WAIT_SECONDS says otherwise
+
 # Offsets from the port base, one per process that `eventshop up` starts.
 PORT_OFFSETS: dict[str, int] = {
     "frontend": 0,
@@ -103,8 +105,9 @@ class Settings(EnvSettings):
     retry_budget_seconds: float = Field(default=600.0, gt=0)
     max_deliveries: int = Field(default=1000, ge=1)
     # How long the broker waits for a delivery's ack before handing it out again (a crashed consumer's
-    # deliveries come back after this); a delivery still running says so every third of it.
-    ack_wait_seconds: float = Field(default=30.0, ge=6, le=3600)
+    # deliveries come back after this). A delivery still running says so once a third of it has passed, checked
+    # every 2 s (the pull heartbeat), hence the lower bound.
+    ack_wait_seconds: float = Field(default=ACK_WAIT_SECONDS, ge=6, le=3600)
     # Deliveries one consumer handles at once (different orders in parallel, one order in sequence).
     consumer_max_in_flight: int = Field(default=64, ge=1, le=1000)
     retry_base_seconds: float = Field(default=0.2, gt=0)
