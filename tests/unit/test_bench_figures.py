@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eventshop.cli.bench.report import cpu_figures, latency_ms, order_figures, percentile, stage_times
+from eventshop.cli.bench.sampling import local_postgres_databases
 from eventshop.cli.bench.workload import PlacedOrder
 
 
@@ -46,3 +47,16 @@ def test_cpu_per_order_is_given_with_and_without_the_external_system_sandboxes()
     assert figures["cpu_ms_per_shipped_order_total"] == 350.0  # the bench's own CPU is never counted
     assert figures["cpu_ms_per_shipped_order_without_sandboxes"] == 200.0
     assert figures["cpu_ms_per_shipped_order"]["mail"] == 100.0
+
+
+def test_a_local_postgresql_servers_cpu_is_shown_but_not_counted_as_the_shops() -> None:
+    figures = cpu_figures({"order": 2.0, "postgres": 3.0, "bench": 9.0}, shipped=10)
+    assert figures["cpu_ms_per_shipped_order_total"] == 200.0
+    assert figures["cpu_ms_per_shipped_order"]["postgres"] == 300.0
+
+
+def test_only_databases_on_this_machines_postgresql_are_watched() -> None:
+    urls = ["postgresql+asyncpg://postgres@127.0.0.1:5432/shop_order", "postgresql+asyncpg://u@localhost/shop_cart",
+            "postgresql+asyncpg://postgres@/shop_payment?host=/var/run/postgresql",
+            "postgresql+asyncpg://postgres@db.example.com/shop_shipping", "sqlite+aiosqlite:///tmp/x.sqlite3"]
+    assert local_postgres_databases(urls) == {"shop_order", "shop_cart", "shop_payment"}

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from eventshop.cli.bench import report
 from eventshop.cli.bench.chain import run_raw_chain
-from eventshop.cli.bench.sampling import Sampler, shop_processes
+from eventshop.cli.bench.sampling import Sampler, ServerCPU, local_postgres_databases, shop_processes
 from eventshop.cli.bench.shop import ShopTarget, stock_up
 from eventshop.cli.bench.workload import (
     SLOW_CARD,
@@ -87,6 +87,9 @@ async def _run_shoppers(target: ShopTarget, workload: Workload, console: Console
     up_pid = target.up_pid()
     processes = shop_processes(up_pid) if up_pid is not None else {}
     sampler = Sampler(processes, js, http, settings)
+    databases = local_postgres_databases(target.database_urls.values())
+    if databases and processes:
+        sampler.server = ServerCPU(databases)
     await sampler.wait_drained(QUIET_TIMEOUT)
     window = await _window(shoppers, customers, slow_customer, sampler, workload, console)
     with console.status(f"reading {len(shoppers.orders)} order timelines"):

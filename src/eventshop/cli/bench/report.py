@@ -74,15 +74,17 @@ def order_figures(orders: list[PlacedOrder], window_s: float) -> dict[str, Any]:
 
 
 EXTERNAL_STAND_INS = ("payment-system", "logistics-system", "mail")
+NOT_THE_SHOP = ("bench", "postgres")  # the load generator; a PostgreSQL server on this machine
 
 
 def cpu_figures(cpu_used: dict[str, float], shipped: int) -> dict[str, Any]:
-    """CPU-ms per shipped order per process and for the shop in total (the bench's own CPU apart)."""
+    """CPU-ms per shipped order per process and for the shop in total (the bench's own CPU and a local PostgreSQL
+    server's apart)."""
     per_order = {name: (s * 1000 / shipped if shipped else None) for name, s in cpu_used.items()}
-    shop_total = sum(s for name, s in cpu_used.items() if name != "bench")
+    shop_total = sum(s for name, s in cpu_used.items() if name not in NOT_THE_SHOP)
     # The stand-ins for the payment, logistics and email systems run in the shop's processes here;
     # with real providers that work happens elsewhere, so the total without them is shown too.
-    own = sum(s for name, s in cpu_used.items() if name not in ("bench", *EXTERNAL_STAND_INS))
+    own = sum(s for name, s in cpu_used.items() if name not in (*NOT_THE_SHOP, *EXTERNAL_STAND_INS))
     return {
         "cpu_s": cpu_used,
         "cpu_ms_per_shipped_order": per_order,
@@ -123,6 +125,9 @@ def print_figures(console: Console, figures: dict[str, Any]) -> None:
     table.add_row("CPU per shipped order, whole shop", _ms(total))
     without = cpu.get("cpu_ms_per_shipped_order_without_sandboxes")
     table.add_row("  of it without the external-system sandboxes", _ms(without))
+    if "postgres" in cpu["cpu_s"]:
+        table.add_row("CPU per shipped order, PostgreSQL server (this machine; not in the shop's)",
+                      _ms(cpu["cpu_ms_per_shipped_order"]["postgres"]))
     table.add_row("peak RSS, whole shop", f"{figures['rss']['peak_total_bytes'] / 2**20:.0f} MiB")
     lag = figures["consumer_lag"]
     table.add_row("consumer lag, max (all consumers at once)", str(lag["max_total"]))
@@ -151,8 +156,10 @@ def print_figures(console: Console, figures: dict[str, Any]) -> None:
 def process_table(figures: dict[str, Any]) -> Table:
     table = Table("process", "CPU s", "CPU ms / shipped order", "peak RSS", title="per process (in the CPU window)")
     cpu, rss = figures["cpu"], figures["rss"]["peak_bytes"]
-    for name in sorted(cpu["cpu_s"], key=lambda n: (n == "bench", -cpu["cpu_s"][n])):
-        label = "bench (load generator, not in totals)" if name == "bench" else name
+    labels = {"bench": "bench (load generator, not in totals)",
+              "postgres": "postgres (server backends of the shop's databases, not in totals)"}
+    for name in sorted(cpu["cpu_s"], key=lambda n: (n in NOT_THE_SHOP, -cpu["cpu_s"][n])):
+        label = labels.get(name, name)
         peak = f"{rss[name] / 2**20:.0f} MiB" if name in rss else "-"
         table.add_row(label, f"{cpu['cpu_s'][name]:.2f}", _ms(cpu["cpu_ms_per_shipped_order"][name]), peak)
     return table

@@ -1,4 +1,5 @@
-"""What the bench watches while the shop works: CPU and RSS per process, consumer lag, outbox backlogs."""
+"""What the bench watches while the shop works: CPU and RSS per process, consumer lag, outbox backlogs, and the
+CPU of a PostgreSQL server on this machine that holds the shop's databases."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import asyncio
 import contextlib
 import re
 import time
+import urllib.parse
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import httpx
@@ -21,6 +24,7 @@ RSS_EVERY = 0.5
 # Broker and health queries cost the shop a little CPU too, so they are kept to once a second.
 BROKER_EVERY = 1.0
 NOT_COUNTED = ("/health", "/metrics")  # routes the probes, Prometheus and the bench itself call
+LOCAL_HOSTS = ("", "127.0.0.1", "localhost", "::1")  # "": a Unix socket
 
 
 def process_name(process: psutil.Process) -> str | None:
@@ -73,6 +77,52 @@ def rss_bytes(processes: list[psutil.Process]) -> int:
     return total
 
 
+def local_postgres_databases(urls: Iterable[str]) -> set[str]:
+    """The names of the databases among `urls` held by a PostgreSQL server on this machine."""
+    names = set()
+    for url in urls:
+        parsed = urllib.parse.urlsplit(url)
+        name = parsed.path.strip("/")
+        if parsed.scheme.startswith("postgresql") and (parsed.hostname or "") in LOCAL_HOSTS and name:
+            names.add(name)
+    return names
+
+
+def serves(process: psutil.Process, databases: set[str]) -> bool:
+    """Whether a PostgreSQL server process works on one of `databases`: a backend's title names its database
+    ("postgres: [cluster:] user database host(port) state"), as does an autovacuum worker's."""
+    try:
+        title = " ".join(process.cmdline())
+    except psutil.Error:
+        return False
+    return title.startswith("postgres: ") and not databases.isdisjoint(title.split())
+
+
+@dataclass
+class ServerCPU:
+    """CPU of the PostgreSQL server processes serving the shop's databases. Backends come and go: one first seen
+    inside the window counts from its start, one gone counts up to its last sample."""
+
+    databases: set[str]
+    start: dict[int, float] = field(default_factory=dict)
+    last: dict[int, float] = field(default_factory=dict)
+
+    def scan(self, in_window: bool) -> None:
+        for process in psutil.process_iter():
+            if process.pid not in self.last and not serves(process, self.databases):
+                continue
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue  # gone: it counts up to its last sample
+            used = times.user + times.system
+            self.start.setdefault(process.pid, 0.0 if in_window else used)
+            self.last[process.pid] = used
+
+    def used(self) -> float:
+        return sum(self.last[pid] - start for pid, start in self.start.items())
+
+
 @dataclass
 class Sampler:
     """Samples while a run goes on; `begin` and `end` bound the CPU window."""
@@ -89,15 +139,21 @@ class Sampler:
     max_lag_total: int = 0
     max_backlog: dict[str, int] = field(default_factory=dict)
     lag_now: int = 0
+    server: ServerCPU | None = None  # a PostgreSQL server on this machine, holding the shop's databases
 
     def begin(self) -> None:
         self.cpu_start = {name: cpu_seconds(group) for name, group in self.processes.items()}
         self.cpu_start["bench"] = cpu_seconds([psutil.Process()])
+        if self.server is not None:
+            self.server.scan(in_window=False)
 
     def end(self) -> None:
         for name, group in self.processes.items():
             self.cpu_used[name] = cpu_seconds(group) - self.cpu_start.get(name, 0.0)
         self.cpu_used["bench"] = cpu_seconds([psutil.Process()]) - self.cpu_start["bench"]
+        if self.server is not None:
+            self.server.scan(in_window=True)
+            self.cpu_used["postgres"] = self.server.used()
 
     async def run(self) -> None:
         """Until cancelled: RSS twice a second, broker and outboxes once a second."""
@@ -110,6 +166,8 @@ class Sampler:
             await asyncio.sleep(RSS_EVERY)
 
     def sample_rss(self) -> None:
+        if self.server is not None:
+            self.server.scan(in_window=True)
         total = 0
         for name, group in self.processes.items():
             rss = rss_bytes(group)

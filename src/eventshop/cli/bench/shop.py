@@ -39,6 +39,7 @@ class ShopTarget:
     process: subprocess.Popen[bytes] | None = None
     databases: list[str] = field(default_factory=list)  # PostgreSQL databases we created, dropped at the end
     attached_up_pid: int | None = None  # of an attached shop: from its up.json
+    database_urls: dict[str, str] = field(default_factory=dict)  # per service, where the bench knows them
 
     def up_pid(self) -> int | None:
         """The pid of the `eventshop up` that runs this shop; None if there is none."""
@@ -100,7 +101,7 @@ def start_shop(data_dir: Path, port_base: int, database_urls: dict[str, str],
             cli("up", "--port-base", str(port_base), "--data-dir", str(data_dir), "--quiet"),
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )
-    target = ShopTarget(settings, nats_url, started=True, process=process)
+    target = ShopTarget(settings, nats_url, started=True, process=process, database_urls=database_urls)
     deadline = time.monotonic() + START_TIMEOUT
     while "ready in" not in output.read_text(errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -129,7 +130,8 @@ def attach_shop(located: LocatedShop) -> ShopTarget:
         if not ok:
             raise ShopUnavailable(f"no ready shop on port base {settings.port_base}: {name} does not answer at {url}; "
                                   f"{located.advice('eventshop bench')}")
-    return ShopTarget(settings, located.broker_url, started=False, attached_up_pid=located.up_pid)
+    return ShopTarget(settings, located.broker_url, started=False, attached_up_pid=located.up_pid,
+                      database_urls={s: settings.database_url(s) for s in SERVICES})
 
 
 def stop_shop(target: ShopTarget) -> None:
