@@ -67,10 +67,11 @@ NOT_USED = {
                  "eventshop.sandboxes"],
     "console": [*UNTRACED, *UNSERVED, "sqlalchemy", "alembic", "rich", "eventshop.services", "eventshop.sandboxes",
                 "eventshop.frontend"],
-    "sandbox mail": [*UNSERVED, "sqlalchemy", "alembic", "nats", "jinja2", "rich", "eventshop.services",
-                     "eventshop.frontend", "eventshop.sandboxes.payment_system"],
-    "sandbox payment-system": [*UNSERVED, "sqlalchemy", "alembic", "nats", "jinja2", "rich", "eventshop.services",
-                               "eventshop.frontend", "eventshop.sandboxes.mail"],
+    # A sandbox reads only its operator key (a shared secret): no token signing, so no cryptography or PyJWT.
+    "sandbox mail": [*UNSERVED, "sqlalchemy", "alembic", "nats", "jinja2", "rich", "cryptography", "jwt",
+                     "eventshop.services", "eventshop.frontend", "eventshop.sandboxes.payment_system"],
+    "sandbox payment-system": [*UNSERVED, "sqlalchemy", "alembic", "nats", "jinja2", "rich", "cryptography", "jwt",
+                               "eventshop.services", "eventshop.frontend", "eventshop.sandboxes.mail"],
 }
 
 

@@ -26,13 +26,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+from typing import TYPE_CHECKING
 
 from eventshop.contracts.registry import SERVICES
 from eventshop.platform.settings import Settings, env_key
+
+# cryptography and PyJWT (about 8 MB) are imported where keys and tokens are made or checked: a sandbox reads only
+# its operator key from here and never loads them.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 OPERATOR = "operator"
 FRONTEND = "frontend"
@@ -80,15 +82,21 @@ def _decode(text: str) -> bytes:
 
 
 def public_text(key: Ed25519PrivateKey) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     return _encode(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
 
 
 def private_text(key: Ed25519PrivateKey) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
     return _encode(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
 
 
 def dev_key(identity: str) -> Ed25519PrivateKey:
     """A key anyone can derive: EVENTSHOP_DEV_SECRETS only."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(f"eventshop-dev-key:{identity}".encode()).digest())
 
 
@@ -107,6 +115,8 @@ class Keyring:
     def mint(self, audience: str, *, subject: str | None = None, kind: str | None = None,
              seconds: int = SERVICE_TOKEN_SECONDS) -> str:
         """A token from this identity; service and operator tokens are reused until a minute before expiry."""
+        import jwt
+
         if self.private is None:
             raise MissingKeys(f"{self.identity} has no signing key")
         kind = kind or (OPERATOR if self.identity == OPERATOR else "service")
@@ -125,6 +135,8 @@ class Keyring:
     def verify(self, token: str) -> Principal:
         """The principal a token proves to this process (customer tokens are for every service); InvalidToken
         otherwise."""
+        import jwt
+
         now = time.time()
         if (found := self._verified.get(token)) and found[1] > now:
             return found[0]
@@ -165,6 +177,8 @@ def secrets_dir(settings: Settings) -> Path:
 def ensure_keys(folder: Path) -> None:
     """A private key file (0600) per identity, the public-keys file, the frontend's and the console's cookie
     secrets, the console's password and each sandbox's operator key, created once (`eventshop up`)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     public = {}
     for identity in IDENTITIES:
@@ -204,15 +218,21 @@ def _secret_file(path: Path, make: Callable[[], str]) -> Path:
 
 def generate_keys() -> dict[str, str]:
     """Fresh private keys for every identity (for `eventshop deploy http-keys`)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return {identity: private_text(Ed25519PrivateKey.generate()) for identity in IDENTITIES}
 
 
 def public_keys_of(private: dict[str, str]) -> dict[str, str]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return {name: public_text(Ed25519PrivateKey.from_private_bytes(_decode(key))) for name, key in private.items()}
 
 
 def load_keyring(settings: Settings, identity: str, *, signing: bool = True) -> Keyring:
     """This identity's keyring from the environment or the secrets directory; MissingKeys says what to do."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
     if settings.dev_secrets:
         return Keyring(identity, dev_key(identity), {name: dev_key(name).public_key() for name in IDENTITIES})
     folder = secrets_dir(settings)
