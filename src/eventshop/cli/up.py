@@ -32,7 +32,7 @@ from eventshop.platform.broker_auth import OPERATOR, ensure_secrets, login_for, 
 from eventshop.platform.embedded_nats import nats_server_binary
 from eventshop.platform.identity import CONSOLE_PASSWORD, ensure_keys
 from eventshop.platform.identity import secrets_dir as http_secrets_dir
-from eventshop.platform.probing import PROBE_SECONDS, ask
+from eventshop.platform.probing import LiveProbe, ask
 from eventshop.platform.settings import MAX_PORT_BASE, Settings, saga_style
 
 SERVICES = ["account", "catalog", "inventory", "cart", "order", "payment", "shipping", "notification"]
@@ -87,13 +87,19 @@ def healthy(child: Child) -> bool:
 
 def watch_health(supervisor: Supervisor, done: threading.Event) -> None:
     """Every few seconds each running process's cheap health check, all at once: a frozen one costs one timeout."""
-    with ThreadPoolExecutor(max_workers=len(supervisor.children), thread_name_prefix="health") as pool, \
-            httpx.Client(timeout=PROBE_SECONDS) as client:
+    probes = {child.name: LiveProbe(child.live_url) for child in supervisor.children if child.live_url}
+
+    def answers(child: Child) -> bool:
+        probe = probes.get(child.name)
+        return probe.responded() if probe else ask(None, child.port).responded  # the broker: its greeting
+
+    with ThreadPoolExecutor(max_workers=len(supervisor.children), thread_name_prefix="health") as pool:
         while not done.wait(HEALTH_EVERY_SECONDS):
             children = [child for child in supervisor.children if child.running]
-            answers = pool.map(lambda child: ask(child.live_url, child.port, client=client).responded, children)
-            for child, answered in zip(children, answers, strict=True):
+            for child, answered in zip(children, pool.map(answers, children), strict=True):
                 supervisor.note_answer(child, answered)
+        for probe in probes.values():
+            probe.close()
 
 
 def wait_ready(supervisor: Supervisor, wave: list[Child], deadline: float) -> None:
