@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
-import httpx
+import aiohttp
 
 from eventshop.platform.errors import DomainError, NotFound
 from eventshop.platform.http import Answer, NotConnected, ServiceClient, TransportFailed, url_path
@@ -68,7 +68,7 @@ class Backend:
         self.customer_token: str | None = None
         self.clients = {name: ServiceClient(settings, "frontend", name, timeout=WRITE_TIMEOUT_SECONDS)
                         for name in SERVICES}
-        self.external = httpx.AsyncClient(timeout=httpx.Timeout(1.5, connect=1.0))
+        self.external = PublicEndpoints(aiohttp.ClientTimeout(total=1.5, sock_connect=1.0))
 
     def for_customer(self, token: str | None) -> Backend:
         view = copy.copy(self)
@@ -129,11 +129,10 @@ class Backend:
     async def test_cards(self) -> list[dict[str, str]]:
         """The Payment System sandbox's test cards, or the built-in list when it does not answer."""
         try:
-            response = await self.external.get(f"{self.settings.url('payment-system')}/v1/test-tokens")
-            response.raise_for_status()
+            listed = await self.external.get_json(f"{self.settings.url('payment-system')}/v1/test-tokens")
             cards = [{"token": str(c["token"]), "label": str(c.get("label") or c["token"])}
-                     for c in response.json() if c["token"] not in HIDDEN_CARDS]
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+                     for c in listed if c["token"] not in HIDDEN_CARDS]
+        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
             _report("payment-system", "GET", "/v1/test-tokens", f"{type(exc).__name__}: {exc}")
             return FALLBACK_CARDS
         return cards or FALLBACK_CARDS
@@ -163,6 +162,26 @@ class Backend:
         for client in self.clients.values():
             await client.aclose()
         await self.external.aclose()
+
+
+class PublicEndpoints:
+    """GETs from external systems' public endpoints (no key, no token) on one pooled aiohttp session, made on first
+    use inside the event loop that uses it; every per-customer copy of the Backend shares it."""
+
+    def __init__(self, timeout: aiohttp.ClientTimeout) -> None:
+        self.timeout = timeout
+        self.session: aiohttp.ClientSession | None = None
+
+    async def get_json(self, url: str) -> Any:
+        """The JSON body of a 2xx answer; aiohttp.ClientError (a non-2xx status included) or TimeoutError."""
+        if self.session is None or self.session.closed:
+            self.session = aiohttp.ClientSession(timeout=self.timeout, raise_for_status=True)
+        async with self.session.get(url) as response:
+            return await response.json()
+
+    async def aclose(self) -> None:
+        if self.session is not None:
+            await self.session.close()
 
 
 def _result(service: str, answer: Answer) -> Any:
