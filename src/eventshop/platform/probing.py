@@ -66,21 +66,17 @@ class LiveProbe:
 
     def responded(self) -> bool:
         """It sent an HTTP response (any status: a 503 is an answer) within the timeout."""
-        reused = self.connection is not None
-        try:
-            return self._get()
-        except TimeoutError:
-            self.close()
-            return False
-        except (OSError, http.client.HTTPException):
-            self.close()
-            if not reused:
+        # A kept-alive connection the server closed meanwhile (a restart) fails once: then once more on a new one.
+        # A timeout is not retried: a frozen process costs one timeout.
+        for _ in range(2 if self.connection is not None else 1):
+            try:
+                return self._get()
+            except TimeoutError:
+                self.close()
                 return False
-        try:  # the server closed the kept-alive connection meanwhile (a restart): once more on a new one
-            return self._get()
-        except (OSError, http.client.HTTPException):
-            self.close()
-            return False
+            except (OSError, http.client.HTTPException):
+                self.close()
+        return False
 
     def _get(self) -> bool:
         if self.connection is None:
