@@ -159,10 +159,13 @@ class Sampler:
             self.cpu_used["postgres"] = self.server.used()
 
     async def run(self) -> None:
-        """Until cancelled: RSS twice a second, consumer lag once a second, outbox backlogs every few seconds."""
+        """Until cancelled: RSS (and a local PostgreSQL server's CPU) twice a second, consumer lag once a second,
+        outbox backlogs every few seconds."""
         next_broker = next_backlog = 0.0
         while True:
             self.sample_rss()
+            if self.server is not None:
+                self.server.scan(in_window=True)
             now = time.monotonic()
             if now >= next_broker:
                 next_broker = now + BROKER_EVERY
@@ -173,8 +176,6 @@ class Sampler:
             await asyncio.sleep(RSS_EVERY)
 
     def sample_rss(self) -> None:
-        if self.server is not None:
-            self.server.scan(in_window=True)
         total = 0
         for name, group in self.processes.items():
             rss = rss_bytes(group)
