@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import shutil
 import socket
@@ -33,6 +34,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different free ports: each socket stays bound until all are chosen, so no port comes twice."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
@@ -114,10 +124,12 @@ def start_cluster(base_dir: Path, size: int = 3, secrets_dir: Path | None = None
     attempts = 3
     while True:
         attempts -= 1
-        cluster_ports = [free_port() for _ in range(size)]
+        ports = free_ports(2 * size)  # one node's client port must not be another's route port
+        client_ports, cluster_ports = ports[:size], ports[size:]
         nodes = [
             EmbeddedNats(
                 store_dir=base_dir / f"n{i}",
+                port=client_ports[i],
                 cluster_port=cluster_ports[i],
                 routes=[p for j, p in enumerate(cluster_ports) if j != i],
                 name=f"eventshop-n{i}",
