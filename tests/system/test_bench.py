@@ -36,7 +36,10 @@ def test_bench_ships_orders_loses_none_and_measures_every_service(tmp_path: Path
         assert figures["cpu"]["cpu_s"][service] > 0, service
         assert figures["cpu"]["cpu_ms_per_shipped_order"][service] is not None
     assert figures["cpu"]["cpu_ms_per_shipped_order_total"] > 0
-    assert figures["rss"]["peak_total_bytes"] > 0 and "nats" in figures["rss"]["peak_bytes"]
+    assert figures["rss"]["peak_total_bytes"] > 0 and {"nats", "console", "up"} <= set(figures["rss"]["peak_bytes"])
+    # And the fork server its children come from is counted; their shared pages make PSS less than RSS
+    assert figures["cpu"]["cpu_s"]["forkserver"] >= 0 and "forkserver" in figures["pss"]["peak_bytes"]
+    assert 0 < figures["pss"]["peak_total_bytes"] < 0.8 * figures["rss"]["peak_total_bytes"], figures["pss"]
     assert {"consumer_lag", "outbox_backlog_max", "events_per_s", "raw_chain", "ratio_orders_to_chain"} <= set(figures)
     assert figures["raw_chain"]["msg_per_s"] > 0
     assert "shipped orders / s" in result.stdout and "per process" in result.stdout

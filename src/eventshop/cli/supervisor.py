@@ -7,7 +7,6 @@ import contextlib
 import os
 import re
 import signal
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,6 +14,9 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
+
+from eventshop.cli import forking
+from eventshop.cli.forking import ChildProcess
 
 COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta",
            "bright_green", "bright_yellow", "bright_blue", "white", "red"]
@@ -40,7 +42,7 @@ class Child:
     wave: int = 0  # children of one wave start together and stop together
     live_url: str | None = None  # the cheap check that it answers (None: the broker, greeted on its port)
     colour: str = "white"
-    process: subprocess.Popen[bytes] | None = None
+    process: ChildProcess | None = None
     started_at: float = 0.0
     restarts: int = 0  # since it last stayed up a minute: sets the backoff
     restarted: int = 0  # since `up` started: what `status` shows
@@ -100,9 +102,7 @@ class Supervisor:
 
     def start(self, child: Child) -> None:
         # Own session: a Ctrl-C reaches only the supervisor, which then stops children in order.
-        child.process = subprocess.Popen(
-            child.command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        child.process = forking.start(child.command, self.env)
         child.started_at = time.time()
         child.next_start = None
         child.answered, child.answering, child.misses = False, True, 0
@@ -110,7 +110,7 @@ class Supervisor:
         reader.start()
         child.readers = [reader]
 
-    def _pump(self, child: Child, process: subprocess.Popen[bytes]) -> None:
+    def _pump(self, child: Child, process: ChildProcess) -> None:
         """Every line goes to the child's log file; the terminal gets warnings and errors (all with --verbose)."""
         assert process.stdout is not None
         showing = False  # inside a shown record: its traceback lines are shown too
@@ -224,6 +224,6 @@ def last_line(log: Path) -> str:
     return lines[-1].removeprefix("error: ") if lines else "(no output)"
 
 
-def _signal(process: subprocess.Popen[bytes], sig: int) -> None:
+def _signal(process: ChildProcess, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)  # the child's whole group, e.g. a service and its workers

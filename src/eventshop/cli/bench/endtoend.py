@@ -139,6 +139,8 @@ def _figures(target: ShopTarget, workload: Workload, shoppers: Shoppers, sampler
         "http_requests_per_order": window.http_requests / len(shoppers.orders) if shoppers.orders else 0.0,
         "cpu": report.cpu_figures(sampler.cpu_used, orders["orders_shipped"]),
         "rss": {"peak_total_bytes": sampler.peak_rss_total, "peak_bytes": sampler.peak_rss},
+        "pss": {"peak_total_bytes": sampler.peak_pss_total, "peak_bytes": sampler.peak_pss}
+        if sampler.peak_pss_total else {},  # Linux only
         "consumer_lag": {"max_total": sampler.max_lag_total, "max_per_consumer": sampler.max_lag},
         "outbox_backlog_max": sampler.max_backlog,
         "drained": window.drained,

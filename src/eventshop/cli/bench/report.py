@@ -128,7 +128,11 @@ def print_figures(console: Console, figures: dict[str, Any]) -> None:
     if "postgres" in cpu["cpu_s"]:
         table.add_row("CPU per shipped order, PostgreSQL server (this machine; not in the shop's)",
                       _ms(cpu["cpu_ms_per_shipped_order"]["postgres"]))
-    table.add_row("peak RSS, whole shop", f"{figures['rss']['peak_total_bytes'] / 2**20:.0f} MiB")
+    table.add_row("peak RSS, whole shop (a shared page counted in each process)",
+                  f"{figures['rss']['peak_total_bytes'] / 2**20:.0f} MiB")
+    if figures.get("pss"):
+        table.add_row("peak PSS, whole shop (a shared page split between its processes)",
+                      f"{figures['pss']['peak_total_bytes'] / 2**20:.0f} MiB")
     lag = figures["consumer_lag"]
     table.add_row("consumer lag, max (all consumers at once)", str(lag["max_total"]))
     worst = max(lag["max_per_consumer"].items(), key=lambda kv: kv[1], default=None)
@@ -154,14 +158,17 @@ def print_figures(console: Console, figures: dict[str, Any]) -> None:
 
 
 def process_table(figures: dict[str, Any]) -> Table:
-    table = Table("process", "CPU s", "CPU ms / shipped order", "peak RSS", title="per process (in the CPU window)")
-    cpu, rss = figures["cpu"], figures["rss"]["peak_bytes"]
+    table = Table("process", "CPU s", "CPU ms / shipped order", "peak RSS", "peak PSS",
+                  title="per process (in the CPU window)")
+    cpu, rss, pss = figures["cpu"], figures["rss"]["peak_bytes"], figures.get("pss", {}).get("peak_bytes", {})
     labels = {"bench": "bench (load generator, not in totals)",
               "postgres": "postgres (server backends of the shop's databases, not in totals)"}
     for name in sorted(cpu["cpu_s"], key=lambda n: (n in NOT_THE_SHOP, -cpu["cpu_s"][n])):
         label = labels.get(name, name)
         peak = f"{rss[name] / 2**20:.0f} MiB" if name in rss else "-"
-        table.add_row(label, f"{cpu['cpu_s'][name]:.2f}", _ms(cpu["cpu_ms_per_shipped_order"][name]), peak)
+        proportional = f"{pss[name] / 2**20:.0f} MiB" if name in pss else "-"
+        table.add_row(label, f"{cpu['cpu_s'][name]:.2f}", _ms(cpu["cpu_ms_per_shipped_order"][name]), peak,
+                      proportional)
     return table
 
 

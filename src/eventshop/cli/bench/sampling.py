@@ -8,7 +8,7 @@ import contextlib
 import re
 import time
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import httpx
@@ -16,11 +16,13 @@ import psutil
 from nats.js import JetStreamContext
 from prometheus_client.parser import text_string_to_metric_families
 
+from eventshop.cli.forking import TITLE as FORK_SERVER_TITLE
 from eventshop.cli.up import SERVICES
 from eventshop.contracts.registry import TOPICS
 from eventshop.platform.settings import Settings
 
 RSS_EVERY = 0.5
+PSS_EVERY = 2.0  # PSS reads each process's page tables (smaps_rollup): dearer than RSS, and it moves as slowly
 # What the bench asks costs the shop CPU inside the window: the consumers' lag (JetStream consumer info, about
 # 6 CPU-ms/s over the whole shop) once a second, the outboxes' backlogs (every service's /health/ready, about 35
 # CPU-ms/s when asked every second) every few seconds.
@@ -41,10 +43,11 @@ def process_name(process: psutil.Process) -> str | None:
     found = re.search(r"eventshop\.cli\.main (serve|sandbox) ([\w-]+)", cmdline)
     if found:
         return found.group(2)
-    if "eventshop.cli.main frontend" in cmdline:
-        return "frontend"
-    if "eventshop.cli.main up" in cmdline:
-        return "up"
+    found = re.search(r"eventshop\.cli\.main (frontend|console|up)\b", cmdline)
+    if found:
+        return found.group(1)
+    if FORK_SERVER_TITLE in cmdline or "multiprocessing.resource_tracker" in cmdline:
+        return "forkserver"  # what `up` forks its children from, and multiprocessing's helper beside it
     return None
 
 
@@ -72,11 +75,22 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
-def rss_bytes(processes: list[psutil.Process]) -> int:
+def rss_bytes(process: psutil.Process) -> int:
+    return int(process.memory_info().rss)
+
+
+def pss_bytes(process: psutil.Process) -> int:
+    """Proportional set size: each page a process holds, divided by the number of processes holding it. Summed
+    over the shop, it is the memory the shop takes (RSS counts a page shared by the forked children in each).
+    Linux only: 0 elsewhere."""
+    return int(getattr(process.memory_full_info(), "pss", 0))
+
+
+def summed(processes: list[psutil.Process], measure: Callable[[psutil.Process], int]) -> int:
     total = 0
     for process in processes:
         with contextlib.suppress(psutil.Error):
-            total += process.memory_info().rss
+            total += measure(process)
     return total
 
 
@@ -138,6 +152,8 @@ class Sampler:
     cpu_used: dict[str, float] = field(default_factory=dict)  # CPU seconds inside the window
     peak_rss: dict[str, int] = field(default_factory=dict)
     peak_rss_total: int = 0
+    peak_pss: dict[str, int] = field(default_factory=dict)
+    peak_pss_total: int = 0
     max_lag: dict[str, int] = field(default_factory=dict)
     max_lag_total: int = 0
     max_backlog: dict[str, int] = field(default_factory=dict)
@@ -159,14 +175,17 @@ class Sampler:
             self.cpu_used["postgres"] = self.server.used()
 
     async def run(self) -> None:
-        """Until cancelled: RSS (and a local PostgreSQL server's CPU) twice a second, consumer lag once a second,
-        outbox backlogs every few seconds."""
-        next_broker = next_backlog = 0.0
+        """Until cancelled: RSS (and a local PostgreSQL server's CPU) twice a second, PSS every two seconds,
+        consumer lag once a second, outbox backlogs every few seconds."""
+        next_broker = next_backlog = next_pss = 0.0
         while True:
             self.sample_rss()
             if self.server is not None:
                 self.server.scan(in_window=True)
             now = time.monotonic()
+            if now >= next_pss:
+                next_pss = now + PSS_EVERY
+                self.sample_pss()
             if now >= next_broker:
                 next_broker = now + BROKER_EVERY
                 await self.sample_lag()
@@ -176,12 +195,19 @@ class Sampler:
             await asyncio.sleep(RSS_EVERY)
 
     def sample_rss(self) -> None:
+        self.peak_rss_total = max(self.peak_rss_total, self._sample_memory(rss_bytes, self.peak_rss))
+
+    def sample_pss(self) -> None:
+        self.peak_pss_total = max(self.peak_pss_total, self._sample_memory(pss_bytes, self.peak_pss))
+
+    def _sample_memory(self, measure: Callable[[psutil.Process], int], peaks: dict[str, int]) -> int:
+        """Each group's memory now, kept as its peak in `peaks`; the shop's total now."""
         total = 0
         for name, group in self.processes.items():
-            rss = rss_bytes(group)
-            total += rss
-            self.peak_rss[name] = max(self.peak_rss.get(name, 0), rss)
-        self.peak_rss_total = max(self.peak_rss_total, total)
+            used = summed(group, measure)
+            total += used
+            peaks[name] = max(peaks.get(name, 0), used)
+        return total
 
     async def sample_lag(self) -> int:
         """Messages each durable consumer has not yet had acked (pending + unacked); the sum."""
