@@ -19,6 +19,13 @@ from tests.waiting import answers, until
 COMMAND = [sys.executable, "-m", "eventshop.cli.main"]
 
 
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def output_of(child: Forked) -> str:
     assert child.stdout is not None
     return child.stdout.read().decode()
@@ -60,3 +67,21 @@ def test_a_forked_child_is_its_own_process_sharing_the_fork_servers_pages(tmp_pa
 ])
 def test_only_eventshop_commands_of_this_interpreter_are_forked(command: list[str], forked: bool) -> None:
     assert is_forkable(command) is forked
+
+
+def test_a_child_whose_fork_server_died_is_stopped_before_it_is_reported_exited(tmp_path: Path) -> None:
+    port = free_port_base() + PORT_OFFSETS["logistics-system"]
+    command = [*COMMAND, "sandbox", "logistics-system", "--port", str(port), "--data-dir", str(tmp_path)]
+    child = start(command, dict(os.environ))
+    assert isinstance(child, Forked)
+    until(lambda: answers(f"http://127.0.0.1:{port}/health"), 30, "the sandbox to answer")
+    psutil.Process(child.pid).parent().kill()  # the fork server, which holds the child's exit status
+    # Then the orphan is stopped, and only then reported exited: its restart finds the port free
+    code = until(lambda: child.poll(), 20, "the orphan to be stopped and reported")
+    assert code == 255 and not alive(child.pid)
+    again = start(command, dict(os.environ))  # a new fork server serves the restart
+    try:
+        until(lambda: answers(f"http://127.0.0.1:{port}/health"), 30, "the restarted sandbox to answer")
+    finally:
+        os.killpg(again.pid, signal.SIGKILL)
+    assert again.wait(timeout=10) == -signal.SIGKILL

@@ -11,14 +11,19 @@ it imports `eventshop.cli.preloaded` and nothing else, so it holds no thread, lo
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import os
+import signal
 import sys
+import time
 from multiprocessing.connection import Connection
 from typing import IO, Any, Protocol
 
 PRELOAD = ["eventshop.cli.preloaded"]
+LOST_STATUS = 255  # multiprocessing's exit code for a child whose fork server died before it
+ORPHAN_STOP_SECONDS = 10.0
 TITLE = "eventshop: the fork server of eventshop up"  # ps and the bench name it so
 
 
@@ -55,19 +60,57 @@ class Forked:
         finally:
             out.close()
         self.pid: int = self.process.pid
+        self.orphaned_at: float | None = None  # when its fork server was found gone while it ran
         self.stdout: IO[bytes] | None = os.fdopen(read, "rb")
 
     @property
     def returncode(self) -> int | None:
-        code: int | None = self.process.exitcode  # a signal's death is -signum, as for Popen
-        return code
+        """Its exit code (a signal's death is -signum, as for Popen), None while it runs.
+
+        The fork server, its parent, holds its exit status; should the fork server die, multiprocessing says
+        LOST_STATUS at once, although the child runs on. Then the child is stopped too (SIGTERM to its group,
+        SIGKILL after ORPHAN_STOP_SECONDS), and reported exited only once it is gone, so that the supervisor's
+        restart finds its port free and no orphan is left serving."""
+        code: int | None = self.process.exitcode
+        if code != LOST_STATUS or not _alive(self.pid):
+            return code
+        now = time.monotonic()
+        if self.orphaned_at is None:
+            self.orphaned_at = now
+            _signal_group(self.pid, signal.SIGTERM)
+        elif now - self.orphaned_at > ORPHAN_STOP_SECONDS:
+            _signal_group(self.pid, signal.SIGKILL)
+        return None
 
     def poll(self) -> int | None:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int | None:
         self.process.join(timeout)
+        deadline = time.monotonic() + (timeout if timeout is not None else ORPHAN_STOP_SECONDS + 5)
+        while self.returncode is None and time.monotonic() < deadline:  # an orphan being stopped
+            time.sleep(0.05)
         return self.returncode
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (an orphan's new parent may never reap it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return not os.path.isdir("/proc/self")  # gone since; or no /proc (not Linux), where it exists
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
 
 
 def start(command: list[str], env: dict[str, str]) -> ChildProcess:
