@@ -24,6 +24,7 @@ from typing import IO, Any, Protocol
 PRELOAD = ["eventshop.cli.preloaded"]
 LOST_STATUS = 255  # multiprocessing's exit code for a child whose fork server died before it
 ORPHAN_STOP_SECONDS = 10.0
+ORPHAN_POLL_SECONDS = 0.05
 TITLE = "eventshop: the fork server of eventshop up"  # ps and the bench name it so
 
 
@@ -86,10 +87,14 @@ class Forked:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int | None:
+        """Its exit code once it has exited; None when `timeout` seconds pass first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         self.process.join(timeout)
-        deadline = time.monotonic() + (timeout if timeout is not None else ORPHAN_STOP_SECONDS + 5)
-        while self.returncode is None and time.monotonic() < deadline:  # an orphan being stopped
-            time.sleep(0.05)
+        # An orphan being stopped is no child of ours: there is no exit to wait for, only its state to read.
+        while self.returncode is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            time.sleep(ORPHAN_POLL_SECONDS)
         return self.returncode
 
 
