@@ -16,6 +16,7 @@ import io
 import multiprocessing
 import os
 import signal
+import subprocess
 import sys
 import time
 from multiprocessing.connection import Connection
@@ -120,8 +121,6 @@ def _signal_group(pid: int, sig: int) -> None:
 
 def start(command: list[str], env: dict[str, str]) -> ChildProcess:
     """Fork an eventshop command; anything else (nats-server) is a new process as usual."""
-    import subprocess
-
     if is_forkable(command):
         return Forked(command[3:], env)
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.text import Text
 
 from eventshop.cli import forking
-from eventshop.cli.forking import ChildProcess
 
 COLOURS = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta",
            "bright_green", "bright_yellow", "bright_blue", "white", "red"]
@@ -42,7 +41,7 @@ class Child:
     wave: int = 0  # children of one wave start together and stop together
     live_url: str | None = None  # the cheap check that it answers (None: the broker, greeted on its port)
     colour: str = "white"
-    process: ChildProcess | None = None
+    process: forking.ChildProcess | None = None
     started_at: float = 0.0
     restarts: int = 0  # since it last stayed up a minute: sets the backoff
     restarted: int = 0  # since `up` started: what `status` shows
@@ -110,7 +109,7 @@ class Supervisor:
         reader.start()
         child.readers = [reader]
 
-    def _pump(self, child: Child, process: ChildProcess) -> None:
+    def _pump(self, child: Child, process: forking.ChildProcess) -> None:
         """Every line goes to the child's log file; the terminal gets warnings and errors (all with --verbose)."""
         assert process.stdout is not None
         showing = False  # inside a shown record: its traceback lines are shown too
@@ -224,6 +223,6 @@ def last_line(log: Path) -> str:
     return lines[-1].removeprefix("error: ") if lines else "(no output)"
 
 
-def _signal(process: ChildProcess, sig: int) -> None:
+def _signal(process: forking.ChildProcess, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)  # the child's whole group, e.g. a service and its workers
